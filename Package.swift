@@ -1,0 +1,51 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// ISA-L is a default-on trait. `swift build --disable-default-traits` gives a
+// package whose erasure code runs on the pure-Swift backend alone (no C).
+let package = Package(
+    name: "Shale",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "shale", targets: ["Cli"]),
+        .library(name: "Erasure", targets: ["Erasure"]),
+    ],
+    traits: [
+        .trait(name: "ISAL", description: "Use Intel ISA-L (libisal-dev) for Reed-Solomon and CRC32C."),
+        .default(enabledTraits: ["ISAL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
+        .target(
+            name: "Erasure",
+            dependencies: [
+                .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
+            ]
+        ),
+        .target(name: "Units"),
+        .target(
+            name: "ErasureBench",
+            dependencies: ["Erasure", "Units"]
+        ),
+        .executableTarget(
+            name: "Cli",
+            dependencies: [
+                "Erasure",
+                "ErasureBench",
+                "Units",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "ErasureTests",
+            dependencies: ["Erasure"]
+        ),
+    ]
+)
