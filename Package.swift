@@ -45,7 +45,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ErasureTests",
-            dependencies: ["Erasure"]
+            dependencies: ["Erasure", .target(name: "CISAL", condition: .when(traits: ["ISAL"]))]
         ),
+        .testTarget(name: "UnitsTests", dependencies: ["Units"]),
+        .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
     ]
 )

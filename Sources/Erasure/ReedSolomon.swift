@@ -18,10 +18,10 @@ public final class ReedSolomon: Sendable {
         self.backend = backend
         switch backend {
         case .swift:
-            engine = Engine(code: code, kernel: SwiftKernel())
+            engine = SwiftEngine(code: code)
         case .isal:
             #if ISAL
-            engine = Engine(code: code, kernel: ISALKernel())
+            engine = ISALEngine(code: code)
             #else
             throw .backendUnavailable(.isal)
             #endif
@@ -44,10 +44,8 @@ public final class ReedSolomon: Sendable {
         if let highest = targets.max, highest >= code.totalShards {
             throw .shardIndexOutOfRange(index: highest, shardCount: code.totalShards)
         }
-        var effectiveMissing = missing
-        for target in targets { effectiveMissing.insert(target) }
         guard !targets.isEmpty else { return }
-        try engine.reconstruct(length: shardLength, shards: shards, missing: effectiveMissing, targets: targets)
+        try engine.reconstruct(length: shardLength, shards: shards, missing: missing.union(targets), targets: targets)
     }
 
     private func validate(_ shardLength: Int) throws(ErasureError) {
@@ -55,25 +53,76 @@ public final class ReedSolomon: Sendable {
     }
 }
 
+extension UInt64 {
+    fileprivate var rotated: UInt64 { self << 29 | self >> 35 }
+}
+
 protocol CodingEngine: Sendable {
     func encode(length: Int, shards: ShardPointers)
     func reconstruct(length: Int, shards: ShardPointers, missing: ShardSet, targets: ShardSet) throws(ErasureError)
 }
 
+// Concrete entry points per kernel. Calling the generic engine with a known
+// kernel type lets the optimizer specialize it; reached through the
+// existential directly, the generic code looked up type metadata at run time
+// on every stripe (measured: 0.5 µs per reconstruct call).
+final class SwiftEngine: CodingEngine {
+    private let engine: Engine<SwiftKernel>
+    init(code: ErasureCode) { engine = Engine(code: code, kernel: SwiftKernel()) }
+    func encode(length: Int, shards: ShardPointers) { engine.encode(length: length, shards: shards) }
+    func reconstruct(length: Int, shards: ShardPointers, missing: ShardSet, targets: ShardSet) throws(ErasureError) {
+        try engine.reconstruct(length: length, shards: shards, missing: missing, targets: targets)
+    }
+}
+
+#if ISAL
+final class ISALEngine: CodingEngine {
+    private let engine: Engine<ISALKernel>
+    init(code: ErasureCode) { engine = Engine(code: code, kernel: ISALKernel()) }
+    func encode(length: Int, shards: ShardPointers) { engine.encode(length: length, shards: shards) }
+    func reconstruct(length: Int, shards: ShardPointers, missing: ShardSet, targets: ShardSet) throws(ErasureError) {
+        try engine.reconstruct(length: length, shards: shards, missing: missing, targets: targets)
+    }
+}
+#endif
+
 /// A code bound to one kernel, with its encode tables and a bounded cache of
 /// decode tables per erasure pattern.
-final class Engine<Kernel: GFKernel>: CodingEngine {
+final class Engine<Kernel: GFKernel>: Sendable {
     /// Patterns beyond this are rare (large codes, many failures); when the
     /// cache fills it is cleared rather than grown.
     static var maxCachedDecodePatterns: Int { 4096 }
 
-    private struct PatternKey: Hashable { let missing: ShardSet; let targets: ShardSet }
-    private struct Decoder: Sendable { let plan: CodingMatrices.DecodePlan; let prepared: Kernel.Prepared }
+    private struct PatternKey: Hashable {
+        let missing: ShardSet
+        let targets: ShardSet
+        func hash(into hasher: inout Hasher) { hasher.combine(missing.fingerprint &+ targets.fingerprint.rotated) }
+    }
+
+    /// The last pattern used: a degraded read repeats one pattern for every
+    /// stripe, so most lookups end here without hashing.
+    private struct DecoderCache {
+        var lastKey: PatternKey?
+        var lastDecoder: Decoder?
+        var table: [PatternKey: Decoder] = [:]
+    }
+
+    /// One reference to copy out of the cache per stripe, not several arrays.
+    private final class Decoder: Sendable {
+        let survivors: [Int]
+        let targets: [Int]
+        let prepared: Kernel.Prepared
+        init(plan: CodingMatrices.DecodePlan, prepared: Kernel.Prepared) {
+            survivors = plan.survivors
+            targets = plan.targets
+            self.prepared = prepared
+        }
+    }
 
     let code: ErasureCode
     let kernel: Kernel
     private let encodeTables: Kernel.Prepared
-    private let decoders = Mutex<[PatternKey: Decoder]>([:])
+    private let decoders = Mutex(DecoderCache())
 
     init(code: ErasureCode, kernel: Kernel) {
         self.code = code
@@ -88,23 +137,32 @@ final class Engine<Kernel: GFKernel>: CodingEngine {
 
     func reconstruct(length: Int, shards: ShardPointers, missing: ShardSet, targets: ShardSet) throws(ErasureError) {
         let decoder = try decoder(missing: missing, targets: targets)
-        let plan = decoder.plan
-        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt8>?.self, capacity: plan.survivors.count + plan.targets.count) { table in
+        let inputCount = decoder.survivors.count
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt8>?.self, capacity: inputCount + decoder.targets.count) { table in
             let base = table.baseAddress!
-            for (i, s) in plan.survivors.enumerated() { base[i] = shards[s] }
-            for (i, t) in plan.targets.enumerated() { base[plan.survivors.count + i] = shards[t] }
-            kernel.apply(decoder.prepared, length: length, inputs: base, outputs: base + plan.survivors.count)
+            for (i, s) in decoder.survivors.enumerated() { base[i] = shards[s] }
+            for (i, t) in decoder.targets.enumerated() { base[inputCount + i] = shards[t] }
+            kernel.apply(decoder.prepared, length: length, inputs: base, outputs: base + inputCount)
         }
     }
 
     private func decoder(missing: ShardSet, targets: ShardSet) throws(ErasureError) -> Decoder {
         let key = PatternKey(missing: missing, targets: targets)
-        if let cached = decoders.withLock({ $0[key] }) { return cached }
+        let cached: Decoder? = decoders.withLock { cache in
+            if cache.lastKey == key { return cache.lastDecoder }
+            guard let found = cache.table[key] else { return nil }
+            cache.lastKey = key
+            cache.lastDecoder = found
+            return found
+        }
+        if let cached { return cached }
         let plan = try CodingMatrices.decodePlan(code, missing: missing, targets: targets)
         let decoder = Decoder(plan: plan, prepared: kernel.prepare(plan.coefficients))
         decoders.withLock { cache in
-            if cache.count >= Self.maxCachedDecodePatterns { cache.removeAll(keepingCapacity: true) }
-            cache[key] = decoder
+            if cache.table.count >= Self.maxCachedDecodePatterns { cache.table.removeAll(keepingCapacity: true) }
+            cache.table[key] = decoder
+            cache.lastKey = key
+            cache.lastDecoder = decoder
         }
         return decoder
     }

@@ -32,10 +32,25 @@ public struct ShardSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral 
     public var isEmpty: Bool { (w0 | w1 | w2 | w3) == 0 }
     /// The largest index in the set, if any.
     public var max: Int? {
-        for (i, w) in [(3, w3), (2, w2), (1, w1), (0, w0)] where w != 0 {
-            return i * 64 + 63 - w.leadingZeroBitCount
-        }
+        if w3 != 0 { return 255 - w3.leadingZeroBitCount }
+        if w2 != 0 { return 191 - w2.leadingZeroBitCount }
+        if w1 != 0 { return 127 - w1.leadingZeroBitCount }
+        if w0 != 0 { return 63 - w0.leadingZeroBitCount }
         return nil
+    }
+
+    /// A cheap one-word digest for hashing (the full words decide equality).
+    var fingerprint: UInt64 {
+        (w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (w2 &* 0x1656_67B1_9E37_79F9) ^ (w3 &* 0x85EB_CA77_C2B2_AE63)
+    }
+
+    public func union(_ other: ShardSet) -> ShardSet {
+        var result = self
+        result.w0 |= other.w0
+        result.w1 |= other.w1
+        result.w2 |= other.w2
+        result.w3 |= other.w3
+        return result
     }
 
     public func isSubset(of other: ShardSet) -> Bool {
