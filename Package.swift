@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "shale", targets: ["Cli"]),
         .library(name: "Erasure", targets: ["Erasure"]),
+        .library(name: "Placement", targets: ["Placement"]),
+        .library(name: "Units", targets: ["Units"]),
     ],
     traits: [
         .trait(name: "ISAL", description: "Use Intel ISA-L (libisal-dev) for Reed-Solomon and CRC32C."),
@@ -16,6 +18,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,6 +35,14 @@ let package = Package(
         ),
         .target(name: "Units"),
         .target(
+            name: "Placement",
+            dependencies: ["Erasure", "Units", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
+            name: "LayoutPlanner",
+            dependencies: ["Placement", "Units", "Erasure", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
             name: "ErasureBench",
             dependencies: ["Erasure", "Units"]
         ),
@@ -39,6 +51,8 @@ let package = Package(
             dependencies: [
                 "Erasure",
                 "ErasureBench",
+                "LayoutPlanner",
+                "Placement",
                 "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -48,6 +62,8 @@ let package = Package(
             dependencies: ["Erasure", .target(name: "CISAL", condition: .when(traits: ["ISAL"]))]
         ),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement", "Erasure", "Units"]),
+        .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
     ]
 )

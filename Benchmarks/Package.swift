@@ -36,5 +36,16 @@ let package = Package(
             path: "Benchmarks/ErasureBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "PlacementBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Erasure", package: "Shale"),
+                .product(name: "Placement", package: "Shale"),
+                .product(name: "Units", package: "Shale"),
+            ],
+            path: "Benchmarks/PlacementBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -5,6 +5,6 @@ struct Shale: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shale",
         abstract: "Shale: an S3-compatible, erasure-coded, multi-zone object store.",
-        subcommands: [Bench.self]
+        subcommands: [Bench.self, LayoutCommand.self]
     )
 }

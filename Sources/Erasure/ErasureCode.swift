@@ -18,6 +18,13 @@ public struct ErasureCode: Hashable, Sendable, CustomStringConvertible {
         self.parityShards = parityShards
     }
 
+    /// Parses "K+M", e.g. "4+2".
+    public init(parsing text: String) throws(ErasureError) {
+        let parts = text.split(separator: "+", omittingEmptySubsequences: false)
+        guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]) else { throw .unparsableCode(text) }
+        try self.init(dataShards: k, parityShards: m)
+    }
+
     public var totalShards: Int { dataShards + parityShards }
     /// Raw bytes stored per byte of user data.
     public var storageOverhead: Double { Double(totalShards) / Double(dataShards) }

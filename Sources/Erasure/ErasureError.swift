@@ -9,6 +9,7 @@ public enum ErasureError: Error, Equatable, Sendable, CustomStringConvertible {
     case bufferTooSmall(needed: Int, available: Int)
     case backendUnavailable(ErasureBackendKind)
     case unknownBackendName(String)
+    case unparsableCode(String)
 
     public var description: String {
         switch self {
@@ -28,6 +29,8 @@ public enum ErasureError: Error, Equatable, Sendable, CustomStringConvertible {
             return "buffer holds \(available) bytes but \(needed) are needed"
         case .backendUnavailable(let kind):
             return "erasure backend '\(kind.rawValue)' is not available in this build (built without the ISAL trait)"
+        case .unparsableCode(let text):
+            return "'\(text)' is not an erasure code: write K+M, e.g. 4+2 (k data shards, m parity shards)"
         case .unknownBackendName(let name):
             return "unknown erasure backend '\(name)': use 'isal' or 'swift'"
         }
