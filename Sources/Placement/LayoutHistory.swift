@@ -56,6 +56,14 @@ public struct LayoutHistory: Sendable, Equatable {
         if current?.roles[id] == nil { stagedRoles[id] = nil } else { stagedRoles[id] = .remove(id) }
     }
 
+    /// Hands `old`'s role to `new` (a replacement machine): `old` leaves the
+    /// layout and `new` takes its zone and capacity unless `role` is given.
+    public mutating func stageReplace(_ old: NodeID, with new: NodeID, role: NodeRole? = nil) throws(PlacementError) {
+        guard let oldRole = proposedRoles[old] else { throw .unknownNode(old) }
+        try stageRemove(old)
+        stageAssign(new, role: role ?? oldRole)
+    }
+
     public mutating func stageZoneCap(_ cap: Int?) throws(PlacementError) {
         if let cap, cap < 1 { throw .invalidZoneCap(cap) }
         stagedZoneCap = .some(cap)

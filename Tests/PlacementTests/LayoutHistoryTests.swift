@@ -38,6 +38,25 @@ struct LayoutHistoryTests {
         #expect(throws: PlacementError.invalidZoneCap(0)) { try history.stageZoneCap(0) }
     }
 
+    @Test("replace hands a node's role and slots to a new node")
+    func replace() throws {
+        var history = LayoutHistory(code: code(2, 1))
+        for (i, zone) in ["a", "b", "c"].enumerated() { history.stageAssign(NodeID("n\(i)"), role: role(zone, "1T")) }
+        let v1 = try history.apply(version: LayoutVersion(1))
+        try history.stageReplace(NodeID("n1"), with: NodeID("fresh"))
+        #expect(history.proposedRoles[NodeID("fresh")] == role("b", "1T"))
+        #expect(history.proposedRoles[NodeID("n1")] == nil)
+        let v2 = try history.apply(version: LayoutVersion(2))
+        // Exactly the old node's slots move, each to the same position.
+        #expect(v2.slotsMoved(from: v1.partitions) == v1.slotCounts[NodeID("n1")])
+        for (p, list) in v1.partitions.enumerated() {
+            for (i, id) in list.enumerated() {
+                #expect(v2.partitions[p][i] == (id == NodeID("n1") ? NodeID("fresh") : id))
+            }
+        }
+        #expect(throws: PlacementError.unknownNode(NodeID("ghost"))) { try history.stageReplace(NodeID("ghost"), with: NodeID("x")) }
+    }
+
     @Test("the erasure code can be set before the first apply")
     func codeBeforeApply() throws {
         var history = LayoutHistory()

@@ -66,6 +66,30 @@ struct LayoutSolverTests {
         }
     }
 
+    @Test("random clusters over the whole range: rules hold or a typed error explains why")
+    func randomWideRange() throws {
+        var random = SeededRandom(seed: 77)
+        let codes = [code(1, 2), code(2, 1), code(4, 2), code(6, 3), code(8, 3), code(10, 4), code(12, 4)]
+        var laidOut = 0
+        for trial in 0..<10 {
+            let nodes = Int.random(in: 1...300, using: &random)
+            let zones = Int.random(in: 1...min(12, nodes), using: &random)
+            let c = codes[Int.random(in: 0..<codes.count, using: &random)]
+            let roles = randomCluster(nodes: nodes, zones: zones, random: &random)
+            do {
+                let assignment = try LayoutSolver.solve(PlacementRequest(roles: roles, code: c))
+                let layout = Layout(version: LayoutVersion(1), code: c, zoneCap: assignment.zoneCap, roles: roles, partitions: assignment.partitions)
+                Self.checkRules(layout, nodeCap: assignment.nodeCap)
+                #expect(try LayoutSolver.solve(PlacementRequest(roles: roles, code: c)) == assignment, "deterministic, trial \(trial)")
+                laidOut += 1
+            } catch PlacementError.notEnoughRoom(let slots, let placeable, _) {
+                // Zones with too few nodes for their share: refused, never placed badly.
+                #expect(placeable < slots)
+            }
+        }
+        #expect(laidOut >= 5)
+    }
+
     @Test("large random clusters keep the rules", arguments: [(300, 12, 12, 4), (64, 5, 8, 3), (23, 7, 1, 2), (150, 3, 6, 3)])
     func largeClusters(nodes: Int, zones: Int, k: Int, m: Int) throws {
         var random = SeededRandom(seed: UInt64(nodes * 100 + zones))
