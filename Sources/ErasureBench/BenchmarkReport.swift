@@ -28,39 +28,4 @@ public enum BenchmarkReport {
 
     static func format2(_ value: Double) -> String { fixed(value, decimals: 2) }
     static func format3(_ value: Double) -> String { fixed(value, decimals: 3) }
-
-    /// Fixed-point rendering without Foundation's locale-dependent formatters.
-    static func fixed(_ value: Double, decimals: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let scaled = Int64((abs(value) * scale).rounded())
-        let whole = scaled / Int64(scale)
-        var fraction = String(scaled % Int64(scale))
-        while fraction.count < decimals { fraction = "0" + fraction }
-        return (value < 0 && scaled != 0 ? "-" : "") + "\(whole)" + (decimals > 0 ? ".\(fraction)" : "")
-    }
-}
-
-/// Column-aligned plain text, the shape of the guide's `status` tables.
-public struct TextTable: Sendable {
-    public var headers: [String]
-    public var rows: [[String]]
-    public var rightAligned: Set<Int>
-
-    public init(headers: [String], rows: [[String]], rightAligned: Set<Int> = []) {
-        self.headers = headers
-        self.rows = rows
-        self.rightAligned = rightAligned
-    }
-
-    public func render() -> String {
-        let all = [headers] + rows
-        let widths = headers.indices.map { c in all.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { c, cell in
-                let pad = String(repeating: " ", count: widths[c] - cell.count)
-                return rightAligned.contains(c) ? pad + cell : (c == row.count - 1 ? cell : cell + pad)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
 }

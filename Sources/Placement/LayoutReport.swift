@@ -58,10 +58,10 @@ public struct LayoutReport: Sendable {
              line.role.isGateway ? "-" : percent(line.share),
              line.usedAtFull.map(percent) ?? "-"]
         }
-        lines.append(contentsOf: Table(headers: ["ID", "Tags", "Zone", "Capacity", "Slots", "Share", "Used at full"], rows: rows).lines)
+        lines.append(contentsOf: TextTable(headers: ["ID", "Tags", "Zone", "Capacity", "Slots", "Share", "Used at full"], rows: rows).lines)
         let code = layout.code
         lines.append("")
-        lines.append("Erasure code:     \(code) (\(code.totalShards) slots per partition, \(fixed2(code.storageOverhead))x raw overhead)")
+        lines.append("Erasure code:     \(code) (\(code.totalShards) slots per partition, \(fixed(code.storageOverhead, decimals: 2))x raw overhead)")
         lines.append("Zone cap:         \(layout.zoneCap) slot(s) per zone per partition")
         lines.append("Usable capacity:  \(usableCapacity)")
         lines.append("Fault tolerance:  any \(nodeTolerance) node(s), or any \(zoneTolerance) zone(s), lost with every partition readable")
@@ -76,32 +76,5 @@ public struct LayoutReport: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    private func percent(_ value: Double) -> String { fixed1(value * 100) + "%" }
-}
-
-func fixed1(_ value: Double) -> String {
-    let tenths = Int((value * 10).rounded())
-    return "\(tenths / 10).\(abs(tenths % 10))"
-}
-
-func fixed2(_ value: Double) -> String {
-    let hundredths = Int((value * 100).rounded())
-    let fraction = abs(hundredths % 100)
-    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
-}
-
-/// Left-aligned columns separated by two spaces, as the guide's tables.
-struct Table {
-    let headers: [String]
-    let rows: [[String]]
-
-    var lines: [String] {
-        let all = [headers] + rows
-        let widths = headers.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { c, cell in
-                c == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[c] - cell.count)
-            }.joined(separator: "  ")
-        }
-    }
+    private func percent(_ value: Double) -> String { fixed(value * 100, decimals: 1) + "%" }
 }
