@@ -59,7 +59,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ErasureTests",
-            dependencies: ["Erasure", .target(name: "CISAL", condition: .when(traits: ["ISAL"]))]
+            dependencies: ["Erasure", "Units", .target(name: "CISAL", condition: .when(traits: ["ISAL"]))]
         ),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "Erasure", "Units"]),

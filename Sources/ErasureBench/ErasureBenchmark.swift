@@ -1,4 +1,5 @@
 import Erasure
+import Units
 
 /// One measured row of `shale bench erasure`.
 public struct ErasureBenchmarkResult: Sendable, Equatable {
@@ -39,8 +40,7 @@ public struct ErasureBenchmark: Sendable {
         let codec = try ReedSolomon(code, backend: backend)
         let stripe = StripeBuffer(code: code, maxBlockLength: blockBytes)
         var generator = SplitMix64(seed: UInt64(code.dataShards * 1000 + code.parityShards))
-        var block = [UInt8](repeating: 0, count: blockBytes)
-        for i in block.indices { block[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        let block = generator.bytes(blockBytes)
         try block.withUnsafeBytes { bytes in Result { () throws(ErasureError) in try stripe.load(block: bytes) } }.get()
         try codec.encode(stripe)
 
@@ -82,18 +82,5 @@ public struct ErasureBenchmark: Sendable {
             rates.append(Double(blockBytes) * Double(iterations) / seconds / 1e9)
         }
         return rates.sorted()[rates.count / 2]
-    }
-}
-
-/// A small deterministic generator so benchmark data is the same every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import Erasure
+import Units
 #if ISAL
 import CISAL
 #endif

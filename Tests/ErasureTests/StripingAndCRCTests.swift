@@ -1,5 +1,6 @@
 import Testing
 @testable import Erasure
+import Units
 
 @Suite("Striping")
 struct StripingTests {

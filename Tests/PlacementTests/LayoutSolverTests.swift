@@ -33,12 +33,23 @@ struct LayoutSolverTests {
     func randomSmallClusters() throws {
         var random = SeededRandom(seed: 2026)
         let codes = [code(1, 2), code(2, 1), code(3, 2), code(4, 2)]
-        for trial in 0..<14 {
+        var laidOut = 0
+        for trial in 0..<18 {
             let c = codes[trial % codes.count]
             let nodes = Int.random(in: 1...8, using: &random)
             let zones = Int.random(in: 1...min(nodes, 4), using: &random)
             let roles = randomCluster(nodes: nodes, zones: zones, random: &random)
-            let assignment = try LayoutSolver.solve(PlacementRequest(roles: roles, code: c))
+            let assignment: PlacementAssignment
+            switch Result(catching: { () throws(PlacementError) in try LayoutSolver.solve(PlacementRequest(roles: roles, code: c)) }) {
+            case .success(let solved):
+                assignment = solved
+            case .failure(.notEnoughRoom(let slots, let placeable, _)):
+                #expect(placeable < slots)  // refused, never placed against the rules
+                continue
+            case .failure(let error):
+                throw error
+            }
+            laidOut += 1
             let layout = Layout(version: LayoutVersion(1), code: c, zoneCap: assignment.zoneCap, roles: roles, partitions: assignment.partitions)
             Self.checkRules(layout, nodeCap: assignment.nodeCap)
             #expect(try LayoutSolver.solve(PlacementRequest(roles: roles, code: c)) == assignment, "deterministic")
@@ -64,6 +75,7 @@ struct LayoutSolverTests {
             }
             #expect(layout.usableCapacity.bytes == SlotSize(capacity: bottleneck.0, slots: bottleneck.1).usableBytes(dataShards: c.dataShards))
         }
+        #expect(laidOut >= 12)
     }
 
     @Test("random clusters over the whole range: rules hold or a typed error explains why")

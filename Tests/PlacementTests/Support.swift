@@ -2,17 +2,7 @@ import Erasure
 @testable import Placement
 import Units
 
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededRandom = SplitMix64
 
 func role(_ zone: String, _ capacity: String?) -> NodeRole {
     NodeRole(zone: ZoneName(zone), capacity: capacity.map { try! ByteCount(parsing: $0) })

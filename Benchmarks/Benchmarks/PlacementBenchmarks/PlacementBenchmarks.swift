@@ -7,19 +7,8 @@ import Units
 // search, min-cost flow, slot ordering). Targets (issue 3, release build):
 // ≤ 100 ms for 20 nodes, ≤ 2 s for 1000 nodes in 20 zones with 12+4.
 
-struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func cluster(nodes: Int, zones: Int, seed: UInt64) -> [NodeID: NodeRole] {
-    var random = Generator(state: seed)
+    var random = SplitMix64(seed: seed)
     var roles: [NodeID: NodeRole] = [:]
     for i in 0..<nodes {
         let capacity = UInt64.random(in: 100...20_000, using: &random) * 1_000_000_000
