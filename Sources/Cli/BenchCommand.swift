@@ -1,6 +1,7 @@
 import ArgumentParser
 import Erasure
 import ErasureBench
+import Foundation
 import Units
 #if canImport(Glibc)
 import Glibc
@@ -82,7 +83,7 @@ struct BenchErasure: ParsableCommand {
 
     private func selectedBackends() throws -> [ErasureBackendKind] {
         if backend.lowercased() == "all" {
-            if let forced = ProcessInfoEnvironment.value(ErasureBackendKind.environmentVariable), !forced.isEmpty {
+            if let forced = ProcessInfo.processInfo.environment[ErasureBackendKind.environmentVariable], !forced.isEmpty {
                 return [try ErasureBackendKind.resolve(requested: forced)]
             }
             return ErasureBackendKind.available
@@ -119,12 +120,5 @@ enum StandardError {
     static func write(_ text: String) {
         var text = text
         text.withUTF8 { bytes in _ = Glibc.write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
-    }
-}
-
-enum ProcessInfoEnvironment {
-    static func value(_ name: String) -> String? {
-        guard let raw = getenv(name) else { return nil }
-        return String(cString: raw)
     }
 }

@@ -1,10 +1,10 @@
 import Erasure
 import Units
 
-/// A change waiting for `apply`.
+/// A change to one node's role, waiting for `apply`.
 public enum StagedChange: Sendable, Equatable {
-    case assign(NodeID, NodeRole)
-    case remove(NodeID)
+    case assign(NodeRole)
+    case remove
 }
 
 /// The layout workflow as a state machine: changes are staged, previewed,
@@ -18,6 +18,8 @@ public struct LayoutHistory: Sendable, Equatable {
     /// nil: unchanged; .some(nil): back to the default zone cap.
     public private(set) var stagedZoneCap: Int?? = nil
     public private(set) var stagedCode: ErasureCode? = nil
+    /// Whether the current zone cap was set by hand (kept) or derived (recomputed).
+    public private(set) var explicitZoneCap = false
     private var defaultCode: ErasureCode
 
     public init(code: ErasureCode = LayoutHistory.defaultCode) { defaultCode = code }
@@ -30,10 +32,10 @@ public struct LayoutHistory: Sendable, Equatable {
     /// Roles as they will be once the staged changes apply.
     public var proposedRoles: [NodeID: NodeRole] {
         var roles = current?.roles ?? [:]
-        for change in stagedRoles.values {
+        for (id, change) in stagedRoles {
             switch change {
-            case .assign(let id, let role): roles[id] = role
-            case .remove(let id): roles[id] = nil
+            case .assign(let role): roles[id] = role
+            case .remove: roles[id] = nil
             }
         }
         return roles
@@ -41,19 +43,16 @@ public struct LayoutHistory: Sendable, Equatable {
 
     public var proposedZoneCap: Int? {
         if let staged = stagedZoneCap { return staged }
-        return current.map { $0.zoneCap }.flatMap { cap in explicitZoneCap ? cap : nil }
+        return explicitZoneCap ? current?.zoneCap : nil
     }
 
-    /// Whether the current zone cap was set by hand (kept) or derived (recomputed).
-    public private(set) var explicitZoneCap = false
-
     public mutating func stageAssign(_ id: NodeID, role: NodeRole) {
-        stagedRoles[id] = .assign(id, role)
+        stagedRoles[id] = .assign(role)
     }
 
     public mutating func stageRemove(_ id: NodeID) throws(PlacementError) {
         guard proposedRoles[id] != nil || stagedRoles[id] != nil else { throw .unknownNode(id) }
-        if current?.roles[id] == nil { stagedRoles[id] = nil } else { stagedRoles[id] = .remove(id) }
+        if current?.roles[id] == nil { stagedRoles[id] = nil } else { stagedRoles[id] = .remove }
     }
 
     /// Hands `old`'s role to `new` (a replacement machine): `old` leaves the

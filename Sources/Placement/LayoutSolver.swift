@@ -52,8 +52,7 @@ public enum LayoutSolver {
         var nodes: [StorageNode] = []
         let zoneNames = Array(Set(request.roles.values.filter { !$0.isGateway }.map(\.zone))).sorted()
         let zoneIndex = Dictionary(uniqueKeysWithValues: zoneNames.enumerated().map { ($1, $0) })
-        for id in request.roles.keys.sorted() {
-            let role = request.roles[id]!
+        for (id, role) in request.roles.sorted(by: { $0.key < $1.key }) {
             guard let capacity = role.capacity else { continue }
             guard capacity.bytes > 0 else { throw .zeroCapacity(id) }
             nodes.append(StorageNode(id: id, zone: zoneIndex[role.zone]!, capacity: capacity.bytes))
