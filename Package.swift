@@ -20,6 +20,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,15 +54,61 @@ let package = Package(
             name: "ErasureBench",
             dependencies: ["Erasure", "Units"]
         ),
+        .target(
+            name: "ClusterModel",
+            dependencies: ["Placement", "Erasure", "Units"]
+        ),
+        .target(
+            name: "AdminAPI",
+            dependencies: ["Placement"]
+        ),
+        .target(
+            name: "Node",
+            dependencies: [
+                "ClusterModel", "Placement", "Erasure", "Units",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "Admin",
+            dependencies: [
+                "AdminAPI", "Node", "ClusterModel", "Placement", "Erasure", "Units",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "Cli",
             dependencies: [
+                "Admin",
+                "AdminAPI",
+                "ClusterModel",
                 "Erasure",
                 "ErasureBench",
                 "LayoutPlanner",
+                "Node",
                 "Placement",
                 "Units",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -65,5 +119,7 @@ let package = Package(
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "Erasure", "Units"]),
         .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
+        .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "ClusterModel", "Placement"]),
     ]
 )

@@ -121,4 +121,6 @@ enum StandardError {
         var text = text
         text.withUTF8 { bytes in _ = Glibc.write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
     }
+
+    static func print(_ line: String) { write(line + "\n") }
 }

@@ -4,11 +4,12 @@ import Foundation
 import LayoutPlanner
 import Placement
 
-struct LayoutCommand: ParsableCommand {
+struct LayoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layout",
-        abstract: "Plan how partitions are placed on nodes.",
-        subcommands: [LayoutPlan.self]
+        abstract: "Stage, review and apply how partitions are placed on nodes.",
+        subcommands: [LayoutAssign.self, LayoutRemove.self, LayoutShow.self, LayoutApply.self, LayoutRevert.self,
+                      LayoutHistoryCommand.self, LayoutConfig.self, LayoutPlan.self]
     )
 }
 

@@ -5,6 +5,7 @@ struct Shale: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shale",
         abstract: "Shale: an S3-compatible, erasure-coded, multi-zone object store.",
-        subcommands: [Bench.self, LayoutCommand.self]
+        subcommands: [ServerCommand.self, StatusCommand.self, NodeCommand.self, LayoutCommand.self,
+                      BucketCommand.self, KeyCommand.self, Bench.self]
     )
 }

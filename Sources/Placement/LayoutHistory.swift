@@ -24,6 +24,18 @@ public struct LayoutHistory: Sendable, Equatable {
 
     public init(code: ErasureCode = LayoutHistory.defaultCode) { defaultCode = code }
 
+    /// Restores a history from its applied layouts (oldest first, versions
+    /// 1, 2, …); `explicitZoneCap` tells whether the newest one's zone cap
+    /// was set by hand. Staged changes are then replayed with the stage calls.
+    public init(applied: [Layout], explicitZoneCap: Bool, code: ErasureCode = LayoutHistory.defaultCode) {
+        for (i, layout) in applied.enumerated() {
+            precondition(layout.version == LayoutVersion(UInt64(i + 1)), "applied layouts must be versions 1, 2, … in order")
+        }
+        self.applied = applied
+        self.explicitZoneCap = explicitZoneCap
+        defaultCode = code
+    }
+
     public var current: Layout? { applied.last }
     public var currentVersion: LayoutVersion { current?.version ?? .none }
     public var code: ErasureCode { stagedCode ?? current?.code ?? defaultCode }

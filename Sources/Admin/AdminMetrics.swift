@@ -1,0 +1,45 @@
+import Foundation
+import Metrics
+import Node
+import Prometheus
+
+/// The Prometheus registry behind `/metrics`. Counters from anywhere in the
+/// process come through swift-metrics; cluster gauges are read from the node
+/// at scrape time.
+public final class AdminMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let peersHealthy: Prometheus.Gauge
+    let peersFailed: Prometheus.Gauge
+    let layoutVersion: Prometheus.Gauge
+    let buckets: Prometheus.Gauge
+    let keys: Prometheus.Gauge
+
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        peersHealthy = registry.makeGauge(name: "shale_cluster_nodes_healthy", help: "Nodes this node sees as healthy, itself included")
+        peersFailed = registry.makeGauge(name: "shale_cluster_nodes_failed", help: "Known nodes not heard from recently")
+        layoutVersion = registry.makeGauge(name: "shale_layout_version", help: "Current applied layout version")
+        buckets = registry.makeGauge(name: "shale_buckets", help: "Live buckets")
+        keys = registry.makeGauge(name: "shale_access_keys", help: "Live access keys")
+    }
+
+    /// Bootstraps swift-metrics to this registry (once per process).
+    public static func bootstrap() -> AdminMetrics {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return AdminMetrics(registry: registry)
+    }
+
+    func render(node: ClusterNode) async -> [UInt8] {
+        let views = await node.nodeViews()
+        let state = await node.state
+        peersHealthy.set(Double(views.filter(\.healthy).count))
+        peersFailed.set(Double(views.filter { !$0.healthy }.count))
+        layoutVersion.set(Double(state.layout.currentVersion.rawValue))
+        buckets.set(Double(state.liveBuckets.count))
+        keys.set(Double(state.liveKeys.count))
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,92 @@
+import Admin
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Node
+import ServiceLifecycle
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run a Shale node: RPC (3901), admin API (3902).",
+        discussion: """
+        With --config (default $SHALE_CONFIG, else /etc/shale.toml) the node reads its TOML config; \
+        SHALE_* environment variables override its keys (Docs/configuration.md). With --dev it needs no \
+        config: it binds 127.0.0.1, makes its own secrets, applies a single-node layout, creates a bucket \
+        and a key, and prints how to use them. SIGTERM or SIGINT stops it cleanly.
+        """)
+
+    @Option(help: "TOML config file.")
+    var config: String?
+
+    @Flag(help: "Development mode: a ready single-node cluster on 127.0.0.1, no config needed.")
+    var dev = false
+
+    @Option(help: "With --dev: the directory for data, metadata and secrets (default ./shale-dev).")
+    var data: String?
+
+    func validate() throws {
+        if data != nil && !dev { throw ValidationError("--data goes with --dev; a configured node takes data_dir and metadata_dir from its config") }
+        if dev && config != nil { throw ValidationError("--dev needs no config: drop --config (or drop --dev)") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let nodeConfig: NodeConfig
+        var devSetup: DevSetup?
+        if dev {
+            let setup: DevSetup
+            do { setup = try DevSetup.prepare(directory: data ?? DevSetup.defaultDirectory, environment: environment) } catch {
+                throw CommandFailure("\(error)")
+            }
+            nodeConfig = setup.config
+            devSetup = setup
+        } else {
+            let path = config ?? environment["SHALE_CONFIG"] ?? NodeConfig.defaultPath
+            do { nodeConfig = try NodeConfig.load(path: path, environment: environment) } catch { throw CommandFailure("\(error)") }
+        }
+
+        let level = nodeConfig.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "shale")
+        let metrics = AdminMetrics.bootstrap()
+
+        let node: ClusterNode
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try DevSetup.makeDirectories(nodeConfig)
+            let identity = try NodeIdentity.loadOrCreate(metadataDir: nodeConfig.metadataDir)
+            node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http)
+        } catch {
+            try? await http.shutdown()
+            throw CommandFailure("\(error)")
+        }
+        logger.info("node starting", metadata: [
+            "id": "\(node.id.rawValue)", "rpc": "\(nodeConfig.rpcBindAddr)", "admin": "\(nodeConfig.adminBindAddr)",
+            "metadata_dir": "\(nodeConfig.metadataDir)", "data_dir": "\(nodeConfig.dataDir)",
+        ])
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: RPCServer.application(node: node, logger: logger)),
+            .init(service: AdminServer.application(node: node, metrics: metrics, logger: logger)),
+            .init(service: MembershipService(node: node)),
+        ]
+        if let devSetup {
+            services.append(.init(service: DevBootstrap(node: node, setup: devSetup, logger: logger), successTerminationBehavior: .ignore))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await http.shutdown()
+            throw CommandFailure("server stopped: \(error)")
+        }
+        try? await http.shutdown()
+        logger.info("node stopped")
+    }
+}

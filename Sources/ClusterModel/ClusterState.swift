@@ -1,0 +1,162 @@
+import Placement
+
+/// Everything every node knows alike: the layout workflow, buckets, access
+/// keys and their permissions. Small, replicated whole to every node, and
+/// merged entry by entry (last writer wins), so changes made on both sides
+/// of a network partition all survive once it heals.
+public struct ClusterState: Codable, Sendable, Equatable {
+    public static let maxKeyNameLength = 128
+
+    public var layout = ClusterLayout()
+    /// Buckets by id (hex); deletion leaves a tombstone.
+    public var buckets = LWWMap<BucketRecord>()
+    /// Access keys by id; deletion leaves a tombstone.
+    public var keys = LWWMap<AccessKeyRecord>()
+    /// One flag per (key, bucket, permission): "GK…/bucket-id/read" → allowed.
+    public var permissions = LWWMap<Bool>()
+
+    public init() {}
+
+    @discardableResult
+    public mutating func merge(_ other: ClusterState) -> Bool {
+        let a = layout.merge(other.layout)
+        let b = buckets.merge(other.buckets)
+        let c = keys.merge(other.keys)
+        let d = permissions.merge(other.permissions)
+        return a || b || c || d
+    }
+
+    /// The newest stamp anywhere in the state, so a clock can move past it.
+    public var newestStamp: Stamp {
+        [layout.applied.newestStamp, layout.stagedRoles.newestStamp, layout.stagedZoneCap.newestStamp,
+         layout.stagedCode.newestStamp, buckets.newestStamp, keys.newestStamp, permissions.newestStamp]
+            .compactMap { $0 }.max() ?? .zero
+    }
+
+    // MARK: Buckets
+
+    /// Live buckets by name. Two buckets given one name on both sides of a
+    /// partition: the older one keeps the name, the other is hidden.
+    public var liveBuckets: [BucketName: BucketRecord] {
+        var byName: [BucketName: BucketRecord] = [:]
+        for record in buckets.entries.values.map(\.value) where !record.deleted {
+            if let existing = byName[record.name],
+               (existing.createdMillis, existing.id) < (record.createdMillis, record.id) { continue }
+            byName[record.name] = record
+        }
+        return byName
+    }
+
+    public func bucket(named name: String) throws(ClusterError) -> BucketRecord {
+        let parsed = try BucketName(validating: name)
+        guard let record = liveBuckets[parsed] else { throw .noSuchBucket(name) }
+        return record
+    }
+
+    public mutating func createBucket(name: String, id: BucketID, createdMillis: UInt64, stamp: Stamp) throws(ClusterError) -> BucketRecord {
+        let parsed = try BucketName(validating: name)
+        guard liveBuckets[parsed] == nil else { throw .bucketExists(name) }
+        let record = BucketRecord(id: id, name: parsed, createdMillis: createdMillis)
+        buckets.set(record.id, record, stamp: stamp)
+        return record
+    }
+
+    public mutating func deleteBucket(name: String, stamp: Stamp) throws(ClusterError) {
+        var record = try bucket(named: name)
+        record.deleted = true
+        buckets.set(record.id, record, stamp: stamp)
+    }
+
+    // MARK: Keys
+
+    public var liveKeys: [AccessKeyRecord] {
+        keys.entries.values.map(\.value).filter { !$0.deleted }.sorted { $0.id < $1.id }
+    }
+
+    /// A key by its full id, its name, or a unique prefix of its id.
+    public func key(matching text: String) throws(ClusterError) -> AccessKeyRecord {
+        let live = liveKeys
+        if let exact = live.first(where: { $0.id.rawValue == text }) { return exact }
+        let named = live.filter { $0.name == text }
+        if named.count == 1 { return named[0] }
+        if named.count > 1 { throw .ambiguousKey(text, matches: named.map(\.id.rawValue)) }
+        guard text.count >= 4, text.hasPrefix("GK") else { throw .noSuchKey(text) }
+        let prefixed = live.filter { $0.id.rawValue.hasPrefix(text) }
+        if prefixed.count == 1 { return prefixed[0] }
+        if prefixed.count > 1 { throw .ambiguousKey(text, matches: prefixed.map(\.id.rawValue)) }
+        throw .noSuchKey(text)
+    }
+
+    public static func validateKeyName(_ name: String) throws(ClusterError) {
+        guard !name.isEmpty, name.count <= maxKeyNameLength, !name.contains(where: { $0.isNewline || $0 == "\t" }) else {
+            throw .invalidKeyName(name)
+        }
+    }
+
+    /// Adds a key with the given id and secret (created or imported).
+    public mutating func addKey(_ record: AccessKeyRecord, stamp: Stamp) throws(ClusterError) {
+        try Self.validateKeyName(record.name)
+        if let existing = keys[record.id.rawValue], !existing.deleted { throw .keyExists(record.id.rawValue) }
+        keys.set(record.id.rawValue, record, stamp: stamp)
+    }
+
+    public mutating func deleteKey(matching text: String, stamp: Stamp) throws(ClusterError) -> AccessKeyRecord {
+        var record = try key(matching: text)
+        record.deleted = true
+        keys.set(record.id.rawValue, record, stamp: stamp)
+        return record
+    }
+
+    /// The secret of a live key, for request signing checks.
+    public func secret(for id: AccessKeyID) -> SecretKey? {
+        guard let record = keys[id.rawValue], !record.deleted else { return nil }
+        return record.secret
+    }
+
+    // MARK: Permissions
+
+    static func permissionKey(_ key: AccessKeyID, _ bucketID: String, _ permission: Permission) -> String {
+        "\(key.rawValue)/\(bucketID)/\(permission.rawValue)"
+    }
+
+    public func permissions(of key: AccessKeyID, on bucketID: String) -> Set<Permission> {
+        guard let record = keys[key.rawValue], !record.deleted else { return [] }
+        return Set(Permission.allCases.filter { permissions[Self.permissionKey(key, bucketID, $0)] == true })
+    }
+
+    public mutating func setPermissions(_ changed: Set<Permission>, allowed: Bool, key: AccessKeyID, bucketID: String, stamp: Stamp) throws(ClusterError) {
+        guard !changed.isEmpty else { throw .noPermissionGiven }
+        for permission in changed {
+            permissions.set(Self.permissionKey(key, bucketID, permission), allowed, stamp: stamp)
+        }
+    }
+
+    /// Every live key with some permission on `bucketID`.
+    public func grants(on bucketID: String) -> [(key: AccessKeyRecord, permissions: Set<Permission>)] {
+        liveKeys.compactMap { key in
+            let granted = permissions(of: key.id, on: bucketID)
+            return granted.isEmpty ? nil : (key, granted)
+        }
+    }
+
+    /// Every live bucket `key` has some permission on.
+    public func grants(of key: AccessKeyID) -> [(bucket: BucketRecord, permissions: Set<Permission>)] {
+        liveBuckets.values.sorted { $0.name < $1.name }.compactMap { bucket in
+            let granted = permissions(of: key, on: bucket.id)
+            return granted.isEmpty ? nil : (bucket, granted)
+        }
+    }
+}
+
+/// Finds the node a user means: a full id, `id@host:port` (as `node id`
+/// prints it), or a unique prefix of an id.
+public func resolveNode(_ text: String, among candidates: some Collection<NodeID>) throws(ClusterError) -> NodeID {
+    let idPart = text.split(separator: "@", maxSplits: 1).first.map(String.init) ?? text
+    let wanted = idPart.lowercased()
+    guard !wanted.isEmpty, wanted.allSatisfy(\.isHexDigit) else { throw .unknownNode(text) }
+    if let exact = candidates.first(where: { $0.rawValue == wanted }) { return exact }
+    let matches = Set(candidates.filter { $0.rawValue.hasPrefix(wanted) })
+    if matches.count == 1 { return matches.first! }
+    if matches.count > 1 { throw .ambiguousNode(text, matches: matches.sorted().map(\.shortForm)) }
+    throw .unknownNode(text)
+}

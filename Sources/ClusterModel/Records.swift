@@ -1,0 +1,146 @@
+import Placement
+
+/// An S3 access key id: "GK" followed by 24 lowercase hex digits.
+public struct AccessKeyID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public static let hexDigits = 24
+    public let rawValue: String
+
+    public init?(_ text: String) {
+        guard text.count == 2 + Self.hexDigits, text.hasPrefix("GK"),
+              text.dropFirst(2).allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        rawValue = text
+    }
+
+    /// From 12 random bytes.
+    public init(randomBytes: [UInt8]) {
+        precondition(randomBytes.count == Self.hexDigits / 2)
+        rawValue = "GK" + hexString(randomBytes)
+    }
+
+    public static func < (lhs: AccessKeyID, rhs: AccessKeyID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = AccessKeyID(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an access key id: \(text)"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// A secret access key: 64 lowercase hex digits.
+public struct SecretKey: Hashable, Sendable, Codable {
+    public static let hexDigits = 64
+    public let rawValue: String
+
+    public init?(_ text: String) {
+        guard text.count == Self.hexDigits, text.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        rawValue = text
+    }
+
+    public init(randomBytes: [UInt8]) {
+        precondition(randomBytes.count == Self.hexDigits / 2)
+        rawValue = hexString(randomBytes)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let secret = SecretKey(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a secret key"))
+        }
+        self = secret
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// A bucket's global name, checked against S3's naming rules.
+public struct BucketName: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public static let lengthLimits = 3...63
+    public let rawValue: String
+
+    public init(validating text: String) throws(ClusterError) {
+        guard Self.lengthLimits.contains(text.count) else {
+            throw .invalidBucketName(text, reason: "a bucket name has 3 to 63 characters")
+        }
+        let allowed = text.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "." }
+        guard allowed else {
+            throw .invalidBucketName(text, reason: "use only lowercase letters, digits, '.' and '-'")
+        }
+        guard let first = text.first, let last = text.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber else {
+            throw .invalidBucketName(text, reason: "a bucket name starts and ends with a letter or digit")
+        }
+        guard !text.contains("..") else { throw .invalidBucketName(text, reason: "a bucket name has no '..'") }
+        let parts = text.split(separator: ".")
+        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) {
+            throw .invalidBucketName(text, reason: "a bucket name is not an IP address")
+        }
+        rawValue = text
+    }
+
+    public static func < (lhs: BucketName, rhs: BucketName) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// What a key may do on a bucket.
+public enum Permission: String, CaseIterable, Sendable, Codable, Comparable {
+    case read, write, owner
+
+    public static func < (lhs: Permission, rhs: Permission) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+public struct BucketRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: BucketName
+    public var createdMillis: UInt64
+    public var deleted: Bool
+
+    public init(id: BucketID, name: BucketName, createdMillis: UInt64) {
+        self.id = id.hex
+        self.name = name
+        self.createdMillis = createdMillis
+        self.deleted = false
+    }
+
+    public var bucketID: BucketID { BucketID(hex: id)! }
+}
+
+public struct AccessKeyRecord: Codable, Sendable, Equatable {
+    public var id: AccessKeyID
+    public var name: String
+    public var secret: SecretKey
+    public var createdMillis: UInt64
+    public var deleted: Bool
+
+    public init(id: AccessKeyID, name: String, secret: SecretKey, createdMillis: UInt64) {
+        self.id = id
+        self.name = name
+        self.secret = secret
+        self.createdMillis = createdMillis
+        self.deleted = false
+    }
+}
+
+func hexString(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+    return String(decoding: out, as: UTF8.self)
+}

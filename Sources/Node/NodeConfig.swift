@@ -1,0 +1,256 @@
+import Foundation
+import Logging
+import TOMLKit
+
+/// A host and port, as written in the config (`127.0.0.1:3901`, `[::1]:3901`, `node1:3901`).
+public struct HostPort: Hashable, Sendable, CustomStringConvertible, Codable {
+    public let host: String
+    public let port: Int
+
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+
+    public init?(_ text: String) {
+        let host: Substring, port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = Int(port), (1...65535).contains(number) else { return nil }
+        self.host = String(host)
+        self.port = number
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let value = HostPort(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not host:port: \(text)"))
+        }
+        self = value
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A node's configuration: the TOML file, then `SHALE_*` environment
+/// variables over it. Every key is documented in Docs/configuration.md.
+public struct NodeConfig: Sendable {
+    public static let defaultPath = "/etc/shale.toml"
+    public static let defaultRPCPort = 3901
+    public static let defaultS3Port = 3900
+    public static let defaultAdminPort = 3902
+    public static let rpcSecretHexDigits = 64
+
+    public var metadataDir: String
+    public var dataDir: String
+    public var rpcBindAddr: HostPort
+    public var rpcPublicAddr: HostPort?
+    public var rpcSecret: String
+    public var bootstrapPeers: [String]
+    public var s3BindAddr: HostPort
+    public var s3Region: String?
+    public var adminBindAddr: HostPort
+    public var adminToken: String
+    public var metricsToken: String?
+    public var logLevel: Logger.Level
+
+    public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
+                bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
+                adminToken: String, metricsToken: String?, logLevel: Logger.Level) {
+        self.metadataDir = metadataDir; self.dataDir = dataDir; self.rpcBindAddr = rpcBindAddr
+        self.rpcPublicAddr = rpcPublicAddr; self.rpcSecret = rpcSecret; self.bootstrapPeers = bootstrapPeers
+        self.s3BindAddr = s3BindAddr; self.s3Region = s3Region; self.adminBindAddr = adminBindAddr
+        self.adminToken = adminToken; self.metricsToken = metricsToken; self.logLevel = logLevel
+    }
+
+    /// The address other nodes reach this one at.
+    public var advertisedRPCAddr: HostPort {
+        if let rpcPublicAddr { return rpcPublicAddr }
+        if rpcBindAddr.host == "0.0.0.0" || rpcBindAddr.host == "::" {
+            return HostPort(host: ProcessInfo.processInfo.hostName, port: rpcBindAddr.port)
+        }
+        return rpcBindAddr
+    }
+
+    public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        case cannotRead(path: String, reason: String)
+        case syntax(path: String, line: Int, column: Int, message: String)
+        case unknownKey(String)
+        case wrongType(key: String, expected: String)
+        case missing(key: String)
+        case invalid(key: String, reason: String)
+        case both(key: String, fileKey: String)
+
+        public var description: String {
+            switch self {
+            case .cannotRead(let path, let reason): return "cannot read config file \(path): \(reason)"
+            case .syntax(let path, let line, let column, let message): return "\(path):\(line):\(column): \(message)"
+            case .unknownKey(let key): return "unknown config key '\(key)' (see Docs/configuration.md)"
+            case .wrongType(let key, let expected): return "config key '\(key)' must be \(expected)"
+            case .missing(let key): return "config key '\(key)' is required"
+            case .invalid(let key, let reason): return "config key '\(key)': \(reason)"
+            case .both(let key, let fileKey): return "set '\(key)' or '\(fileKey)', not both"
+            }
+        }
+    }
+
+    /// Every key, dotted for those in a section, with the environment
+    /// variable that overrides it and whether it is a list.
+    static let keys: [(key: String, env: String, isList: Bool)] = [
+        ("metadata_dir", "SHALE_METADATA_DIR", false),
+        ("data_dir", "SHALE_DATA_DIR", false),
+        ("rpc_bind_addr", "SHALE_RPC_BIND_ADDR", false),
+        ("rpc_public_addr", "SHALE_RPC_PUBLIC_ADDR", false),
+        ("rpc_secret", "SHALE_RPC_SECRET", false),
+        ("rpc_secret_file", "SHALE_RPC_SECRET_FILE", false),
+        ("bootstrap_peers", "SHALE_BOOTSTRAP_PEERS", true),
+        ("log_level", "SHALE_LOG_LEVEL", false),
+        ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
+        ("s3_api.s3_region", "SHALE_S3_REGION", false),
+        ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
+        ("admin.admin_token", "SHALE_ADMIN_TOKEN", false),
+        ("admin.admin_token_file", "SHALE_ADMIN_TOKEN_FILE", false),
+        ("admin.metrics_token", "SHALE_METRICS_TOKEN", false),
+        ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
+    ]
+    static let sections: Set<String> = ["s3_api", "admin"]
+
+    /// Reads `path` and the environment. `readFile` is injectable for tests.
+    public static func load(path: String, environment: [String: String],
+                            readFile: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) throws(Error) -> NodeConfig {
+        let text: String
+        do { text = try readFile(path) } catch { throw .cannotRead(path: path, reason: (error as NSError).localizedDescription) }
+        return try parse(toml: text, path: path, environment: environment, readFile: readFile)
+    }
+
+    public static func parse(toml text: String, path: String, environment: [String: String],
+                             readFile: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) throws(Error) -> NodeConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .syntax(path: path, line: Int(error.source.begin.line), column: Int(error.source.begin.column), message: error.description)
+        } catch {
+            throw .syntax(path: path, line: 0, column: 0, message: "\(error)")
+        }
+        var values = try flatten(table)
+        for (key, env, isList) in keys {
+            guard let override = environment[env] else { continue }
+            values[key] = isList
+                ? .list(override.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                : .string(override)
+        }
+        return try build(values, readFile: readFile)
+    }
+
+    enum Value: Equatable { case string(String), list([String]) }
+
+    static func flatten(_ table: TOMLTable) throws(Error) -> [String: Value] {
+        let known = Dictionary(uniqueKeysWithValues: keys.map { ($0.key, $0.isList) })
+        var values: [String: Value] = [:]
+        func take(_ key: String, _ value: any TOMLValueConvertible) throws(Error) {
+            guard let isList = known[key] else { throw .unknownKey(key) }
+            if isList {
+                guard let array = value.array else { throw .wrongType(key: key, expected: "a list of strings") }
+                var items: [String] = []
+                for index in 0..<array.count {
+                    guard let item = array[index].string else { throw .wrongType(key: key, expected: "a list of strings") }
+                    items.append(item)
+                }
+                values[key] = .list(items)
+            } else if let string = value.string {
+                values[key] = .string(string)
+            } else if let int = value.int, key == "log_level" {
+                values[key] = .string(String(int))
+            } else {
+                throw .wrongType(key: key, expected: "a string")
+            }
+        }
+        for (key, value) in table {
+            if sections.contains(key) {
+                guard let section = value.table else { throw .wrongType(key: key, expected: "a table ([\(key)])") }
+                for (inner, innerValue) in section { try take("\(key).\(inner)", innerValue) }
+            } else {
+                try take(key, value)
+            }
+        }
+        return values
+    }
+
+    static func build(_ values: [String: Value], readFile: (String) throws -> String) throws(Error) -> NodeConfig {
+        func string(_ key: String) -> String? {
+            if case .string(let s)? = values[key] { return s }
+            return nil
+        }
+        func required(_ key: String) throws(Error) -> String {
+            guard let value = string(key), !value.isEmpty else { throw .missing(key: key) }
+            return value
+        }
+        func address(_ key: String, default port: Int?) throws(Error) -> HostPort? {
+            guard let text = string(key) else { return port.map { HostPort(host: "0.0.0.0", port: $0) } }
+            guard let value = HostPort(text) else { throw .invalid(key: key, reason: "'\(text)' is not host:port") }
+            return value
+        }
+        func secret(_ key: String, file fileKey: String, required isRequired: Bool) throws(Error) -> String? {
+            let inline = string(key)
+            let path = string(fileKey)
+            if inline != nil && path != nil { throw .both(key: key, fileKey: fileKey) }
+            if let inline { return inline }
+            if let path {
+                do {
+                    return try readFile(path).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw .invalid(key: fileKey, reason: "cannot read \(path): \((error as NSError).localizedDescription)")
+                }
+            }
+            if isRequired { throw .missing(key: key) }
+            return nil
+        }
+
+        let metadataDir = try required("metadata_dir")
+        let dataDir = try required("data_dir")
+        let rpcSecret = try secret("rpc_secret", file: "rpc_secret_file", required: true)!
+        guard rpcSecret.count == rpcSecretHexDigits, rpcSecret.allSatisfy(\.isHexDigit) else {
+            throw .invalid(key: "rpc_secret", reason: "must be 32 bytes as 64 hex digits (e.g. from `openssl rand -hex 32`)")
+        }
+        let adminToken = try secret("admin.admin_token", file: "admin.admin_token_file", required: true)!
+        guard adminToken.count >= 16 else { throw .invalid(key: "admin.admin_token", reason: "must be at least 16 characters") }
+        let metricsToken = try secret("admin.metrics_token", file: "admin.metrics_token_file", required: false)
+        var peers: [String] = []
+        if case .list(let list)? = values["bootstrap_peers"] { peers = list }
+        for peer in peers {
+            let parts = peer.split(separator: "@", maxSplits: 1)
+            guard parts.count == 2, parts[0].count == 64, parts[0].allSatisfy(\.isHexDigit), HostPort(String(parts[1])) != nil else {
+                throw .invalid(key: "bootstrap_peers", reason: "'\(peer)' is not NODE_ID@HOST:PORT (as `shale node id` prints it)")
+            }
+        }
+        var level = Logger.Level.info
+        if let text = string("log_level") {
+            guard let parsed = Logger.Level(rawValue: text.lowercased()) else {
+                throw .invalid(key: "log_level", reason: "'\(text)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            level = parsed
+        }
+        if let region = string("s3_api.s3_region"), region.isEmpty {
+            throw .invalid(key: "s3_api.s3_region", reason: "must not be empty (omit it to accept any region)")
+        }
+        return NodeConfig(
+            metadataDir: metadataDir, dataDir: dataDir,
+            rpcBindAddr: try address("rpc_bind_addr", default: defaultRPCPort)!,
+            rpcPublicAddr: try address("rpc_public_addr", default: nil),
+            rpcSecret: rpcSecret.lowercased(), bootstrapPeers: peers,
+            s3BindAddr: try address("s3_api.api_bind_addr", default: defaultS3Port)!,
+            s3Region: string("s3_api.s3_region"),
+            adminBindAddr: try address("admin.api_bind_addr", default: defaultAdminPort)!,
+            adminToken: adminToken, metricsToken: metricsToken, logLevel: level)
+    }
+}

@@ -1,0 +1,20 @@
+import ClusterModel
+
+/// Why a node operation failed, in words an operator can act on.
+public enum NodeError: Error, Sendable, CustomStringConvertible {
+    case storage(String)
+    case cluster(ClusterError)
+    case peer(String)
+    case invalidRequest(String)
+    case notReady(String)
+
+    public var description: String {
+        switch self {
+        case .storage(let message): return message
+        case .cluster(let error): return error.description
+        case .peer(let message): return message
+        case .invalidRequest(let message): return message
+        case .notReady(let message): return message
+        }
+    }
+}
