@@ -11,13 +11,13 @@ struct LayoutAssign: AsyncParsableCommand {
         discussion: "NODE is a full id, a unique prefix of one, or ID@HOST:PORT as `shale node id` prints it. Nothing changes until `layout apply`.")
 
     @OptionGroup var options: ClientOptions
-    @Option(name: .short, help: "Zone (failure domain) of the node(s).")
+    @Option(name: [.short, .long], help: "Zone (failure domain) of the node(s).")
     var zone: String
-    @Option(name: .short, help: "Storage capacity, e.g. 10G, 2T, 512GiB.")
+    @Option(name: [.short, .long], help: "Storage capacity, e.g. 10G, 2T, 512GiB.")
     var capacity: String?
-    @Option(name: .short, help: "A tag (repeat for several).")
+    @Option(name: [.short, .long], help: "A tag (repeat for several).")
     var tag: [String] = []
-    @Flag(name: .short, help: "Gateway: serves requests, stores nothing.")
+    @Flag(name: [.short, .long], help: "Gateway: serves requests, stores nothing.")
     var gateway = false
     @Option(help: "A node leaving the layout whose place the (single) new node takes.")
     var replace: String?

@@ -41,8 +41,8 @@ struct RPCClient: Sendable {
         let headers = RPCAuth.Signed(headers: response.headers)
         switch auth.verifyResponse(requestMAC: signed.mac, status: Int(response.status.code), body: data, headers: headers, expected: expected) {
         case .failure(let failure):
-            if response.status == .unauthorized { throw .peer("\(address) refused us: \(String(decoding: data, as: UTF8.self))") }
-            throw .peer("\(address) did not authenticate: \(failure)")
+            if response.status == .unauthorized { throw .peer("\(address) refused our call as unauthenticated: do both nodes have the same rpc_secret?") }
+            throw .peer("\(address) did not authenticate (\(failure)): it does not hold this cluster's rpc_secret or node key")
         case .success(let responder):
             guard response.status == .ok else {
                 throw .peer("\(address) answered \(response.status.code): \(String(decoding: data, as: UTF8.self))")

@@ -1,0 +1,137 @@
+import Crypto
+import Foundation
+@testable import Node
+import Placement
+import Testing
+
+@Suite struct NodeConfigTests {
+    let base = """
+    metadata_dir = "/m"
+    data_dir = "/d"
+    rpc_secret = "\(String(repeating: "ab", count: 32))"
+    bootstrap_peers = ["\(String(repeating: "c", count: 64))@10.0.0.2:3901"]
+    [s3_api]
+    api_bind_addr = "[::]:3900"
+    s3_region = "garage"
+    [admin]
+    api_bind_addr = "127.0.0.1:3902"
+    admin_token = "token-token-token-token"
+    """
+
+    @Test func readsEveryKeyWithDefaults() throws {
+        let config = try NodeConfig.parse(toml: base, path: "t.toml", environment: [:])
+        #expect(config.rpcBindAddr == HostPort(host: "0.0.0.0", port: 3901))
+        #expect(config.s3BindAddr == HostPort(host: "::", port: 3900))
+        #expect(config.s3Region == "garage")
+        #expect(config.bootstrapPeers.count == 1)
+        #expect(config.metricsToken == nil)
+        #expect(config.logLevel == .info)
+    }
+
+    @Test func environmentOverridesKeys() throws {
+        let config = try NodeConfig.parse(toml: base, path: "t.toml", environment: [
+            "SHALE_ADMIN_API_BIND_ADDR": "127.0.0.9:4000", "SHALE_BOOTSTRAP_PEERS": "", "SHALE_LOG_LEVEL": "debug",
+            "SHALE_METRICS_TOKEN": "m",
+        ])
+        #expect(config.adminBindAddr == HostPort(host: "127.0.0.9", port: 4000))
+        #expect(config.bootstrapPeers.isEmpty)
+        #expect(config.logLevel == .debug)
+        #expect(config.metricsToken == "m")
+    }
+
+    @Test func secretFromFile() throws {
+        let text = base.replacingOccurrences(of: "rpc_secret = ", with: "rpc_secret_file = \"/s\"\n#")
+        let config = try NodeConfig.parse(toml: text, path: "t.toml", environment: [:]) { path in
+            #expect(path == "/s")
+            return String(repeating: "cd", count: 32) + "\n"
+        }
+        #expect(config.rpcSecret == String(repeating: "cd", count: 32))
+        #expect(throws: NodeConfig.Error.both(key: "rpc_secret", fileKey: "rpc_secret_file")) {
+            try NodeConfig.parse(toml: base + "\n", path: "t", environment: ["SHALE_RPC_SECRET_FILE": "/s"]) { _ in "" }
+        }
+    }
+
+    @Test(arguments: [
+        ("colour = 1", "unknown config key 'colour' (see Docs/configuration.md)"),
+        ("rpc_bind_addr = 5", "config key 'rpc_bind_addr' must be a string"),
+        ("[admin]\nextra = 1", ""),
+    ])
+    func badKeysAreNamed(_ line: String, _ message: String) {
+        #expect(throws: NodeConfig.Error.self) { try NodeConfig.parse(toml: line + "\n" + base, path: "t", environment: [:]) }
+        if !message.isEmpty {
+            do { _ = try NodeConfig.parse(toml: line + "\n" + base, path: "t", environment: [:]) } catch {
+                #expect(error.description == message)
+            }
+        }
+    }
+
+    @Test func hostPortParsing() {
+        #expect(HostPort("127.0.0.1:3901") == HostPort(host: "127.0.0.1", port: 3901))
+        #expect(HostPort("[::1]:3901") == HostPort(host: "::1", port: 3901))
+        #expect(HostPort("[::1]:3901")?.description == "[::1]:3901")
+        #expect(HostPort("node:0") == nil)
+        #expect(HostPort("node") == nil)
+        #expect(HostPort(":3901") == nil)
+    }
+}
+
+@Suite struct RPCAuthTests {
+    let auth = RPCAuth(secretHex: String(repeating: "ab", count: 32))
+    let identity = NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
+    let body = Data("{\"x\":1}".utf8)
+
+    @Test func signedRequestVerifiesAndNamesTheSender() throws {
+        let signed = auth.signRequest(method: "POST", path: "/rpc/v1/ping", body: body, identity: identity, nowMillis: 1_000_000)
+        let result = auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: signed, nowMillis: 1_000_500)
+        #expect(result == .success(identity.id))
+    }
+
+    @Test func anyChangeOrWrongSecretFails() {
+        let signed = auth.signRequest(method: "POST", path: "/rpc/v1/ping", body: body, identity: identity, nowMillis: 1_000_000)
+        let other = RPCAuth(secretHex: String(repeating: "cd", count: 32))
+        #expect(other.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: signed, nowMillis: 1_000_000) == .failure(.badMAC))
+        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/sync", body: body, headers: signed, nowMillis: 1_000_000) == .failure(.badMAC))
+        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: Data("{}".utf8), headers: signed, nowMillis: 1_000_000) == .failure(.badMAC))
+        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: signed, nowMillis: 1_000_000 + 301_000) == .failure(.clockSkew))
+        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: nil, nowMillis: 1_000_000) == .failure(.missingHeaders))
+    }
+
+    @Test func aSecretHolderCannotClaimAnotherNodesID() {
+        // Right secret, but the signature is by a different key than the id claims.
+        let impostor = NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
+        let signed = auth.signRequest(method: "POST", path: "/p", body: body, identity: impostor, nowMillis: 5)
+        let forged = RPCAuth.Signed(node: identity.id.rawValue, date: signed.date,
+                                    mac: auth.mac(RPCAuth.requestCanonical(method: "POST", path: "/p", date: signed.date, node: identity.id.rawValue, bodyHash: RPCAuth.bodyHash(body))),
+                                    signature: signed.signature)
+        #expect(auth.verifyRequest(method: "POST", path: "/p", body: body, headers: forged, nowMillis: 5) == .failure(.badSignature))
+    }
+
+    @Test func responsesAreBoundToTheRequestAndResponder() {
+        let request = auth.signRequest(method: "POST", path: "/p", body: body, identity: identity, nowMillis: 5)
+        let responder = NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
+        let answer = auth.signResponse(requestMAC: request.mac, status: 200, body: body, identity: responder)
+        #expect(auth.verifyResponse(requestMAC: request.mac, status: 200, body: body, headers: answer, expected: responder.id) == .success(responder.id))
+        #expect(auth.verifyResponse(requestMAC: "other", status: 200, body: body, headers: answer, expected: nil) == .failure(.badMAC))
+        #expect(auth.verifyResponse(requestMAC: request.mac, status: 200, body: body, headers: answer, expected: identity.id)
+            == .failure(.wrongNode(expected: identity.id, got: responder.id.rawValue)))
+    }
+}
+
+@Suite struct PeerTableTests {
+    @Test func healthFollowsLastSeen() {
+        var table = PeerTable()
+        let id = NodeID(String(repeating: "a", count: 64))
+        let address = HostPort(host: "127.0.0.2", port: 3901)
+        table.addCandidate(address)
+        #expect(table.candidates == [address])
+        let start = Date(timeIntervalSince1970: 1000)
+        table.heard(from: id, address: address, hostname: "h", dataAvailableBytes: nil, at: start)
+        #expect(table.candidates.isEmpty)
+        #expect(table.isHealthy(id, now: start.addingTimeInterval(4)))
+        #expect(!table.isHealthy(id, now: start.addingTimeInterval(PeerTable.failureAfterSeconds + 1)))
+        // A rebuilt machine at the same address replaces the old node.
+        let newID = NodeID(String(repeating: "b", count: 64))
+        table.heard(from: newID, address: address, hostname: "h", dataAvailableBytes: nil, at: start)
+        #expect(table.peers[id] == nil && table.peers[newID] != nil)
+    }
+}
