@@ -14,14 +14,15 @@ build: deps
 release: deps
 	swift build -c release --scratch-path $(RELEASE_DIR)
 
-# Unit and integration tests, in both package configurations (with ISA-L and
-# the pure-Swift build without the ISAL trait).
+# Unit tests in both package configurations (with ISA-L and the pure-Swift
+# build without the ISAL trait), then the integration tests with real nodes.
 test: deps
 	@scripts/test.sh
 
-# Until the server exists, `make run` measures this machine's erasure codes.
+# A ready single-node cluster on 127.0.0.1 (state in ./shale-dev, kept
+# across restarts); prints the endpoint and credentials. Ctrl-C stops it.
 run: release
-	$(SHALE) bench erasure
+	$(SHALE) server --dev --data shale-dev
 
 # The user-facing benchmark, then the developers' suite (ordo-one/benchmark,
 # with the direct-C ISA-L baseline and malloc counts).

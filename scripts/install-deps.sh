@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs what building and testing Shale needs on Debian 12, if missing.
+# Installs what building and testing Shale needs on Debian 12, if missing:
+# ISA-L, SQLite and pkg-config for the build; Python with pytest, boto3,
+# cryptography and the AWS CLI for the integration tests.
 set -euo pipefail
 
-packages=(libisal-dev libsqlite3-dev pkg-config)
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then $sudo apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+packages=(libisal-dev libsqlite3-dev pkg-config python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
+fi
+
+if ! python3 -c 'import pytest, boto3, cryptography' >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
+  echo "installing the test clients: pytest, boto3, cryptography, awscli"
+  if ! python3 -m pip install --quiet pytest boto3 cryptography awscli 2>/dev/null; then
+    # Debian's own Python refuses pip installs system-wide (PEP 668): use its packages.
+    apt_install python3-pytest python3-boto3 python3-cryptography awscli
+  fi
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs every test, in both package configurations, and ends with
+# Builds and runs every test — Swift unit tests, the build without ISA-L,
+# and the integration tests that start real `shale` nodes — and ends with
 # one summary line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,10 @@ run() {
 # The module direction in DESIGN.md is enforced by the import check.
 run build swift build --build-tests --explicit-target-dependency-import-check error
 run unit swift test --skip-build --disable-xctest
-# The package without the ISAL trait: pure-Swift erasure backend only.
+# The package without the ISAL trait: the pure-Swift erasure backend alone.
 run pure-swift swift test --disable-default-traits --scratch-path .build-noisal --disable-xctest
+# Real nodes on 127.0.N.x, driven through the CLI, the admin API and S3 clients.
+SHALE_BIN="$PWD/.build/debug/shale" run integration python3 -m pytest Tests/integration -q -p no:cacheprovider
 
 passed=0
 failed=0
@@ -34,6 +37,13 @@ for log in "$log_dir"/unit.log "$log_dir"/pure-swift.log; do
   passed=$((passed + p))
   failed=$((failed + f))
 done
+if [ -f "$log_dir/integration.log" ]; then
+  summary=$(tail -n 3 "$log_dir/integration.log")
+  p=$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || true)
+  f=$(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | awk '{s += $1} END {print s + 0}')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "tests: $passed passed, $failed failed"
 exit $status
