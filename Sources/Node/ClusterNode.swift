@@ -4,6 +4,7 @@ import Crypto
 import Erasure
 import Foundation
 import Logging
+import Metrics
 import Placement
 import Units
 
@@ -265,6 +266,7 @@ public actor ClusterNode {
             await received(reply, from: responder)
         } catch {
             logger.debug("ping failed", metadata: ["address": "\(address)", "error": "\(error)"])
+            Counter(label: "shale_heartbeat_failures_total").increment()
         }
     }
 
@@ -300,6 +302,7 @@ public actor ClusterNode {
         do {
             try persistState()
             logger.info("cluster state merged", metadata: ["from": "\(peer.shortForm)"])
+            Counter(label: "shale_cluster_state_merges_total").increment()
         } catch {
             logger.error("cannot persist the cluster state", metadata: ["error": "\(error)"])
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import Placement
 
@@ -24,6 +25,7 @@ public enum RPCServer {
             switch node.auth.verifyRequest(method: "POST", path: path, body: body, headers: headers, nowMillis: now) {
             case .failure(let failure):
                 logger.warning("refused RPC call", metadata: ["path": "\(path)", "reason": "\(failure)"])
+                Counter(label: "shale_rpc_refused_total").increment()
                 return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: "unauthorized")))
             case .success(let node): sender = node
             }
@@ -31,6 +33,7 @@ public enum RPCServer {
             guard let method = context.parameters.get("method").flatMap(RPCMethod.init(rawValue:)) else {
                 return signed(node: node, requestMAC: requestMAC, status: .notFound, body: Data("no such RPC method".utf8))
             }
+            Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
             do {
                 let answer = try await node.handle(method, body: body, from: sender)
                 return signed(node: node, requestMAC: requestMAC, status: .ok, body: answer)

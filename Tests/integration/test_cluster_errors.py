@@ -1,5 +1,6 @@
 """Bad input: clear errors, non-zero exits, nothing changed."""
 import subprocess
+import urllib.error
 import urllib.request
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -132,10 +133,17 @@ def test_metrics_endpoint(cluster):
     text = node.config.read_text() + 'metrics_token = "metrics-secret-token"\n'
     node.config.write_text(text)
     node.start()
+    # An unauthenticated RPC call is refused and counted.
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"http://{node.ip}:3901/rpc/v1/sync", data=b"{}", method="POST"), timeout=5)
+        raise AssertionError("unauthenticated RPC call was accepted")
+    except urllib.error.HTTPError as error:
+        assert error.code == 401 and error.read() == b"unauthorized"
     request = urllib.request.Request(f"http://{node.ip}:3902/metrics", headers={"Authorization": "Bearer metrics-secret-token"})
     with urllib.request.urlopen(request, timeout=5) as response:
         body = response.read().decode()
     assert "shale_cluster_nodes_healthy 1" in body
     assert "# TYPE shale_layout_version gauge" in body
+    assert "shale_rpc_refused_total 1" in body
     assert node.api_status("GET", "/metrics", token=None) == 401
     assert node.api_status("GET", "/metrics", token=ADMIN_TOKEN) == 403
