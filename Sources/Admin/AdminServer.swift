@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Node
+import Units
 
 /// The admin API (3902): JSON over HTTP, bearer `admin_token`, versioned
 /// paths (Docs/admin-api.md). Thin: parse, authorize, call the node, render.
@@ -40,19 +41,11 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             return jsonError(.unauthorized, code: "Unauthorized", "missing admin token: send 'Authorization: Bearer <admin_token>'")
         }
-        guard tokensEqual(String(header.dropFirst("Bearer ".count)), expected) else {
+        guard constantTimeEqual(String(header.dropFirst("Bearer ".count)), expected) else {
             return jsonError(.forbidden, code: "Forbidden", "wrong admin token")
         }
         return try await next(request, context)
     }
-}
-
-func tokensEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    var diff: UInt8 = 0
-    for i in 0..<x.count { diff |= x[i] ^ y[i] }
-    return diff == 0
 }
 
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {

@@ -1,4 +1,5 @@
 import Placement
+import Units
 
 /// An S3 access key id: "GK" followed by 24 lowercase hex digits.
 public struct AccessKeyID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
@@ -14,7 +15,7 @@ public struct AccessKeyID: Hashable, Comparable, Sendable, Codable, CustomString
     /// From 12 random bytes.
     public init(randomBytes: [UInt8]) {
         precondition(randomBytes.count == Self.hexDigits / 2)
-        rawValue = "GK" + hexString(randomBytes)
+        rawValue = "GK" + Hex.encode(randomBytes)
     }
 
     public static func < (lhs: AccessKeyID, rhs: AccessKeyID) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -46,7 +47,7 @@ public struct SecretKey: Hashable, Sendable, Codable {
 
     public init(randomBytes: [UInt8]) {
         precondition(randomBytes.count == Self.hexDigits / 2)
-        rawValue = hexString(randomBytes)
+        rawValue = Hex.encode(randomBytes)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,11 +137,4 @@ public struct AccessKeyRecord: Codable, Sendable, Equatable {
         self.createdMillis = createdMillis
         self.deleted = false
     }
-}
-
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-    return String(decoding: out, as: UTF8.self)
 }

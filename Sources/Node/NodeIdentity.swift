@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Placement
+import Units
 
 /// This node's Ed25519 key pair. The node id is the public key in hex; the
 /// private key lives in `metadata_dir/node_key` (mode 0600) and is created
@@ -36,28 +37,6 @@ public struct NodeIdentity: Sendable {
     }
 }
 
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-    return String(decoding: out, as: UTF8.self)
-}
+func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }
 
-func unhex(_ text: String) -> Data? {
-    var bytes = Data()
-    var iterator = text.utf8.makeIterator()
-    while let high = iterator.next() {
-        guard let low = iterator.next(), let h = nibble(high), let l = nibble(low) else { return nil }
-        bytes.append(h << 4 | l)
-    }
-    return bytes
-}
-
-private func nibble(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-    default: return nil
-    }
-}
+func unhex(_ text: String) -> Data? { Hex.decode(text).map { Data($0) } }

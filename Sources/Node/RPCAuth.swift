@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Placement
+import Units
 
 /// How node-to-node calls prove themselves. A request carries the sender's
 /// node id, a millisecond timestamp, an HMAC-SHA256 with the cluster's
@@ -104,12 +105,4 @@ public struct RPCAuth: Sendable {
         if let expected, expected.rawValue != headers.node { return .failure(.wrongNode(expected: expected, got: headers.node)) }
         return .success(NodeID(headers.node))
     }
-}
-
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    var diff: UInt8 = 0
-    for i in 0..<x.count { diff |= x[i] ^ y[i] }
-    return diff == 0
 }

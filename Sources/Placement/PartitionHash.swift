@@ -1,4 +1,5 @@
 import Crypto
+import Units
 
 /// A bucket's permanent identity (32 random bytes), independent of its name.
 public struct BucketID: Hashable, Sendable, CustomStringConvertible {
@@ -11,28 +12,11 @@ public struct BucketID: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init?(hex: String) {
-        var bytes: [UInt8] = []
-        var iterator = hex.utf8.makeIterator()
-        while let high = iterator.next() {
-            guard let low = iterator.next(), let h = Self.nibble(high), let l = Self.nibble(low) else { return nil }
-            bytes.append(h << 4 | l)
-        }
+        guard let bytes = Hex.decode(hex) else { return nil }
         self.init(bytes: bytes)
     }
 
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
-    }
+    public var hex: String { Hex.encode(bytes) }
     public var description: String { hex }
 }
 
