@@ -59,6 +59,10 @@ let package = Package(
             dependencies: ["Placement", "Erasure", "Units"]
         ),
         .target(
+            name: "S3Protocol",
+            dependencies: ["Units", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "AdminAPI",
             dependencies: ["Placement"]
         ),
@@ -121,6 +125,7 @@ let package = Package(
         .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units"]),
+        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "ClusterModel", "Placement"]),
     ]
 )

@@ -1,0 +1,230 @@
+import Crypto
+import Units
+
+/// AWS Signature Version 4 for S3, header-based: parsing the Authorization
+/// header, canonicalization, and verification. Pure: the clock and the
+/// secret lookup are passed in; nothing here does I/O.
+public enum SigV4 {
+    public static let algorithm = "AWS4-HMAC-SHA256"
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    /// How far a request's x-amz-date may be from the server's clock.
+    public static let clockSkewLimitSeconds: Int64 = 15 * 60
+
+    /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
+    public struct Authorization: Equatable, Sendable {
+        public let accessKey: String
+        public let date: String
+        public let region: String
+        public let service: String
+        public let signedHeaders: [String]
+        public let signature: String
+
+        public var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+
+        public init(header: String) throws(SigV4Error) {
+            guard header.hasPrefix(algorithm + " ") else { throw .unsupportedAlgorithm }
+            var fields: [String: String] = [:]
+            for part in header.dropFirst(algorithm.count + 1).split(separator: ",") {
+                let trimmed = part.trimmingCharacters(in: " ")
+                guard let eq = trimmed.firstIndex(of: "=") else { throw .malformedAuthorization }
+                fields[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
+            }
+            guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else {
+                throw .malformedAuthorization
+            }
+            let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard scope.count == 5, scope[4] == "aws4_request", !scope[0].isEmpty, scope[1].count == 8 else { throw .malformedCredential }
+            accessKey = scope[0]
+            date = scope[1]
+            region = scope[2]
+            service = scope[3]
+            signedHeaders = signed.split(separator: ";").map { $0.lowercased() }
+            guard signature.count == 64, signature.allSatisfy(\.isHexDigit) else { throw .malformedAuthorization }
+            self.signature = signature.lowercased()
+        }
+    }
+
+    /// What of a request the signature covers.
+    public struct Request: Sendable {
+        public let method: String
+        /// The path as sent on the request line (percent-encoded, without the query).
+        public let rawPath: String
+        /// The query string as sent, without '?'.
+        public let rawQuery: String
+        /// Header names in any case; repeated names allowed.
+        public let headers: [(name: String, value: String)]
+
+        public init(method: String, rawPath: String, rawQuery: String, headers: [(name: String, value: String)]) {
+            self.method = method; self.rawPath = rawPath; self.rawQuery = rawQuery; self.headers = headers
+        }
+
+        public func header(_ name: String) -> String? {
+            let lower = name.lowercased()
+            let values = headers.filter { $0.name.lowercased() == lower }.map(\.value)
+            return values.isEmpty ? nil : values.joined(separator: ",")
+        }
+    }
+
+    public static func canonicalRequest(_ request: Request, signedHeaders: [String], payloadHash: String) -> String {
+        let headerLines = signedHeaders.map { name in "\(name):\(canonicalHeaderValue(request, name))" }
+        return [request.method, canonicalPath(request.rawPath), canonicalQuery(request.rawQuery)]
+            .joined(separator: "\n") + "\n" + headerLines.joined(separator: "\n") + "\n\n"
+            + signedHeaders.joined(separator: ";") + "\n" + payloadHash
+    }
+
+    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
+        [algorithm, amzDate, scope, Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
+    }
+
+    public static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+        var key = SymmetricKey(data: Array(("AWS4" + secret).utf8))
+        for part in [date, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+        }
+        return key
+    }
+
+    public static func signature(secret: String, authorization: Authorization, amzDate: String, canonicalRequest: String) -> String {
+        let key = signingKey(secret: secret, date: authorization.date, region: authorization.region, service: authorization.service)
+        let toSign = stringToSign(amzDate: amzDate, scope: authorization.scope, canonicalRequest: canonicalRequest)
+        return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
+    }
+
+    /// Checks a header-signed request. `secretFor` finds a key's secret;
+    /// `region` (if set) is the only region accepted; `nowSeconds` is Unix time.
+    /// Returns the authorization (access key, scope) and the declared payload
+    /// hash, which the caller checks against the body as it streams.
+    public static func verify(_ request: Request, secretFor: (String) -> String?, region: String?, nowSeconds: Int64)
+        throws(SigV4Error) -> (Authorization, payloadHash: String)
+    {
+        guard let header = request.header("authorization") else { throw .missingAuthorization }
+        let authorization = try Authorization(header: header)
+        guard authorization.service == "s3" else { throw .malformedCredential }
+        if let region, authorization.region != region { throw .wrongRegion(expected: region) }
+        guard let amzDate = request.header("x-amz-date"), let requestTime = parseAmzDate(amzDate) else { throw .missingDate }
+        guard amzDate.hasPrefix(authorization.date) else { throw .malformedCredential }
+        guard abs(requestTime - nowSeconds) <= clockSkewLimitSeconds else { throw .requestTimeTooSkewed }
+        guard authorization.signedHeaders.contains("host") else { throw .malformedAuthorization }
+        guard let payloadHash = request.header("x-amz-content-sha256") else { throw .missingContentHash }
+        guard payloadHash == unsignedPayload || (payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)) else {
+            throw .unsupportedPayload(payloadHash)
+        }
+        guard let secret = secretFor(authorization.accessKey) else { throw .unknownAccessKey }
+        let canonical = canonicalRequest(request, signedHeaders: authorization.signedHeaders, payloadHash: payloadHash)
+        let expected = signature(secret: secret, authorization: authorization, amzDate: amzDate, canonicalRequest: canonical)
+        guard constantTimeEqual(expected, authorization.signature) else { throw .signatureMismatch }
+        return (authorization, payloadHash.lowercased())
+    }
+
+    /// `20130524T000000Z` → Unix seconds.
+    public static func parseAmzDate(_ text: String) -> Int64? {
+        let chars = Array(text.utf8)
+        guard chars.count == 16, chars[8] == UInt8(ascii: "T"), chars[15] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for c in chars[range] {
+                guard c >= 48 && c <= 57 else { return nil }
+                value = value * 10 + Int64(c - 48)
+            }
+            return value
+        }
+        guard let y = number(0..<4), let mo = number(4..<6), let d = number(6..<8), let h = number(9..<11),
+              let mi = number(11..<13), let s = number(13..<15), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+        // Days from civil (Howard Hinnant's algorithm).
+        let yy = mo <= 2 ? y - 1 : y
+        let era = (yy >= 0 ? yy : yy - 399) / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86400 + h * 3600 + mi * 60 + s
+    }
+
+    static func canonicalHeaderValue(_ request: Request, _ name: String) -> String {
+        let values = request.headers.filter { $0.name.lowercased() == name }.map { value in
+            value.value.trimmingCharacters(in: " ").split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
+        return values.joined(separator: ",")
+    }
+
+    /// S3 signs the path as the client encoded it; re-encode from the decoded
+    /// form so '%2f' and '%2F', or '~' and '%7E', compare equal.
+    static func canonicalPath(_ rawPath: String) -> String {
+        let decoded = percentDecode(rawPath) ?? rawPath
+        return uriEncode(decoded, keepSlash: true)
+    }
+
+    static func canonicalQuery(_ rawQuery: String) -> String {
+        guard !rawQuery.isEmpty else { return "" }
+        let pairs = rawQuery.split(separator: "&", omittingEmptySubsequences: true).map { item -> (String, String) in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = percentDecode(String(parts[0]), plusIsSpace: true) ?? String(parts[0])
+            let value = parts.count > 1 ? (percentDecode(String(parts[1]), plusIsSpace: true) ?? String(parts[1])) : ""
+            return (uriEncode(name, keepSlash: false), uriEncode(value, keepSlash: false))
+        }
+        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+    }
+
+    public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "/") where keepSlash:
+                out.append("/")
+            default:
+                out += "%" + Hex.encode([byte]).uppercased()
+            }
+        }
+        return out
+    }
+
+    public static func percentDecode(_ text: String, plusIsSpace: Bool = false) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let c = iterator.next() {
+            if c == UInt8(ascii: "%") {
+                guard let h = iterator.next(), let l = iterator.next(), let decoded = Hex.decode(String(decoding: [h, l], as: UTF8.self)) else {
+                    return nil
+                }
+                bytes.append(decoded[0])
+            } else if c == UInt8(ascii: "+") && plusIsSpace {
+                bytes.append(UInt8(ascii: " "))
+            } else {
+                bytes.append(c)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// Why a request's signature was not accepted; S3Server maps each to its S3 code.
+public enum SigV4Error: Error, Equatable, Sendable {
+    case missingAuthorization
+    case unsupportedAlgorithm
+    case malformedAuthorization
+    case malformedCredential
+    case wrongRegion(expected: String)
+    case missingDate
+    case requestTimeTooSkewed
+    case missingContentHash
+    case unsupportedPayload(String)
+    case unknownAccessKey
+    case signatureMismatch
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> Substring {
+        var s = self
+        while s.first == set { s.removeFirst() }
+        while s.last == set { s.removeLast() }
+        return s
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> Substring { Substring(self).trimmingCharacters(in: set) }
+}

@@ -1,0 +1,96 @@
+import S3Protocol
+import Testing
+
+@Suite struct SigV4Tests {
+    // AWS's documented example: GET Object with a Range header
+    // (S3 API reference, "Signature Calculations for the Authorization Header").
+    let awsExample = SigV4.Request(
+        method: "GET", rawPath: "/test.txt", rawQuery: "",
+        headers: [
+            ("Host", "examplebucket.s3.amazonaws.com"),
+            ("Range", "bytes=0-9"),
+            ("x-amz-content-sha256", SigV4.emptyPayloadHash),
+            ("x-amz-date", "20130524T000000Z"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"),
+        ])
+    let awsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    let awsNow = SigV4.parseAmzDate("20130524T000000Z")!
+
+    @Test func awsDocumentedExampleVerifies() throws {
+        let (authorization, payloadHash) = try SigV4.verify(awsExample, secretFor: { $0 == "AKIAIOSFODNN7EXAMPLE" ? awsSecret : nil },
+                                                            region: nil, nowSeconds: awsNow + 60)
+        #expect(authorization.accessKey == "AKIAIOSFODNN7EXAMPLE")
+        #expect(authorization.region == "us-east-1")
+        #expect(payloadHash == SigV4.emptyPayloadHash)
+    }
+
+    @Test func awsExampleCanonicalRequest() {
+        let canonical = SigV4.canonicalRequest(awsExample, signedHeaders: ["host", "range", "x-amz-content-sha256", "x-amz-date"],
+                                               payloadHash: SigV4.emptyPayloadHash)
+        #expect(canonical == """
+        GET
+        /test.txt
+
+        host:examplebucket.s3.amazonaws.com
+        range:bytes=0-9
+        x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+        x-amz-date:20130524T000000Z
+
+        host;range;x-amz-content-sha256;x-amz-date
+        e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+        """)
+    }
+
+    // Signed by botocore (the AWS CLI's signer) for a ListObjectsV2 with encoded query values.
+    @Test func botocoreListRequestWithEncodedQueryVerifies() throws {
+        let request = SigV4.Request(
+            method: "GET", rawPath: "/my-bucket",
+            rawQuery: "list-type=2&prefix=a%20b%2Fc&delimiter=%2F&continuation-token=x%2By",
+            headers: [
+                ("Host", "127.0.0.1:3900"),
+                ("X-Amz-Date", "20261126T105801Z"),
+                ("X-Amz-Content-SHA256", SigV4.emptyPayloadHash),
+                ("Authorization", "AWS4-HMAC-SHA256 Credential=GK1234567890abcdef12345678/20261126/shale/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=ab792773ad4865a0c4c6d8cda23813c4def515b7f34b1e8de8e9bb140468cb39"),
+            ])
+        let now = SigV4.parseAmzDate("20261126T105801Z")!
+        _ = try SigV4.verify(request, secretFor: { _ in String(repeating: "ab", count: 32) }, region: "shale", nowSeconds: now)
+        #expect(throws: SigV4Error.wrongRegion(expected: "us-east-1")) {
+            try SigV4.verify(request, secretFor: { _ in String(repeating: "ab", count: 32) }, region: "us-east-1", nowSeconds: now)
+        }
+    }
+
+    @Test func tamperingWrongSecretSkewAndUnknownKeyAreRefused() {
+        let secretFor: (String) -> String? = { $0 == "AKIAIOSFODNN7EXAMPLE" ? self.awsSecret : nil }
+        #expect(throws: SigV4Error.signatureMismatch) {
+            try SigV4.verify(awsExample, secretFor: { _ in "other" }, region: nil, nowSeconds: awsNow)
+        }
+        var headers = awsExample.headers
+        headers[1] = ("Range", "bytes=0-99")
+        let tampered = SigV4.Request(method: "GET", rawPath: "/test.txt", rawQuery: "", headers: headers)
+        #expect(throws: SigV4Error.signatureMismatch) { try SigV4.verify(tampered, secretFor: secretFor, region: nil, nowSeconds: awsNow) }
+        #expect(throws: SigV4Error.requestTimeTooSkewed) {
+            try SigV4.verify(awsExample, secretFor: secretFor, region: nil, nowSeconds: awsNow + SigV4.clockSkewLimitSeconds + 1)
+        }
+        #expect(throws: SigV4Error.unknownAccessKey) { try SigV4.verify(awsExample, secretFor: { _ in nil }, region: nil, nowSeconds: awsNow) }
+        let unsigned = SigV4.Request(method: "GET", rawPath: "/", rawQuery: "", headers: [("Host", "h")])
+        #expect(throws: SigV4Error.missingAuthorization) { try SigV4.verify(unsigned, secretFor: secretFor, region: nil, nowSeconds: awsNow) }
+    }
+
+    @Test(arguments: ["AWS4-HMAC-SHA1 Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=00",
+                      "AWS4-HMAC-SHA256 Credential=a/2013/r/s3/aws4_request,SignedHeaders=host,Signature=" + String(repeating: "0", count: 64),
+                      "AWS4-HMAC-SHA256 SignedHeaders=host,Signature=" + String(repeating: "0", count: 64),
+                      "AWS4-HMAC-SHA256 Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=xyz"])
+    func malformedAuthorizationHeaders(_ header: String) {
+        #expect(throws: SigV4Error.self) { try SigV4.Authorization(header: header) }
+    }
+
+    @Test func encodingAndDates() {
+        #expect(SigV4.uriEncode("a b/c~d*é", keepSlash: true) == "a%20b/c~d%2A%C3%A9")
+        #expect(SigV4.uriEncode("a/b", keepSlash: false) == "a%2Fb")
+        #expect(SigV4.percentDecode("a%2fb+c", plusIsSpace: true) == "a/b c")
+        #expect(SigV4.percentDecode("%zz") == nil)
+        #expect(SigV4.parseAmzDate("19700101T000000Z") == 0)
+        #expect(SigV4.parseAmzDate("20130524T000000Z") == 1_369_353_600)
+        #expect(SigV4.parseAmzDate("2013-05-24T00:00:00Z") == nil)
+    }
+}
