@@ -59,6 +59,10 @@ let package = Package(
             dependencies: ["Placement", "Erasure", "Units"]
         ),
         .target(
+            name: "Storage",
+            dependencies: ["Erasure"]
+        ),
+        .target(
             name: "S3Protocol",
             dependencies: ["Units", .product(name: "Crypto", package: "swift-crypto")]
         ),
@@ -126,6 +130,7 @@ let package = Package(
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "ClusterModel", "Placement"]),
     ]
 )

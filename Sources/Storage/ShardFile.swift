@@ -1,0 +1,137 @@
+import Erasure
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes one shard file chunk by chunk, durably: data goes to a temporary
+/// name, is fsynced, renamed into place, and the directory is fsynced, so a
+/// crash leaves either the whole file or none under its name.
+public struct ShardFileWriter: ~Copyable {
+    public let path: String
+    let temporaryPath: String
+    let format: ShardFileFormat
+    let fd: Int32
+    var nextChunk = 0
+    var finished = false
+
+    public init(path: String, format: ShardFileFormat) throws(StorageError) {
+        self.path = path
+        self.format = format
+        var random = SystemRandomNumberGenerator()
+        temporaryPath = path + ".tmp-" + String(UInt64.random(in: 0...UInt64.max, using: &random), radix: 16)
+        let temporary = temporaryPath
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
+        do { try writeAll(fd, format.header(), path: temporary) } catch {
+            close(fd); unlink(temporary)
+            throw error
+        }
+        self.fd = fd
+    }
+
+    /// Appends the next chunk; its length must be what the format says.
+    public mutating func append(_ chunk: UnsafeRawBufferPointer) throws(StorageError) {
+        precondition(!finished && nextChunk < format.chunkCount, "more chunks than the format holds")
+        precondition(chunk.count == format.length(ofChunk: nextChunk), "chunk \(nextChunk) has the wrong length")
+        let crc = CRC32C.checksum(chunk).littleEndian
+        try writeAll(fd, chunk, path: temporaryPath)
+        try writeAll(fd, withUnsafeBytes(of: crc) { Array($0) }, path: temporaryPath)
+        nextChunk += 1
+    }
+
+    /// Makes the file durable under its name.
+    public consuming func commit() throws(StorageError) {
+        precondition(nextChunk == format.chunkCount, "shard file committed before its last chunk")
+        finished = true
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd); unlink(temporaryPath)
+            throw .io(path: temporaryPath, operation: "fsync", errno: code)
+        }
+        close(fd)
+        guard rename(temporaryPath, path) == 0 else {
+            let code = errno
+            unlink(temporaryPath)
+            throw .io(path: path, operation: "rename", errno: code)
+        }
+        try syncDirectory(of: path)
+    }
+
+    /// Drops a write that will not complete.
+    public consuming func abandon() {
+        finished = true
+        close(fd)
+        unlink(temporaryPath)
+    }
+
+    deinit {
+        if !finished { close(fd); unlink(temporaryPath) }
+    }
+}
+
+/// Reads chunks of a shard file, checking each one's CRC32C: a chunk that
+/// fails is an error, never data.
+public struct ShardFileReader: ~Copyable {
+    public let path: String
+    public let format: ShardFileFormat
+    let fd: Int32
+
+    public init(path: String) throws(StorageError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw errno == ENOENT ? .notFound(path: path) : .io(path: path, operation: "open", errno: errno)
+        }
+        var header = [UInt8](repeating: 0, count: ShardFileFormat.headerBytes)
+        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n == ShardFileFormat.headerBytes else { close(fd); throw .truncated(path: path) }
+        do { format = try ShardFileFormat(header: header) } catch { close(fd); throw error }
+        self.fd = fd
+    }
+
+    /// Reads chunk `index` into `buffer` (at least the chunk's length); returns its length.
+    public func read(chunk index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> Int {
+        let length = format.length(ofChunk: index)
+        precondition(buffer.count >= length, "buffer smaller than the chunk")
+        var crc: UInt32 = 0
+        let offset = format.offset(ofChunk: index)
+        let got = pread(fd, buffer.baseAddress, length, off_t(offset))
+        let gotCRC = withUnsafeMutableBytes(of: &crc) { pread(fd, $0.baseAddress, 4, off_t(offset + length)) }
+        guard got == length, gotCRC == 4 else {
+            if got < 0 || gotCRC < 0 { throw .io(path: path, operation: "read", errno: errno) }
+            throw .truncated(path: path)
+        }
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length])) == UInt32(littleEndian: crc) else {
+            throw .corruptChunk(path: path, chunk: index)
+        }
+        return length
+    }
+
+    deinit { close(fd) }
+}
+
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StorageError) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw .io(path: path, operation: "write", errno: errno)
+        }
+        offset += n
+    }
+}
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StorageError) {
+    let result = bytes.withUnsafeBytes { raw in Result { () throws(StorageError) in try writeAll(fd, raw, path: path) } }
+    try result.get()
+}
+
+func syncDirectory(of path: String) throws(StorageError) {
+    var directory = path
+    if let slash = directory.lastIndex(of: "/") { directory = String(directory[..<slash]) } else { directory = "." }
+    let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io(path: directory, operation: "open directory", errno: errno) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw .io(path: directory, operation: "fsync directory", errno: errno) }
+}
