@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "ClusterModel", "Placement", "Erasure", "Units",
+                "ClusterModel", "Placement", "Erasure", "Storage", "Units",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -67,10 +67,7 @@ struct DevSetup: Sendable {
         }
     }
 
-    static func randomHex(_ count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
+    static func randomHex(_ count: Int) -> String { Hex.encode(randomBytes(count)) }
 }
 
 /// Brings a dev node to ready once: a single-node layout, a bucket, a key

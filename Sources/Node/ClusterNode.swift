@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Metrics
 import Placement
+import Storage
 import Units
 
 /// One node's view of the cluster: its identity, its peers, and the
@@ -79,17 +80,19 @@ public actor ClusterNode {
         return (try? encoder.encode(state)) ?? Data()
     }
 
-    static func digest(_ state: ClusterState) -> String { hex(SHA256.hash(data: encode(state))) }
+    static func digest(_ state: ClusterState) -> String { digest(encoded: encode(state)) }
+    static func digest(encoded: Data) -> String { hex(SHA256.hash(data: encoded)) }
 
     private func persistState() throws(NodeError) {
-        try AtomicFile.write(Self.encode(state), to: (config.metadataDir as NSString).appendingPathComponent(Self.stateFile))
-        stateDigest = Self.digest(state)
+        let encoded = Self.encode(state)
+        try writeDurably(encoded, to: (config.metadataDir as NSString).appendingPathComponent(Self.stateFile))
+        stateDigest = Self.digest(encoded: encoded)
     }
 
     private func persistPeers() {
         let data = (try? JSONEncoder().encode(peerTable.addresses)) ?? Data()
         do {
-            try AtomicFile.write(data, to: (config.metadataDir as NSString).appendingPathComponent(Self.peersFile))
+            try writeDurably(data, to: (config.metadataDir as NSString).appendingPathComponent(Self.peersFile))
         } catch {
             logger.warning("cannot save the peer list", metadata: ["error": "\(error)"])
         }
@@ -164,9 +167,7 @@ public actor ClusterNode {
     }
 
     public func createBucket(name: String) throws(NodeError) -> BucketRecord {
-        var random = [UInt8](repeating: 0, count: BucketID.byteCount)
-        fillRandom(&random)
-        let id = BucketID(bytes: random)!
+        let id = BucketID(bytes: randomBytes(BucketID.byteCount))!
         let now = nowMillis()
         return try update("bucket create \(name)") { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
             try state.createBucket(name: name, id: id, createdMillis: now, stamp: stamp)
@@ -192,11 +193,8 @@ public actor ClusterNode {
     }
 
     public func createKey(name: String) throws(NodeError) -> AccessKeyRecord {
-        var idBytes = [UInt8](repeating: 0, count: AccessKeyID.hexDigits / 2)
-        var secretBytes = [UInt8](repeating: 0, count: SecretKey.hexDigits / 2)
-        fillRandom(&idBytes)
-        fillRandom(&secretBytes)
-        let record = AccessKeyRecord(id: AccessKeyID(randomBytes: idBytes), name: name, secret: SecretKey(randomBytes: secretBytes),
+        let record = AccessKeyRecord(id: AccessKeyID(randomBytes: randomBytes(AccessKeyID.hexDigits / 2)), name: name,
+                                     secret: SecretKey(randomBytes: randomBytes(SecretKey.hexDigits / 2)),
                                      createdMillis: nowMillis())
         try update("key create \(name)") { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
             try state.addKey(record, stamp: stamp)
@@ -404,7 +402,13 @@ public actor ClusterNode {
     }
 }
 
-func fillRandom(_ bytes: inout [UInt8]) {
+/// Bytes from the system's cryptographic generator (ids, secrets).
+public func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
-    for i in bytes.indices { bytes[i] = UInt8.random(in: .min ... .max, using: &generator) }
+    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+}
+
+/// Replaces a small state file durably (Storage's temp, fsync, rename, directory fsync).
+func writeDurably(_ data: Data, to path: String, permissions: mode_t = 0o644) throws(NodeError) {
+    do { try DurableFile.replace(path, with: Array(data), permissions: permissions) } catch { throw .storage("\(error)") }
 }

@@ -23,7 +23,7 @@ public struct NodeIdentity: Sendable {
             }
         }
         let key = Curve25519.Signing.PrivateKey()
-        try AtomicFile.write(key.rawRepresentation, to: path, permissions: 0o600)
+        try writeDurably(key.rawRepresentation, to: path, permissions: 0o600)
         return NodeIdentity(privateKey: key)
     }
 

@@ -17,8 +17,7 @@ public struct ShardFileWriter: ~Copyable {
     public init(path: String, format: ShardFileFormat) throws(StorageError) {
         self.path = path
         self.format = format
-        var random = SystemRandomNumberGenerator()
-        temporaryPath = path + ".tmp-" + String(UInt64.random(in: 0...UInt64.max, using: &random), radix: 16)
+        temporaryPath = DurableFile.temporaryName(for: path)
         let temporary = temporaryPath
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
@@ -43,18 +42,10 @@ public struct ShardFileWriter: ~Copyable {
     public consuming func commit() throws(StorageError) {
         precondition(nextChunk == format.chunkCount, "shard file committed before its last chunk")
         finished = true
-        guard fsync(fd) == 0 else {
-            let code = errno
-            close(fd); unlink(temporaryPath)
-            throw .io(path: temporaryPath, operation: "fsync", errno: code)
-        }
-        close(fd)
-        guard rename(temporaryPath, path) == 0 else {
-            let code = errno
+        do { try DurableFile.commit(fd: fd, temporary: temporaryPath, to: path) } catch {
             unlink(temporaryPath)
-            throw .io(path: path, operation: "rename", errno: code)
+            throw error
         }
-        try syncDirectory(of: path)
     }
 
     /// Drops a write that will not complete.
@@ -108,30 +99,4 @@ public struct ShardFileReader: ~Copyable {
     }
 
     deinit { close(fd) }
-}
-
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(StorageError) {
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw .io(path: path, operation: "write", errno: errno)
-        }
-        offset += n
-    }
-}
-
-func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StorageError) {
-    let result = bytes.withUnsafeBytes { raw in Result { () throws(StorageError) in try writeAll(fd, raw, path: path) } }
-    try result.get()
-}
-
-func syncDirectory(of path: String) throws(StorageError) {
-    var directory = path
-    if let slash = directory.lastIndex(of: "/") { directory = String(directory[..<slash]) } else { directory = "." }
-    let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard fd >= 0 else { throw .io(path: directory, operation: "open directory", errno: errno) }
-    defer { close(fd) }
-    guard fsync(fd) == 0 else { throw .io(path: directory, operation: "fsync directory", errno: errno) }
 }
