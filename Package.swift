@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         .systemLibrary(
@@ -60,7 +63,7 @@ let package = Package(
         ),
         .target(
             name: "Storage",
-            dependencies: ["Erasure"]
+            dependencies: ["Erasure", "ClusterModel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "S3Protocol",
@@ -85,6 +88,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ]
+        ),
+        .target(
+            name: "S3Server",
+            dependencies: [
+                "S3Protocol", "Node", "ClusterModel", "Placement", "Units",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -104,6 +120,7 @@ let package = Package(
             dependencies: [
                 "Admin",
                 "AdminAPI",
+                "S3Server",
                 "ClusterModel",
                 "Erasure",
                 "ErasureBench",

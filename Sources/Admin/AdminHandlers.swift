@@ -12,6 +12,7 @@ import Units
 /// One function per admin operation; each decodes, calls the node, encodes.
 struct AdminHandlers: Sendable {
     let node: ClusterNode
+    let objects: ObjectService
     let metrics: AdminMetrics
 
     func register(on router: Router<BasicRequestContext>) {
@@ -93,7 +94,9 @@ struct AdminHandlers: Sendable {
             await respond { () throws(NodeError) in
                 // No object can exist before the data path does; from then on
                 // the object service answers this question.
-                try await node.deleteBucket(name: try name(context)) { _ throws(NodeError) in true }
+                try await node.deleteBucket(name: try name(context)) { (bucket: BucketRecord) throws(NodeError) in
+                    do { return try await objects.isEmpty(bucket: bucket.bucketID) } catch { throw .notReady("cannot tell whether the bucket is empty: \(error)") }
+                }
                 return Response(status: .noContent)
             }
         }
@@ -288,7 +291,7 @@ struct AdminHandlers: Sendable {
         case .invalidRequest(let message): return jsonError(.badRequest, code: "BadRequest", message)
         case .peer(let message): return jsonError(.badGateway, code: "PeerUnreachable", message)
         case .notReady(let message): return jsonError(.serviceUnavailable, code: "NotReady", message)
-        case .storage(let message): return jsonError(.internalServerError, code: "InternalError", message)
+        case .storage, .corruptTransfer, .shardMissing: return jsonError(.internalServerError, code: "InternalError", error.description)
         }
     }
 

@@ -12,10 +12,10 @@ import Units
 public enum AdminServer {
     static let maxRequestBytes = 1 << 20
 
-    public static func application(node: ClusterNode, metrics: AdminMetrics, logger: Logger) -> some ApplicationProtocol {
+    public static func application(node: ClusterNode, objects: ObjectService, metrics: AdminMetrics, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TokenMiddleware(adminToken: node.config.adminToken, metricsToken: node.config.metricsToken))
-        let handlers = AdminHandlers(node: node, metrics: metrics)
+        let handlers = AdminHandlers(node: node, objects: objects, metrics: metrics)
         handlers.register(on: router)
         return Application(
             router: router,

@@ -110,7 +110,7 @@ struct DevBootstrap: Service {
         return """
 
         Shale dev server is ready (single node, layout version 1).
-          S3 endpoint:  \(endpoint)   (the S3 API comes with the data path; see README)
+          S3 endpoint:  \(endpoint)
           Region:       \(config.s3Region ?? DevSetup.region)
           Bucket:       \(DevSetup.bucketName)
           Access key:   \(key.id.rawValue)

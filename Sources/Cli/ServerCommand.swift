@@ -4,12 +4,13 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import Node
+import S3Server
 import ServiceLifecycle
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run a Shale node: RPC (3901), admin API (3902).",
+        abstract: "Run a Shale node: S3 API (3900), RPC (3901), admin API (3902).",
         discussion: """
         With --config (default $SHALE_CONFIG, else /etc/shale.toml) the node reads its TOML config; \
         SHALE_* environment variables override its keys (Docs/configuration.md). With --dev it needs no \
@@ -57,23 +58,29 @@ struct ServerCommand: AsyncParsableCommand {
         let metrics = AdminMetrics.bootstrap()
 
         let node: ClusterNode
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let objects: ObjectService
+        // Shard transfers hold a connection per slot for a whole object: allow many per peer.
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         do {
             try DevSetup.makeDirectories(nodeConfig)
             let identity = try NodeIdentity.loadOrCreate(metadataDir: nodeConfig.metadataDir)
             node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http)
+            objects = try ObjectService(node: node, logger: logger)
         } catch {
             try? await http.shutdown()
             throw CommandFailure("\(error)")
         }
         logger.info("node starting", metadata: [
-            "id": "\(node.id.rawValue)", "rpc": "\(nodeConfig.rpcBindAddr)", "admin": "\(nodeConfig.adminBindAddr)",
+            "id": "\(node.id.rawValue)", "s3": "\(nodeConfig.s3BindAddr)", "rpc": "\(nodeConfig.rpcBindAddr)", "admin": "\(nodeConfig.adminBindAddr)",
             "metadata_dir": "\(nodeConfig.metadataDir)", "data_dir": "\(nodeConfig.dataDir)",
         ])
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: RPCServer.application(node: node, logger: logger)),
-            .init(service: AdminServer.application(node: node, metrics: metrics, logger: logger)),
+            .init(service: RPCServer.application(node: node, objects: objects, logger: logger)),
+            .init(service: S3Server.application(node: node, objects: objects, logger: logger)),
+            .init(service: AdminServer.application(node: node, objects: objects, metrics: metrics, logger: logger)),
             .init(service: MembershipService(node: node)),
         ]
         if let devSetup {

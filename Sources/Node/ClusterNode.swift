@@ -348,7 +348,44 @@ public actor ClusterNode {
             guard let message = try? decoder.decode(SyncMessage.self, from: body) else { throw .invalidRequest("malformed state") }
             merge(message.state, from: sender)
             return (try? JSONEncoder().encode(SyncMessage(state: state))) ?? Data()
+        default:
+            throw .invalidRequest("\(method.rawValue) is not a membership call")
         }
+    }
+
+    // MARK: Routing
+
+    /// What the data path needs to reach a partition's owners: every applied
+    /// layout (oldest first), peer addresses, and who answers heartbeats.
+    public struct Routing: Sendable {
+        public let selfID: NodeID
+        public let layouts: [Layout]
+        public let addresses: [NodeID: HostPort]
+        public let healthy: Set<NodeID>
+        public var current: Layout? { layouts.last }
+        public func layout(_ version: LayoutVersion) -> Layout? { layouts.first { $0.version == version } }
+        /// Whether a call to `node` can be tried: itself, or a healthy peer with an address.
+        public func reachable(_ node: NodeID) -> Bool { node == selfID || (healthy.contains(node) && addresses[node] != nil) }
+    }
+
+    private var cachedLayouts: (digest: String, layouts: [Layout])?
+
+    public func routing() -> Routing {
+        let layouts: [Layout]
+        if let cachedLayouts, cachedLayouts.digest == stateDigest {
+            layouts = cachedLayouts.layouts
+        } else {
+            layouts = state.layout.history().applied
+            cachedLayouts = (stateDigest, layouts)
+        }
+        let now = Date()
+        var addresses: [NodeID: HostPort] = [:]
+        var healthy: Set<NodeID> = []
+        for peer in peerTable.peers.values {
+            addresses[peer.id] = peer.address
+            if peerTable.isHealthy(peer.id, now: now) { healthy.insert(peer.id) }
+        }
+        return Routing(selfID: id, layouts: layouts, addresses: addresses, healthy: healthy)
     }
 
     // MARK: Views

@@ -49,6 +49,9 @@ public struct NodeConfig: Sendable {
     public static let defaultS3Port = 3900
     public static let defaultAdminPort = 3902
     public static let rpcSecretHexDigits = 64
+    public static let defaultMetadataReplicas = 3
+    public static let defaultBlockSizeBytes = 1 << 20
+    public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
     public var dataDir: String
@@ -62,6 +65,12 @@ public struct NodeConfig: Sendable {
     public var adminToken: String
     public var metricsToken: String?
     public var logLevel: Logger.Level
+    /// Wanted replicas of each bucket's object table (raised to 2m + 1, capped by the nodes a partition has).
+    public var metadataReplicas = defaultMetadataReplicas
+    /// Shard writes a PUT waits for; nil: k + 1. Always clamped to k...k+m.
+    public var writeQuorum: Int?
+    /// Bytes of an object encoded as one stripe.
+    public var blockSizeBytes = defaultBlockSizeBytes
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -114,6 +123,9 @@ public struct NodeConfig: Sendable {
         ("rpc_secret_file", "SHALE_RPC_SECRET_FILE", false),
         ("bootstrap_peers", "SHALE_BOOTSTRAP_PEERS", true),
         ("log_level", "SHALE_LOG_LEVEL", false),
+        ("metadata_replicas", "SHALE_METADATA_REPLICAS", false),
+        ("write_quorum", "SHALE_WRITE_QUORUM", false),
+        ("block_size", "SHALE_BLOCK_SIZE", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
@@ -123,6 +135,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -169,7 +182,7 @@ public struct NodeConfig: Sendable {
                 values[key] = .list(items)
             } else if let string = value.string {
                 values[key] = .string(string)
-            } else if let int = value.int, key == "log_level" {
+            } else if let int = value.int, integerKeys.contains(key) {
                 values[key] = .string(String(int))
             } else {
                 throw .wrongType(key: key, expected: "a string")
@@ -243,7 +256,18 @@ public struct NodeConfig: Sendable {
         if let region = string("s3_api.s3_region"), region.isEmpty {
             throw .invalid(key: "s3_api.s3_region", reason: "must not be empty (omit it to accept any region)")
         }
-        return NodeConfig(
+        func positive(_ key: String) throws(Error) -> Int? {
+            guard let text = string(key) else { return nil }
+            guard let value = Int(text), value >= 1 else { throw .invalid(key: key, reason: "'\(text)' is not a whole number of at least 1") }
+            return value
+        }
+        let metadataReplicas = try positive("metadata_replicas") ?? defaultMetadataReplicas
+        let writeQuorum = try positive("write_quorum")
+        let blockSize = try positive("block_size") ?? defaultBlockSizeBytes
+        guard blockSizeLimitsBytes.contains(blockSize) else {
+            throw .invalid(key: "block_size", reason: "\(blockSize) bytes is outside \(blockSizeLimitsBytes.lowerBound)...\(blockSizeLimitsBytes.upperBound)")
+        }
+        var config = NodeConfig(
             metadataDir: metadataDir, dataDir: dataDir,
             rpcBindAddr: try address("rpc_bind_addr", default: defaultRPCPort)!,
             rpcPublicAddr: try address("rpc_public_addr", default: nil),
@@ -252,5 +276,9 @@ public struct NodeConfig: Sendable {
             s3Region: string("s3_api.s3_region"),
             adminBindAddr: try address("admin.api_bind_addr", default: defaultAdminPort)!,
             adminToken: adminToken, metricsToken: metricsToken, logLevel: level)
+        config.metadataReplicas = metadataReplicas
+        config.writeQuorum = writeQuorum
+        config.blockSizeBytes = blockSize
+        return config
     }
 }

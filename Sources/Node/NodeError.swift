@@ -7,6 +7,10 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
     case peer(String)
     case invalidRequest(String)
     case notReady(String)
+    /// A shard chunk arrived with a CRC32C that does not match its bytes.
+    case corruptTransfer
+    /// The node holds no such shard.
+    case shardMissing(String)
 
     public var description: String {
         switch self {
@@ -15,6 +19,8 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
         case .peer(let message): return message
         case .invalidRequest(let message): return message
         case .notReady(let message): return message
+        case .corruptTransfer: return "a shard chunk failed its CRC32C in transfer"
+        case .shardMissing(let what): return "shard missing: \(what)"
         }
     }
 }

@@ -67,19 +67,31 @@ public struct RPCAuth: Sendable {
 
     func mac(_ data: Data) -> String { hex(HMAC<SHA256>.authenticationCode(for: data, using: key)) }
 
+    /// Stands for the body hash of a streamed shard transfer: its bytes are
+    /// not known when the headers are signed; each chunk carries a CRC32C.
+    public static let streamedBody = "STREAMED-CRC32C-CHUNKS"
+
     public func signRequest(method: String, path: String, body: some DataProtocol, identity: NodeIdentity, nowMillis: Int64) -> Signed {
+        signRequest(method: method, path: path, bodyHash: Self.bodyHash(body), identity: identity, nowMillis: nowMillis)
+    }
+
+    public func signRequest(method: String, path: String, bodyHash: String, identity: NodeIdentity, nowMillis: Int64) -> Signed {
         let node = identity.id.rawValue
         let date = String(nowMillis)
-        let canonical = Self.requestCanonical(method: method, path: path, date: date, node: node, bodyHash: Self.bodyHash(body))
+        let canonical = Self.requestCanonical(method: method, path: path, date: date, node: node, bodyHash: bodyHash)
         return Signed(node: node, date: date, mac: mac(canonical), signature: hex(identity.sign(canonical)))
     }
 
     /// Checks a request; returns the sender.
     public func verifyRequest(method: String, path: String, body: some DataProtocol, headers: Signed?, nowMillis: Int64) -> Result<NodeID, Failure> {
+        verifyRequest(method: method, path: path, bodyHash: Self.bodyHash(body), headers: headers, nowMillis: nowMillis)
+    }
+
+    public func verifyRequest(method: String, path: String, bodyHash: String, headers: Signed?, nowMillis: Int64) -> Result<NodeID, Failure> {
         guard let headers else { return .failure(.missingHeaders) }
         guard headers.node.count == 64, headers.node.allSatisfy(\.isHexDigit) else { return .failure(.badNodeID) }
         guard let date = Int64(headers.date), abs(date - nowMillis) <= Self.clockSkewLimitMillis else { return .failure(.clockSkew) }
-        let canonical = Self.requestCanonical(method: method, path: path, date: headers.date, node: headers.node, bodyHash: Self.bodyHash(body))
+        let canonical = Self.requestCanonical(method: method, path: path, date: headers.date, node: headers.node, bodyHash: bodyHash)
         guard constantTimeEqual(mac(canonical), headers.mac) else { return .failure(.badMAC) }
         guard let signature = unhex(headers.signature), NodeIdentity.verify(signature, of: canonical, by: NodeID(headers.node)) else {
             return .failure(.badSignature)
@@ -88,16 +100,24 @@ public struct RPCAuth: Sendable {
     }
 
     public func signResponse(requestMAC: String, status: Int, body: some DataProtocol, identity: NodeIdentity) -> Signed {
+        signResponse(requestMAC: requestMAC, status: status, bodyHash: Self.bodyHash(body), identity: identity)
+    }
+
+    public func signResponse(requestMAC: String, status: Int, bodyHash: String, identity: NodeIdentity) -> Signed {
         let node = identity.id.rawValue
-        let canonical = Self.responseCanonical(requestMAC: requestMAC, status: status, node: node, bodyHash: Self.bodyHash(body))
+        let canonical = Self.responseCanonical(requestMAC: requestMAC, status: status, node: node, bodyHash: bodyHash)
         return Signed(node: node, date: "", mac: mac(canonical), signature: hex(identity.sign(canonical)))
     }
 
     /// Checks an answer to the request whose HMAC was `requestMAC`; returns the responder.
     public func verifyResponse(requestMAC: String, status: Int, body: some DataProtocol, headers: Signed?, expected: NodeID?) -> Result<NodeID, Failure> {
+        verifyResponse(requestMAC: requestMAC, status: status, bodyHash: Self.bodyHash(body), headers: headers, expected: expected)
+    }
+
+    public func verifyResponse(requestMAC: String, status: Int, bodyHash: String, headers: Signed?, expected: NodeID?) -> Result<NodeID, Failure> {
         guard let headers else { return .failure(.missingHeaders) }
         guard headers.node.count == 64, headers.node.allSatisfy(\.isHexDigit) else { return .failure(.badNodeID) }
-        let canonical = Self.responseCanonical(requestMAC: requestMAC, status: status, node: headers.node, bodyHash: Self.bodyHash(body))
+        let canonical = Self.responseCanonical(requestMAC: requestMAC, status: status, node: headers.node, bodyHash: bodyHash)
         guard constantTimeEqual(mac(canonical), headers.mac) else { return .failure(.badMAC) }
         guard let signature = unhex(headers.signature), NodeIdentity.verify(signature, of: canonical, by: NodeID(headers.node)) else {
             return .failure(.badSignature)

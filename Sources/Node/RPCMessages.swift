@@ -1,4 +1,5 @@
 import ClusterModel
+import Placement
 
 /// A node as it describes itself to peers.
 public struct PeerInfo: Codable, Sendable, Equatable {
@@ -24,9 +25,30 @@ struct SyncMessage: Codable, Sendable {
     let state: ClusterState
 }
 
+/// Object-table calls between metadata replicas.
+struct MetadataMergeMessage: Codable, Sendable { let records: [ObjectRecord] }
+struct MetadataGetMessage: Codable, Sendable { let bucketID: String; let key: String }
+struct MetadataGetReply: Codable, Sendable { let record: ObjectRecord? }
+struct MetadataListMessage: Codable, Sendable {
+    let bucketID: String
+    let prefix: String
+    let after: String?
+    let limit: Int
+}
+struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
+struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots: [Int] }
+
 enum RPCMethod: String, Sendable {
     case ping
     case sync
+    case metadataMerge = "metadata-merge"
+    case metadataGet = "metadata-get"
+    case metadataList = "metadata-list"
+    case shardDelete = "shard-delete"
+    /// Streamed: the shard's chunks in the request body.
+    case shardPut = "shard-put"
+    /// Streamed: the shard's chunks in the answer's body.
+    case shardGet = "shard-get"
 
     static let pathPrefix = "/rpc/v1/"
     var path: String { Self.pathPrefix + rawValue }

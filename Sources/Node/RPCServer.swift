@@ -12,8 +12,19 @@ import Placement
 public enum RPCServer {
     static let maxRequestBytes = 64 << 20
 
-    public static func application(node: ClusterNode, logger: Logger) -> some ApplicationProtocol {
+    public static func application(node: ClusterNode, objects: ObjectService, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
+        router.post(RouterPath(RPCMethod.shardPut.path)) { request, _ -> Response in
+            try await streamed(request, node: node, logger: logger) { query, requestMAC in
+                try await objects.receiveShard(query, body: request.body)
+                return signed(node: node, requestMAC: requestMAC, status: .ok, body: Data("{}".utf8))
+            }
+        }
+        router.post(RouterPath(RPCMethod.shardGet.path)) { request, _ -> Response in
+            try await streamed(request, node: node, logger: logger) { query, requestMAC in
+                try objects.serveShard(query, requestMAC: requestMAC)
+            }
+        }
         router.post("/rpc/v1/:method") { request, context -> Response in
             var request = request
             let buffer = try await request.collectBody(upTo: maxRequestBytes)
@@ -35,7 +46,11 @@ public enum RPCServer {
             }
             Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
             do {
-                let answer = try await node.handle(method, body: body, from: sender)
+                let answer: Data
+                switch method {
+                case .ping, .sync: answer = try await node.handle(method, body: body, from: sender)
+                default: answer = try await objects.handle(method, body: body)
+                }
                 return signed(node: node, requestMAC: requestMAC, status: .ok, body: answer)
             } catch {
                 return signed(node: node, requestMAC: requestMAC, status: .badRequest, body: Data("\(error)".utf8))
@@ -46,6 +61,32 @@ public enum RPCServer {
             configuration: .init(address: .hostname(node.config.rpcBindAddr.host, port: node.config.rpcBindAddr.port),
                                  serverName: "shale-rpc"),
             logger: logger)
+    }
+
+    /// Authenticates a streamed call (headers signed, body per-chunk CRCs)
+    /// and parses its shard query before `body` touches any data.
+    static func streamed(_ request: Request, node: ClusterNode, logger: Logger,
+                         _ body: (ShardQuery, String) async throws -> Response) async throws -> Response {
+        let headers = RPCAuth.Signed(fields: request.headers)
+        let path = request.uri.path + "?" + (request.uri.query ?? "")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        if case .failure(let failure) = node.auth.verifyRequest(method: "POST", path: path, bodyHash: RPCAuth.streamedBody,
+                                                                headers: headers, nowMillis: now) {
+            logger.warning("refused RPC call", metadata: ["path": "\(request.uri.path)", "reason": "\(failure)"])
+            Counter(label: "shale_rpc_refused_total").increment()
+            return Response(status: .unauthorized, body: .init(byteBuffer: ByteBuffer(string: "unauthorized")))
+        }
+        let requestMAC = headers?.mac ?? ""
+        guard let query = ShardQuery(text: request.uri.query ?? "") else {
+            return signed(node: node, requestMAC: requestMAC, status: .badRequest, body: Data("malformed shard query".utf8))
+        }
+        do {
+            return try await body(query, requestMAC)
+        } catch NodeError.shardMissing(let what) {
+            return signed(node: node, requestMAC: requestMAC, status: .notFound, body: Data(what.utf8))
+        } catch {
+            return signed(node: node, requestMAC: requestMAC, status: .badRequest, body: Data("\(error)".utf8))
+        }
     }
 
     static func signed(node: ClusterNode, requestMAC: String, status: HTTPResponse.Status, body: Data) -> Response {

@@ -102,4 +102,30 @@ public enum S3XML {
         }
         return out + "</ListBucketResult>"
     }
+
+    /// ListObjects (version 1): marker-based paging.
+    public static func listObjectsV1(bucket: String, prefix: String, delimiter: String?, marker: String?, nextMarker: String?,
+                                     maxKeys: Int, isTruncated: Bool, objects: [ObjectEntry], commonPrefixes: [String], urlEncoded: Bool) -> String {
+        let encode: (String) -> String = { urlEncoded ? SigV4.uriEncode($0, keepSlash: true) : $0 }
+        var out = declaration + "<ListBucketResult xmlns=\"\(namespace)\">"
+        out += element("Name", bucket) + element("Prefix", encode(prefix)) + element("Marker", encode(marker ?? ""))
+        if let nextMarker { out += element("NextMarker", encode(nextMarker)) }
+        if let delimiter { out += element("Delimiter", encode(delimiter)) }
+        out += element("MaxKeys", String(maxKeys))
+        if urlEncoded { out += element("EncodingType", "url") }
+        out += element("IsTruncated", isTruncated ? "true" : "false")
+        for object in objects {
+            out += "<Contents>" + element("Key", encode(object.key)) + element("LastModified", object.lastModified)
+                + element("ETag", "\"\(object.etag)\"") + element("Size", String(object.size))
+                + element("StorageClass", "STANDARD") + "</Contents>"
+        }
+        for prefix in commonPrefixes {
+            out += "<CommonPrefixes>" + element("Prefix", encode(prefix)) + "</CommonPrefixes>"
+        }
+        return out + "</ListBucketResult>"
+    }
+
+    public static func locationConstraint(_ region: String) -> String {
+        declaration + "<LocationConstraint xmlns=\"\(namespace)\">" + escape(region) + "</LocationConstraint>"
+    }
 }

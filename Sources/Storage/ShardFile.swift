@@ -6,7 +6,7 @@ import Glibc
 /// Writes one shard file chunk by chunk, durably: data goes to a temporary
 /// name, is fsynced, renamed into place, and the directory is fsynced, so a
 /// crash leaves either the whole file or none under its name.
-public struct ShardFileWriter: ~Copyable {
+public final class ShardFileWriter {
     public let path: String
     let temporaryPath: String
     let format: ShardFileFormat
@@ -29,17 +29,23 @@ public struct ShardFileWriter: ~Copyable {
     }
 
     /// Appends the next chunk; its length must be what the format says.
-    public mutating func append(_ chunk: UnsafeRawBufferPointer) throws(StorageError) {
+    public func append(_ chunk: UnsafeRawBufferPointer) throws(StorageError) {
+        try append(chunk, crc: CRC32C.checksum(chunk))
+    }
+
+    /// Appends the next chunk whose CRC32C the caller already has (computed
+    /// as it arrived); the CRC is written as given and checked on every read.
+    public func append(_ chunk: UnsafeRawBufferPointer, crc checksum: UInt32) throws(StorageError) {
         precondition(!finished && nextChunk < format.chunkCount, "more chunks than the format holds")
         precondition(chunk.count == format.length(ofChunk: nextChunk), "chunk \(nextChunk) has the wrong length")
-        let crc = CRC32C.checksum(chunk).littleEndian
+        let crc = checksum.littleEndian
         try writeAll(fd, chunk, path: temporaryPath)
         try writeAll(fd, withUnsafeBytes(of: crc) { Array($0) }, path: temporaryPath)
         nextChunk += 1
     }
 
     /// Makes the file durable under its name.
-    public consuming func commit() throws(StorageError) {
+    public func commit() throws(StorageError) {
         precondition(nextChunk == format.chunkCount, "shard file committed before its last chunk")
         finished = true
         do { try DurableFile.commit(fd: fd, temporary: temporaryPath, to: path) } catch {
@@ -49,7 +55,8 @@ public struct ShardFileWriter: ~Copyable {
     }
 
     /// Drops a write that will not complete.
-    public consuming func abandon() {
+    public func abandon() {
+        guard !finished else { return }
         finished = true
         close(fd)
         unlink(temporaryPath)
@@ -62,7 +69,7 @@ public struct ShardFileWriter: ~Copyable {
 
 /// Reads chunks of a shard file, checking each one's CRC32C: a chunk that
 /// fails is an error, never data.
-public struct ShardFileReader: ~Copyable {
+public final class ShardFileReader {
     public let path: String
     public let format: ShardFileFormat
     let fd: Int32

@@ -82,6 +82,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(path: String)
     case io(path: String, operation: String, errno: Int32)
     case notFound(path: String)
+    case database(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -91,6 +92,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .truncated(let path): return "\(path) is shorter than its header says"
         case .io(let path, let operation, let code): return "\(path): \(operation) failed (errno \(code))"
         case .notFound(let path): return "\(path) does not exist"
+        case .database(let path, let reason): return "metadata store \(path): \(reason)"
         }
     }
 }

@@ -1,0 +1,84 @@
+import Placement
+
+/// One version of an object's data: where its shards are and what S3 says of it.
+public struct ObjectVersion: Codable, Sendable, Equatable {
+    /// 32 hex digits, unique per PUT; names the shard files, so two writers
+    /// of one key never share a shard.
+    public var versionID: String
+    public var size: UInt64
+    /// Hex MD5 of the body (S3's ETag of a single-part upload), without quotes.
+    public var etag: String
+    public var contentType: String?
+    /// `x-amz-meta-*` headers, names lowercased and without the prefix.
+    public var userMetadata: [String: String]
+    public var lastModifiedMillis: UInt64
+    public var dataShards: Int
+    public var parityShards: Int
+    public var blockSizeBytes: Int
+    /// The layout whose partition owners received the shards.
+    public var layoutVersion: LayoutVersion
+    /// Slots whose shard write was acknowledged (a quorum write may miss some).
+    public var storedSlots: [Int]
+
+    public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
+                lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
+                layoutVersion: LayoutVersion, storedSlots: [Int]) {
+        self.versionID = versionID; self.size = size; self.etag = etag; self.contentType = contentType
+        self.userMetadata = userMetadata; self.lastModifiedMillis = lastModifiedMillis; self.dataShards = dataShards
+        self.parityShards = parityShards; self.blockSizeBytes = blockSizeBytes; self.layoutVersion = layoutVersion
+        self.storedSlots = storedSlots
+    }
+
+    public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
+}
+
+/// The metadata-table row of (bucket, key): the newest version or a
+/// tombstone, with the stamp that decides merges (last writer wins).
+public struct ObjectRecord: Codable, Sendable, Equatable {
+    public var bucketID: String
+    public var key: String
+    public var stamp: Stamp
+    /// nil: deleted (a tombstone, kept so an older write cannot come back).
+    public var version: ObjectVersion?
+
+    public init(bucketID: String, key: String, stamp: Stamp, version: ObjectVersion?) {
+        self.bucketID = bucketID; self.key = key; self.stamp = stamp; self.version = version
+    }
+
+    public var isTombstone: Bool { version == nil }
+
+    /// The newer of two records of one key (by stamp).
+    public static func newest(_ a: ObjectRecord?, _ b: ObjectRecord?) -> ObjectRecord? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return b.stamp > a.stamp ? b : a
+    }
+}
+
+extension Layout {
+    /// The metadata replicas of a bucket's object table: distinct nodes among
+    /// the owners of the bucket's partition, one per zone first (in slot
+    /// order), then the rest. `wanted` is raised to 2m + 1 so that losing m
+    /// nodes or one zone (which holds at most m slots) still leaves a
+    /// majority; the count is capped by the distinct nodes available.
+    public func metadataReplicas(of bucket: BucketID, wanted: Int) -> [NodeID] {
+        let owners = self.owners(of: PartitionID(bucket: bucket, key: ""))
+        let target = max(wanted, 2 * code.parityShards + 1)
+        var chosen: [NodeID] = []
+        var zones: Set<ZoneName> = []
+        for node in owners where !chosen.contains(node) {
+            guard let zone = roles[node]?.zone, !zones.contains(zone) else { continue }
+            zones.insert(zone)
+            chosen.append(node)
+            if chosen.count == target { return chosen }
+        }
+        for node in owners where !chosen.contains(node) {
+            chosen.append(node)
+            if chosen.count == target { break }
+        }
+        return chosen
+    }
+}
+
+/// Majority of `replicas` (at least 1).
+public func majority(of replicas: Int) -> Int { replicas / 2 + 1 }

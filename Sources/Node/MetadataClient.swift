@@ -1,0 +1,123 @@
+import ClusterModel
+import Foundation
+import Logging
+import Placement
+import Storage
+
+/// Quorum reads and writes of the object tables. A bucket's rows live on
+/// its metadata replicas (`Layout.metadataReplicas`); writes go to the
+/// current layout's replicas and need a majority of them, reads ask the
+/// replicas of every applied layout (data is not moved between versions
+/// yet) and need a majority of the current ones. Replicas that answered
+/// with an older row are repaired in the background.
+struct MetadataClient: Sendable {
+    let store: MetadataStore
+    let client: RPCClient
+    let wantedReplicas: Int
+    let logger: Logger
+
+    struct Replicas {
+        let current: [NodeID]
+        let all: [NodeID]
+        var quorum: Int { majority(of: current.count) }
+    }
+
+    func replicas(of bucket: BucketID, routing: ClusterNode.Routing) throws(ObjectError) -> Replicas {
+        guard let layout = routing.current else { throw .notReady("no layout applied") }
+        let current = layout.metadataReplicas(of: bucket, wanted: wantedReplicas)
+        var all = current
+        for older in routing.layouts.dropLast().reversed() {
+            for node in older.metadataReplicas(of: bucket, wanted: wantedReplicas) where !all.contains(node) { all.append(node) }
+        }
+        return Replicas(current: current, all: all)
+    }
+
+    /// Runs `call` on every reachable node of `nodes` at once; returns the answers by node.
+    func each<T: Sendable>(_ nodes: [NodeID], routing: ClusterNode.Routing,
+                           _ call: @escaping @Sendable (NodeID, HostPort?) async throws -> T) async -> [NodeID: T] {
+        await withTaskGroup(of: (NodeID, T?).self) { group in
+            for node in nodes where routing.reachable(node) {
+                let address = routing.addresses[node]
+                group.addTask {
+                    do { return (node, try await call(node, node == routing.selfID ? nil : address)) } catch {
+                        logger.debug("metadata call failed", metadata: ["node": "\(node.shortForm)", "error": "\(error)"])
+                        return (node, nil)
+                    }
+                }
+            }
+            var answers: [NodeID: T] = [:]
+            for await (node, answer) in group { if let answer { answers[node] = answer } }
+            return answers
+        }
+    }
+
+    func write(_ record: ObjectRecord, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError) {
+        let replicas = try replicas(of: bucket, routing: routing)
+        let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: [record]))) ?? Data()
+        let acks = await each(replicas.current, routing: routing) { node, address in
+            if let address { _ = try await client.call(.metadataMerge, at: address, body: body, expected: node) } else { try await store.merge([record]) }
+            return true
+        }
+        guard acks.count >= replicas.quorum else {
+            throw .unavailable("metadata written on \(acks.count) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
+        }
+    }
+
+    func read(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+        let replicas = try replicas(of: bucket, routing: routing)
+        let body = (try? JSONEncoder().encode(MetadataGetMessage(bucketID: bucket.hex, key: key))) ?? Data()
+        let answers: [NodeID: MetadataGetReply] = await each(replicas.all, routing: routing) { node, address in
+            if let address {
+                let (data, _) = try await client.call(.metadataGet, at: address, body: body, expected: node)
+                return try JSONDecoder().decode(MetadataGetReply.self, from: data)
+            }
+            return MetadataGetReply(record: try await store.get(bucket: bucket.hex, key: key))
+        }
+        let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
+        guard currentAnswers >= replicas.quorum else {
+            throw .unavailable("metadata read from \(currentAnswers) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
+        }
+        let newest = answers.values.reduce(nil as ObjectRecord?) { ObjectRecord.newest($0, $1.record) }
+        if let newest {
+            let stale = replicas.current.filter { node in answers[node].map { $0.record?.stamp != newest.stamp } ?? false }
+            if !stale.isEmpty { repair(newest, on: stale, routing: routing) }
+        }
+        return newest
+    }
+
+    /// Read repair: pushes the newest row to replicas that showed an older one.
+    func repair(_ record: ObjectRecord, on nodes: [NodeID], routing: ClusterNode.Routing) {
+        let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: [record]))) ?? Data()
+        Task {
+            _ = await each(nodes, routing: routing) { node, address in
+                if let address { _ = try await client.call(.metadataMerge, at: address, body: body, expected: node) } else { try await store.merge([record]) }
+                return true
+            }
+            logger.info("metadata read repair", metadata: ["key": "\(record.key)", "replicas": "\(nodes.count)"])
+        }
+    }
+
+    /// One page of merged rows (tombstones included) after `after`: the
+    /// newest row of each key across a quorum of replicas, in byte order,
+    /// complete up to the last key it returns; `exhausted` when no replica
+    /// has more.
+    func listPage(bucket: BucketID, prefix: String, after: String?, limit: Int,
+                  routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool) {
+        let replicas = try replicas(of: bucket, routing: routing)
+        let message = MetadataListMessage(bucketID: bucket.hex, prefix: prefix, after: after, limit: limit)
+        let body = (try? JSONEncoder().encode(message)) ?? Data()
+        let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
+            if let address {
+                let (data, _) = try await client.call(.metadataList, at: address, body: body, expected: node)
+                return try JSONDecoder().decode(MetadataListReply.self, from: data).records
+            }
+            return try await store.list(bucket: bucket.hex, prefix: prefix, after: after, limit: limit)
+        }
+        let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
+        guard currentAnswers >= replicas.quorum else {
+            throw .unavailable("listing answered by \(currentAnswers) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
+        }
+        let merged = ListingMerge.merge(Array(answers.values), limit: limit)
+        return (merged.records, merged.exhausted)
+    }
+}

@@ -1,0 +1,33 @@
+/// Why an object operation failed. S3Server maps each case to its S3 code.
+public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
+    case noSuchKey
+    /// No layout is applied yet.
+    case notReady(String)
+    /// Too few nodes answered for a write or read quorum (503).
+    case unavailable(String)
+    /// Content-MD5 does not match the body.
+    case badDigest
+    /// x-amz-content-sha256 does not match the body.
+    case contentSHA256Mismatch
+    /// The body ended before Content-Length bytes (or ran past it).
+    case incompleteBody(expected: Int, received: Int)
+    case invalidRange(objectSize: UInt64)
+    /// Fewer than k shards of a stripe could be read.
+    case unreadable(String)
+    case internalError(String)
+
+    public var description: String {
+        switch self {
+        case .noSuchKey: return "The specified key does not exist."
+        case .notReady(let why): return "The cluster is not ready: \(why)"
+        case .unavailable(let why): return "Not enough nodes are reachable: \(why)"
+        case .badDigest: return "The Content-MD5 you specified did not match what we received."
+        case .contentSHA256Mismatch: return "The provided 'x-amz-content-sha256' header does not match what was computed."
+        case .incompleteBody(let expected, let received):
+            return "You did not provide the number of bytes specified by the Content-Length HTTP header (expected \(expected), received \(received))."
+        case .invalidRange: return "The requested range is not satisfiable"
+        case .unreadable(let why): return "The object cannot be read: \(why)"
+        case .internalError(let why): return why
+        }
+    }
+}

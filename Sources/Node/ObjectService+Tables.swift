@@ -1,0 +1,149 @@
+import ClusterModel
+import Foundation
+import Logging
+import Placement
+import Storage
+
+extension ObjectService {
+    // MARK: DELETE
+
+    /// Writes a tombstone (quorum); the shards go in the background.
+    public func delete(bucket: BucketID, key: String) async throws(ObjectError) {
+        let routing = await node.routing()
+        let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
+        guard let previous, let old = previous.version else { return }
+        let tombstone = ObjectRecord(bucketID: bucket.hex, key: key, stamp: stamp(replacing: previous.stamp), version: nil)
+        try await metadata.write(tombstone, bucket: bucket, routing: routing)
+        scheduleShardDeletion(of: old, bucket: bucket, key: key)
+    }
+
+    func scheduleShardDeletion(of version: ObjectVersion, bucket: BucketID, key: String) {
+        guard version.size > 0 else { return }
+        Task {
+            let routing = await node.routing()
+            guard let layout = routing.layout(version.layoutVersion) else { return }
+            let owners = layout.owners(of: PartitionID(bucket: bucket, key: key))
+            await deleteShards(versionID: version.versionID, slots: version.storedSlots, owners: owners, routing: routing)
+        }
+    }
+
+    /// Removes shards of a version from their owners (best effort: an owner
+    /// that is down keeps its stray shard until it is collected).
+    func deleteShards(versionID: String, slots: [Int], owners: [NodeID], routing: ClusterNode.Routing) async {
+        var byNode: [NodeID: [Int]] = [:]
+        for slot in slots where slot < owners.count { byNode[owners[slot], default: []].append(slot) }
+        await withTaskGroup(of: Void.self) { group in
+            for (owner, slots) in byNode {
+                group.addTask {
+                    do throws(NodeError) {
+                        if owner == routing.selfID {
+                            try self.deleteLocalShards(ShardDeleteMessage(versionID: versionID, slots: slots))
+                        } else if let address = routing.addresses[owner] {
+                            let body = (try? JSONEncoder().encode(ShardDeleteMessage(versionID: versionID, slots: slots))) ?? Data()
+                            _ = try await self.node.client.call(.shardDelete, at: address, body: body, expected: owner)
+                        }
+                    } catch {
+                        self.logger.info("shard deletion deferred", metadata: ["version": "\(versionID)", "node": "\(owner.shortForm)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    func deleteLocalShards(_ message: ShardDeleteMessage) throws(NodeError) {
+        for slot in message.slots {
+            guard let key = ShardKey(versionID: message.versionID, slot: slot) else { throw .invalidRequest("bad shard name") }
+            do { try shards.delete(key) } catch { throw .storage("\(error)") }
+        }
+    }
+
+    // MARK: LIST
+
+    public struct Listing: Sendable {
+        public var objects: [(key: String, version: ObjectVersion)] = []
+        public var commonPrefixes: [String] = []
+        public var isTruncated = false
+        /// Where the next page starts (the last key or common prefix returned).
+        public var nextCursor: String?
+    }
+
+    /// Lists live objects of a bucket in key order after `cursor`, rolling
+    /// keys up into common prefixes under `delimiter`, at most `maxKeys` entries.
+    public func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError) -> Listing {
+        let routing = await node.routing()
+        var listing = Listing()
+        guard maxKeys > 0 else { return listing }
+        var after = cursor
+        if let cursor, let delimiter, !delimiter.isEmpty, cursor.hasPrefixBytes(prefix), cursor.utf8.count > prefix.utf8.count,
+           ListingMerge.commonPrefix(of: cursor, prefix: prefix, delimiter: delimiter) == cursor {
+            after = ListingMerge.skipPast(cursor)
+        }
+        let pageSize = min(max(maxKeys + 1, 100), 1000)
+        var count = 0
+        while true {
+            let page = try await metadata.listPage(bucket: bucket, prefix: prefix, after: after, limit: pageSize, routing: routing)
+            var restart: String?
+            for record in page.records {
+                after = record.key
+                guard let version = record.version else { continue }
+                let rolled = ListingMerge.commonPrefix(of: record.key, prefix: prefix, delimiter: delimiter)
+                if count == maxKeys {
+                    listing.isTruncated = true
+                    return listing
+                }
+                if let rolled {
+                    listing.commonPrefixes.append(rolled)
+                    listing.nextCursor = rolled
+                    count += 1
+                    restart = ListingMerge.skipPast(rolled)
+                    break
+                }
+                listing.objects.append((record.key, version))
+                listing.nextCursor = record.key
+                count += 1
+            }
+            if let restart { after = restart; continue }
+            if page.exhausted { return listing }
+        }
+    }
+
+    /// Whether a bucket holds no live object (asked before it is deleted).
+    public func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool {
+        try await list(bucket: bucket, prefix: "", delimiter: nil, after: nil, maxKeys: 1).objects.isEmpty
+    }
+
+    // MARK: Serving other nodes
+
+    /// Answers an authenticated object-table or shard call from a peer.
+    func handle(_ method: RPCMethod, body: Data) async throws(NodeError) -> Data {
+        let decoder = JSONDecoder()
+        let encoder = JSONEncoder()
+        do {
+            switch method {
+            case .metadataMerge:
+                let message = try decoder.decode(MetadataMergeMessage.self, from: body)
+                try await metadataStore.merge(message.records)
+                return Data("{}".utf8)
+            case .metadataGet:
+                let message = try decoder.decode(MetadataGetMessage.self, from: body)
+                return try encoder.encode(MetadataGetReply(record: try await metadataStore.get(bucket: message.bucketID, key: message.key)))
+            case .metadataList:
+                let message = try decoder.decode(MetadataListMessage.self, from: body)
+                let limit = min(max(message.limit, 1), 1000)
+                let records = try await metadataStore.list(bucket: message.bucketID, prefix: message.prefix, after: message.after, limit: limit)
+                return try encoder.encode(MetadataListReply(records: records))
+            case .shardDelete:
+                try deleteLocalShards(try decoder.decode(ShardDeleteMessage.self, from: body))
+                return Data("{}".utf8)
+            case .ping, .sync, .shardPut, .shardGet:
+                throw NodeError.invalidRequest("\(method.rawValue) is not an object-table call")
+            }
+        } catch let error as NodeError {
+            throw error
+        } catch let error as StorageError {
+            throw .storage("\(error)")
+        } catch {
+            throw .invalidRequest("malformed \(method.rawValue) call: \(error)")
+        }
+    }
+}

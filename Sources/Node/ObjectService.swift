@@ -1,0 +1,244 @@
+import ClusterModel
+import Crypto
+import Erasure
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import Placement
+import Storage
+import Synchronization
+import Units
+
+/// The data path: PUT, GET, DELETE and LIST of objects across the cluster.
+/// A single node runs the same code; its owners just happen to be local.
+public final class ObjectService: Sendable {
+    let node: ClusterNode
+    let shards: ShardStore
+    let metadataStore: MetadataStore
+    let metadata: MetadataClient
+    let logger: Logger
+    let blockSizeBytes: Int
+    let writeQuorumSetting: Int?
+    private let clock: Mutex<HybridClock>
+
+    public init(node: ClusterNode, logger: Logger) throws(NodeError) {
+        self.node = node
+        self.logger = logger
+        shards = ShardStore(dataDir: node.config.dataDir)
+        do { metadataStore = try MetadataStore(metadataDir: node.config.metadataDir) } catch { throw .storage("\(error)") }
+        metadata = MetadataClient(store: metadataStore, client: node.client, wantedReplicas: node.config.metadataReplicas, logger: logger)
+        blockSizeBytes = node.config.blockSizeBytes
+        writeQuorumSetting = node.config.writeQuorum
+        clock = Mutex(HybridClock(node: node.id.rawValue))
+    }
+
+    /// A stamp above the wall clock, above this node's last one, and above
+    /// `replaced`: a write never loses to the row it replaces, whatever the
+    /// skew between the nodes' clocks.
+    func stamp(replacing replaced: Stamp?) -> Stamp {
+        clock.withLock { clock in
+            if let replaced { clock.observe(replaced) }
+            return clock.next(wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+        }
+    }
+
+    static func writeQuorum(_ setting: Int?, code: ErasureCode) -> Int {
+        min(max(setting ?? code.dataShards + 1, code.dataShards), code.totalShards)
+    }
+
+    /// The geometry every shard file of an object shares: one chunk per block.
+    static func shardFormat(size: UInt64, blockSize: Int, code: ErasureCode) -> ShardFileFormat? {
+        guard size > 0 else { return nil }
+        let blocks = Int((size + UInt64(blockSize) - 1) / UInt64(blockSize))
+        let lastBlock = Int(size - UInt64(blocks - 1) * UInt64(blockSize))
+        let chunk = Striping.shardLength(blockLength: blockSize, dataShards: code.dataShards)
+        let last = Striping.shardLength(blockLength: lastBlock, dataShards: code.dataShards)
+        return ShardFileFormat(chunkSize: chunk, dataLength: (blocks - 1) * chunk + last)
+    }
+
+    static func newVersionID() -> String { Hex.encode(randomBytes(ShardKey.versionIDHexDigits / 2)) }
+
+    // MARK: PUT
+
+    public struct PutRequest: Sendable {
+        public let bucket: BucketID
+        public let key: String
+        public let contentLength: Int
+        public let contentType: String?
+        public let userMetadata: [String: String]
+        /// Content-MD5, decoded.
+        public let expectedMD5: [UInt8]?
+        /// A signed payload's SHA-256, decoded (nil for UNSIGNED-PAYLOAD).
+        public let expectedSHA256: [UInt8]?
+
+        public init(bucket: BucketID, key: String, contentLength: Int, contentType: String?, userMetadata: [String: String],
+                    expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?) {
+            self.bucket = bucket; self.key = key; self.contentLength = contentLength; self.contentType = contentType
+            self.userMetadata = userMetadata; self.expectedMD5 = expectedMD5; self.expectedSHA256 = expectedSHA256
+        }
+    }
+
+    /// Streams `body` into shards on the partition's owners, one block at a
+    /// time; acknowledged once a write quorum of shards and a majority of
+    /// metadata replicas are durable. The last block is held back until the
+    /// body's digests are checked, so a body that fails them never completes
+    /// a shard file anywhere.
+    public func put<Body: AsyncSequence>(_ request: PutRequest, body: Body) async throws(ObjectError) -> ObjectVersion
+        where Body.Element == ByteBuffer
+    {
+        let routing = await node.routing()
+        guard let layout = routing.current else { throw .notReady("no layout applied: run `shale layout apply`") }
+        let code = layout.code
+        let partition = PartitionID(bucket: request.bucket, key: request.key)
+        let owners = layout.owners(of: partition)
+        let versionID = Self.newVersionID()
+        let size = UInt64(request.contentLength)
+        let format = Self.shardFormat(size: size, blockSize: blockSizeBytes, code: code)
+        let quorum = Self.writeQuorum(writeQuorumSetting, code: code)
+
+        // The row this write replaces: its stamp bounds ours from below.
+        async let previousRead = metadata.read(bucket: request.bucket, key: request.key, routing: routing)
+
+        var sinks: [Int: any ShardSink] = [:]
+        if let format {
+            let reachable = owners.filter { routing.reachable($0) }.count
+            guard reachable >= quorum else {
+                _ = try? await previousRead
+                throw .unavailable("\(reachable) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
+            }
+            for (slot, owner) in owners.enumerated() where routing.reachable(owner) {
+                let key = ShardKey(versionID: versionID, slot: slot)!
+                if owner == routing.selfID {
+                    do { sinks[slot] = try LocalShardSink(store: shards, key: key, format: format) } catch {
+                        logger.error("cannot create shard file", metadata: ["error": "\(error)"])
+                    }
+                } else if let address = routing.addresses[owner] {
+                    sinks[slot] = RemoteShardSink(client: node.client, address: address, node: owner,
+                                                  query: ShardQuery(key: key, format: format, chunks: 0..<format.chunkCount))
+                }
+            }
+        }
+
+        let stored: [Int]
+        let etag: String
+        do {
+            (etag, stored) = try await stream(body, request: request, code: code, sinks: &sinks, quorum: quorum)
+        } catch {
+            for sink in sinks.values { await sink.abort() }
+            _ = try? await previousRead
+            throw error
+        }
+
+        let previous: ObjectRecord?
+        do { previous = try await previousRead } catch {
+            await deleteShards(versionID: versionID, slots: stored, owners: owners, routing: routing)
+            throw (error as? ObjectError) ?? .internalError("\(error)")
+        }
+        let version = ObjectVersion(
+            versionID: versionID, size: size, etag: etag, contentType: request.contentType, userMetadata: request.userMetadata,
+            lastModifiedMillis: UInt64(Date().timeIntervalSince1970 * 1000), dataShards: code.dataShards,
+            parityShards: code.parityShards, blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: stored)
+        let record = ObjectRecord(bucketID: request.bucket.hex, key: request.key, stamp: stamp(replacing: previous?.stamp), version: version)
+        do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
+            await deleteShards(versionID: versionID, slots: stored, owners: owners, routing: routing)
+            throw error
+        }
+        if let old = previous?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
+        Counter(label: "shale_objects_put_total").increment()
+        return version
+    }
+
+    /// Reads the body block by block, encodes each stripe and hands shard i
+    /// to sink i. Returns the ETag and the slots whose shard is durable.
+    private func stream<Body: AsyncSequence>(_ body: Body, request: PutRequest, code: ErasureCode,
+                                             sinks: inout [Int: any ShardSink], quorum: Int) async throws(ObjectError) -> (String, [Int])
+        where Body.Element == ByteBuffer
+    {
+        let blockSize = blockSizeBytes
+        let total = request.contentLength
+        let blockCount = total == 0 ? 0 : (total + blockSize - 1) / blockSize
+        var md5 = Insecure.MD5()
+        var sha = request.expectedSHA256 == nil ? nil : SHA256()
+        let codec: ReedSolomon
+        do { codec = try ReedSolomon(code) } catch { throw .internalError("\(error)") }
+        let stripe = StripeBuffer(code: code, maxBlockLength: blockSize)
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(blockSize, 1), alignment: 64)
+        defer { block.deallocate() }
+        var filled = 0
+        var received = 0
+        var blockIndex = 0
+
+        func flush() async throws(ObjectError) {
+            do { try stripe.load(block: UnsafeRawBufferPointer(rebasing: block[0..<filled])); try codec.encode(stripe) } catch {
+                throw .internalError("\(error)")
+            }
+            try await send(stripe, to: &sinks, quorum: quorum)
+            filled = 0
+            blockIndex += 1
+        }
+
+        do {
+            for try await part in body {
+                var part = part
+                guard received + part.readableBytes <= total else { throw ObjectError.incompleteBody(expected: total, received: received + part.readableBytes) }
+                received += part.readableBytes
+                part.withUnsafeReadableBytes { raw in
+                    md5.update(bufferPointer: raw)
+                    sha?.update(bufferPointer: raw)
+                }
+                while part.readableBytes > 0 {
+                    if filled == blockSize && blockIndex < blockCount - 1 { try await flush() }
+                    let n = min(part.readableBytes, blockSize - filled)
+                    part.withUnsafeReadableBytes { raw in
+                        (block.baseAddress! + filled).copyMemory(from: raw.baseAddress!, byteCount: n)
+                    }
+                    part.moveReaderIndex(forwardBy: n)
+                    filled += n
+                }
+            }
+        } catch let error as ObjectError {
+            throw error
+        } catch {
+            throw .incompleteBody(expected: total, received: received)
+        }
+        guard received == total else { throw .incompleteBody(expected: total, received: received) }
+        let digest = Array(md5.finalize())
+        if let expected = request.expectedMD5, expected != digest { throw .badDigest }
+        if let sha, Array(sha.finalize()) != request.expectedSHA256 { throw .contentSHA256Mismatch }
+        if blockCount > 0 { try await flush() }
+
+        var durable: [Int] = []
+        for (slot, sink) in sinks.sorted(by: { $0.key < $1.key }) {
+            do { try await sink.finish(); durable.append(slot) } catch {
+                logger.warning("shard write failed", metadata: ["slot": "\(slot)", "error": "\(error)"])
+            }
+        }
+        if blockCount > 0 && durable.count < quorum {
+            throw .unavailable("\(durable.count) shards durable, write quorum is \(quorum)")
+        }
+        return (Hex.encode(digest), durable)
+    }
+
+    /// Hands each shard of the encoded stripe to its sink, all at once;
+    /// a sink that fails is dropped, and too few left fails the PUT.
+    private func send(_ stripe: StripeBuffer, to sinks: inout [Int: any ShardSink], quorum: Int) async throws(ObjectError) {
+        let length = stripe.shardLength
+        var failed: [Int] = []
+        for (slot, sink) in sinks {
+            let shard = UnsafeRawBufferPointer(stripe.shard(slot))
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: shard[0..<length]))
+            do { try await sink.write(shard, crc: crc) } catch {
+                logger.warning("shard write failed", metadata: ["slot": "\(slot)", "error": "\(error)"])
+                failed.append(slot)
+            }
+        }
+        for slot in failed {
+            await sinks[slot]?.abort()
+            sinks[slot] = nil
+        }
+        guard sinks.count >= quorum else {
+            throw .unavailable("only \(sinks.count) shard owners still writing, write quorum is \(quorum)")
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import AsyncAlgorithms
+import AsyncHTTPClient
+import Erasure
+import Logging
+import Metrics
+import NIOCore
+import Placement
+import Storage
+import Synchronization
+
+/// Where one slot's shard goes during a PUT: a file on this node, or a
+/// streamed upload to its owner. One writer task drives it.
+protocol ShardSink: AnyObject {
+    func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError)
+    /// Makes the shard durable (fsync on its node).
+    func finish() async throws(NodeError)
+    /// Drops the shard: nothing stays under its name.
+    func abort() async
+}
+
+final class LocalShardSink: ShardSink {
+    let writer: ShardFileWriter
+
+    init(store: ShardStore, key: ShardKey, format: ShardFileFormat) throws(NodeError) {
+        do { writer = try store.writer(for: key, format: format) } catch { throw .storage("\(error)") }
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
+        do { try writer.append(chunk, crc: crc) } catch { throw .storage("\(error)") }
+    }
+
+    func finish() async throws(NodeError) {
+        do { try writer.commit() } catch { throw .storage("\(error)") }
+    }
+
+    func abort() async { writer.abandon() }
+}
+
+/// Streams chunks to another node through a rendezvous channel: a send
+/// waits until the upload has taken the previous chunk, so at most one
+/// chunk per slot is in memory (back-pressure from the peer's socket).
+final class RemoteShardSink: ShardSink {
+    private let channel = AsyncChannel<ByteBuffer>()
+    private let failure = FirstFailure()
+    private let upload: Task<Void, Never>
+
+    init(client: RPCClient, address: HostPort, node: NodeID, query: ShardQuery) {
+        let channel = channel
+        let failure = failure
+        let wireLength = ShardWire.length(of: query.format, chunks: 0..<query.format.chunkCount)
+        // Deadline: generous for the size (10 MB/s floor), never hanging forever.
+        let timeout = TimeAmount.seconds(60 + Int64(wireLength / 10_000_000))
+        upload = Task {
+            do throws(NodeError) {
+                _ = try await client.stream(.shardPut, query: query.text, at: address, expected: node,
+                                            body: .stream(channel, length: .known(Int64(wireLength))), timeout: timeout)
+            } catch {
+                failure.record(error)
+                channel.finish()
+            }
+        }
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
+        if let error = failure.error { throw error }
+        await channel.send(ShardWire.frame(chunk, crc: crc))
+        if let error = failure.error { throw error }
+    }
+
+    func finish() async throws(NodeError) {
+        channel.finish()
+        await upload.value
+        if let error = failure.error { throw error }
+    }
+
+    func abort() async {
+        failure.record(.peer("upload aborted"))
+        upload.cancel()
+        channel.finish()
+        await upload.value
+    }
+}
+
+/// The first error a background transfer met, shared with its driver.
+final class FirstFailure: Sendable {
+    private let state = Mutex<NodeError?>(nil)
+    var error: NodeError? { state.withLock { $0 } }
+    func record(_ error: NodeError) { state.withLock { $0 = $0 ?? error } }
+}
+
+/// Where a GET reads one slot's chunks from, in order.
+protocol ShardSource: AnyObject {
+    /// Reads the next chunk (`length` bytes) into `buffer`; a chunk that
+    /// fails its CRC32C is an error, never data.
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError)
+}
+
+final class LocalShardSource: ShardSource {
+    let reader: ShardFileReader
+    var chunk: Int
+    let logger: Logger
+
+    init(store: ShardStore, key: ShardKey, firstChunk: Int, logger: Logger) throws(NodeError) {
+        do { reader = try store.reader(for: key) } catch {
+            if case .notFound = error { throw .shardMissing("\(key)") }
+            throw .storage("\(error)")
+        }
+        chunk = firstChunk
+        self.logger = logger
+    }
+
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+        defer { chunk += 1 }
+        let got: Int
+        do { got = try reader.read(chunk: chunk, into: buffer) } catch {
+            if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
+            throw .storage("\(error)")
+        }
+        guard got == length else { throw .storage("\(reader.path): chunk \(chunk) has \(got) bytes, expected \(length)") }
+    }
+}
+
+final class RemoteShardSource: ShardSource {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var assembler = ChunkAssembler()
+
+    init(response: HTTPClientResponse) {
+        iterator = response.body.makeAsyncIterator()
+    }
+
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+        while true {
+            let done = try assembler.next(length: length) { (chunk, _) throws(StorageError) in
+                buffer.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: length)
+            }
+            if done { return }
+            let part: ByteBuffer?
+            do { part = try await iterator.next() } catch { throw .peer("shard stream broke: \(error)") }
+            guard let part else { throw .peer("shard stream ended early") }
+            assembler.append(part)
+        }
+    }
+}
+
+/// A chunk that failed its CRC32C on this node's disk: logged and counted
+/// where it lies, so the operator sees which file and which chunk.
+enum CorruptionReport {
+    static func record(_ error: StorageError, logger: Logger) {
+        logger.error("corrupt shard chunk", metadata: ["error": "\(error)"])
+        Counter(label: "shale_corrupt_chunks_total").increment()
+    }
+}

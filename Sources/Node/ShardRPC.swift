@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Placement
+import Storage
+
+/// Streamed shard transfers over the RPC port. Headers are signed like any
+/// RPC call, with `RPCAuth.streamedBody` standing for the body hash; every
+/// chunk in the body carries its CRC32C.
+extension RPCClient {
+    /// Sends a streamed call; returns the answer with its signature checked
+    /// (a 200 answer's body is streamed and signed as such).
+    func stream(_ method: RPCMethod, query: String, at address: HostPort, expected: NodeID,
+                body: HTTPClientRequest.Body?, timeout: TimeAmount) async throws(NodeError) -> HTTPClientResponse {
+        let path = method.path + "?" + query
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let signed = auth.signRequest(method: "POST", path: path, bodyHash: RPCAuth.streamedBody, identity: identity, nowMillis: now)
+        var request = HTTPClientRequest(url: "http://\(address)\(path)")
+        request.method = .POST
+        request.headers.add(name: RPCAuth.Header.node, value: signed.node)
+        request.headers.add(name: RPCAuth.Header.date, value: signed.date)
+        request.headers.add(name: RPCAuth.Header.mac, value: signed.mac)
+        request.headers.add(name: RPCAuth.Header.signature, value: signed.signature)
+        if let body { request.body = body }
+        let response: HTTPClientResponse
+        do { response = try await http.execute(request, timeout: timeout) } catch {
+            throw .peer("\(address): \(Self.describe(error))")
+        }
+        let headers = RPCAuth.Signed(headers: response.headers)
+        if response.status == .ok, method == .shardGet {
+            guard case .success = auth.verifyResponse(requestMAC: signed.mac, status: 200, bodyHash: RPCAuth.streamedBody,
+                                                      headers: headers, expected: expected) else {
+                throw .peer("\(address) did not authenticate its shard answer")
+            }
+            return response
+        }
+        let data: Data
+        do { data = Data(buffer: try await response.body.collect(upTo: Self.maxResponseBytes)) } catch {
+            throw .peer("\(address): \(Self.describe(error))")
+        }
+        guard case .success = auth.verifyResponse(requestMAC: signed.mac, status: Int(response.status.code), body: data,
+                                                  headers: headers, expected: expected) else {
+            throw .peer("\(address) did not authenticate its answer")
+        }
+        guard response.status == .ok else {
+            if response.status == .notFound { throw .shardMissing(String(decoding: data, as: UTF8.self)) }
+            throw .peer("\(address) answered \(response.status.code): \(String(decoding: data, as: UTF8.self))")
+        }
+        return response
+    }
+}
+
+/// The query of a shard transfer: which shard, its geometry, which chunks.
+struct ShardQuery: Sendable, Equatable {
+    let key: ShardKey
+    let chunkSize: Int
+    let dataLength: Int
+    /// For reads: the chunks wanted.
+    let chunks: Range<Int>
+
+    var format: ShardFileFormat { ShardFileFormat(chunkSize: chunkSize, dataLength: dataLength) }
+
+    var text: String {
+        "v=\(key.versionID)&slot=\(key.slot)&chunk=\(chunkSize)&length=\(dataLength)&from=\(chunks.lowerBound)&to=\(chunks.upperBound)"
+    }
+
+    init(key: ShardKey, format: ShardFileFormat, chunks: Range<Int>) {
+        self.key = key
+        chunkSize = format.chunkSize
+        dataLength = format.dataLength
+        self.chunks = chunks
+    }
+
+    /// Parses and bounds-checks a query from the wire.
+    init?(text: String) {
+        var fields: [Substring: Substring] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            fields[parts[0]] = parts[1]
+        }
+        guard let v = fields["v"], let slot = fields["slot"].flatMap({ Int($0) }),
+              let key = ShardKey(versionID: String(v), slot: slot),
+              let chunk = fields["chunk"].flatMap({ Int($0) }), chunk > 0, chunk <= Int(UInt32.max),
+              let length = fields["length"].flatMap({ Int($0) }), length >= 0, length <= Int(UInt32.max) * 1024,
+              let from = fields["from"].flatMap({ Int($0) }), let to = fields["to"].flatMap({ Int($0) }), from >= 0, from <= to
+        else { return nil }
+        let format = ShardFileFormat(chunkSize: chunk, dataLength: length)
+        guard to <= format.chunkCount else { return nil }
+        self.init(key: key, format: format, chunks: from..<to)
+    }
+}

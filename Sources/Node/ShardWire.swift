@@ -1,0 +1,54 @@
+import Erasure
+import NIOCore
+import Storage
+
+/// How a shard travels between nodes: its chunks in order, each followed by
+/// its CRC32C (little-endian), exactly as the shard file stores them after
+/// its header. The receiver checks every CRC, so a chunk damaged on disk or
+/// on the wire is never taken for data.
+enum ShardWire {
+    static let crcBytes = ShardFileFormat.crcBytes
+
+    /// Bytes on the wire for chunks `range` of a shard with `format`.
+    static func length(of format: ShardFileFormat, chunks range: Range<Int>) -> Int {
+        range.reduce(0) { $0 + format.length(ofChunk: $1) + crcBytes }
+    }
+
+    /// One chunk and its CRC as a buffer to send.
+    static func frame(_ chunk: UnsafeRawBufferPointer, crc: UInt32, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: chunk.count + crcBytes)
+        buffer.writeBytes(chunk)
+        buffer.writeInteger(crc, endianness: .little)
+        return buffer
+    }
+}
+
+/// Cuts a byte stream into CRC-checked chunks of known lengths.
+struct ChunkAssembler {
+    private var pending = ByteBuffer()
+
+    mutating func append(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        if pending.readableBytes == 0 { pending = buffer; return }
+        pending.writeBuffer(&buffer)
+    }
+
+    var bufferedBytes: Int { pending.readableBytes }
+
+    /// The next chunk of `length` bytes if it has arrived whole: calls `body`
+    /// with its bytes and CRC (already checked) and returns true.
+    mutating func next(length: Int, _ body: (UnsafeRawBufferPointer, UInt32) throws(StorageError) -> Void) throws(NodeError) -> Bool {
+        guard pending.readableBytes >= length + ShardWire.crcBytes else { return false }
+        let outcome: Result<Void, StorageError>? = pending.withUnsafeReadableBytes { raw in
+            let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<length])
+            let sent = raw.loadUnaligned(fromByteOffset: length, as: UInt32.self).littleEndian
+            guard CRC32C.checksum(chunk) == sent else { return nil }
+            do throws(StorageError) { try body(chunk, sent); return .success(()) } catch { return .failure(error) }
+        }
+        guard let outcome else { throw .corruptTransfer }
+        if case .failure(let error) = outcome { throw .storage("\(error)") }
+        pending.moveReaderIndex(forwardBy: length + ShardWire.crcBytes)
+        if pending.readableBytes == 0 { pending.clear() } else if pending.readerIndex > (4 << 20) { pending.discardReadBytes() }
+        return true
+    }
+}

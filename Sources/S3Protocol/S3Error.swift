@@ -1,0 +1,78 @@
+/// An S3 error answer: its code, HTTP status and message. Every failure
+/// that reaches a client is one of these; codes map to statuses here only.
+public struct S3Error: Error, Equatable, Sendable {
+    public enum Code: String, Sendable {
+        case accessDenied = "AccessDenied"
+        case authorizationHeaderMalformed = "AuthorizationHeaderMalformed"
+        case badDigest = "BadDigest"
+        case bucketAlreadyExists = "BucketAlreadyExists"
+        case bucketAlreadyOwnedByYou = "BucketAlreadyOwnedByYou"
+        case bucketNotEmpty = "BucketNotEmpty"
+        case entityTooLarge = "EntityTooLarge"
+        case incompleteBody = "IncompleteBody"
+        case internalError = "InternalError"
+        case invalidAccessKeyId = "InvalidAccessKeyId"
+        case invalidArgument = "InvalidArgument"
+        case invalidBucketName = "InvalidBucketName"
+        case invalidDigest = "InvalidDigest"
+        case invalidRange = "InvalidRange"
+        case invalidRequest = "InvalidRequest"
+        case invalidURI = "InvalidURI"
+        case keyTooLongError = "KeyTooLongError"
+        case metadataTooLarge = "MetadataTooLarge"
+        case methodNotAllowed = "MethodNotAllowed"
+        case missingContentLength = "MissingContentLength"
+        case missingSecurityHeader = "MissingSecurityHeader"
+        case noSuchBucket = "NoSuchBucket"
+        case noSuchKey = "NoSuchKey"
+        case notImplemented = "NotImplemented"
+        case requestTimeTooSkewed = "RequestTimeTooSkewed"
+        case serviceUnavailable = "ServiceUnavailable"
+        case signatureDoesNotMatch = "SignatureDoesNotMatch"
+        case xAmzContentSHA256Mismatch = "XAmzContentSHA256Mismatch"
+
+        public var status: Int {
+            switch self {
+            case .accessDenied, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
+            case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty: return 409
+            case .noSuchBucket, .noSuchKey: return 404
+            case .methodNotAllowed: return 405
+            case .missingContentLength: return 411
+            case .invalidRange: return 416
+            case .internalError: return 500
+            case .notImplemented: return 501
+            case .serviceUnavailable: return 503
+            default: return 400
+            }
+        }
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var status: Int { code.status }
+}
+
+extension S3Error {
+    /// The S3 answer to a rejected signature.
+    public init(_ error: SigV4Error) {
+        switch error {
+        case .missingAuthorization: self.init(.accessDenied, "Anonymous access is not allowed: sign requests with SigV4.")
+        case .unsupportedAlgorithm: self.init(.invalidRequest, "Only AWS4-HMAC-SHA256 (SigV4) signatures are supported.")
+        case .malformedAuthorization: self.init(.authorizationHeaderMalformed, "The authorization header is malformed.")
+        case .malformedCredential: self.init(.authorizationHeaderMalformed, "The credential scope is malformed.")
+        case .wrongRegion(let expected): self.init(.authorizationHeaderMalformed, "The authorization header is malformed; the region is wrong; expecting '\(expected)'.")
+        case .missingDate: self.init(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header.")
+        case .requestTimeTooSkewed: self.init(.requestTimeTooSkewed, "The difference between the request time and the current time is too large.")
+        case .missingContentHash: self.init(.invalidRequest, "Missing required header for this request: x-amz-content-sha256.")
+        case .unsupportedPayload(let value): self.init(.notImplemented, "x-amz-content-sha256 '\(value)' (streaming uploads) is not supported yet.")
+        case .unknownAccessKey: self.init(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
+        case .signatureMismatch: self.init(.signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+/// Every S3 request Shale understands, named once. The permission an
+/// operation needs is derived here, before any handler runs.
+public enum S3Operation: Equatable, Sendable {
+    case listBuckets
+    case createBucket(bucket: String)
+    case headBucket(bucket: String)
+    case deleteBucket(bucket: String)
+    case getBucketLocation(bucket: String)
+    case listObjectsV2(bucket: String)
+    case listObjects(bucket: String)
+    case putObject(bucket: String, key: String)
+    case getObject(bucket: String, key: String)
+    case headObject(bucket: String, key: String)
+    case deleteObject(bucket: String, key: String)
+    /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
+    case notImplemented(String)
+
+    /// What a key must hold on the bucket.
+    public enum Access: Equatable, Sendable {
+        /// Any valid key (the answer is filtered to what it may see).
+        case authenticated
+        /// Any valid key; creating a bucket makes the key its owner.
+        case createBucket
+        case read, write, owner
+    }
+
+    public var access: Access {
+        switch self {
+        case .listBuckets, .notImplemented: return .authenticated
+        case .createBucket: return .createBucket
+        case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject: return .read
+        case .putObject, .deleteObject: return .write
+        case .deleteBucket: return .owner
+        }
+    }
+
+    public var bucket: String? {
+        switch self {
+        case .listBuckets, .notImplemented: return nil
+        case .createBucket(let b), .headBucket(let b), .deleteBucket(let b), .getBucketLocation(let b),
+             .listObjectsV2(let b), .listObjects(let b): return b
+        case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _): return b
+        }
+    }
+
+    /// Sub-resources that select another operation on a bucket or object.
+    static let bucketSubresources: Set<String> = [
+        "acl", "analytics", "cors", "delete", "encryption", "intelligent-tiering", "inventory", "lifecycle", "logging",
+        "metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
+        "replication", "requestPayment", "tagging", "uploads", "versioning", "versions", "website", "accelerate",
+    ]
+    static let objectSubresources: Set<String> = [
+        "acl", "attributes", "legal-hold", "restore", "retention", "select", "tagging", "torrent", "uploads", "uploadId",
+    ]
+
+    /// Routes a path-style request. `rawPath` is as sent (percent-encoded);
+    /// `query` holds the decoded query parameters.
+    public static func route(method: String, rawPath: String, query: [String: String]) throws(S3Error) -> S3Operation {
+        guard let path = SigV4.percentDecode(rawPath) else { throw S3Error(.invalidURI, "The path is not valid percent-encoded UTF-8.") }
+        guard path.hasPrefix("/") else { throw S3Error(.invalidURI, "The path must start with '/'.") }
+        let rest = path.dropFirst()
+        let bucket: String
+        let key: String?
+        if let slash = rest.firstIndex(of: "/") {
+            bucket = String(rest[..<slash])
+            let k = String(rest[rest.index(after: slash)...])
+            key = k.isEmpty ? nil : k
+        } else {
+            bucket = String(rest)
+            key = nil
+        }
+        if bucket.isEmpty {
+            guard method == "GET" else { throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.") }
+            return .listBuckets
+        }
+        if let key {
+            guard key.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
+            if let sub = query.keys.first(where: { objectSubresources.contains($0) }) {
+                return .notImplemented("\(method) object ?\(sub)")
+            }
+            switch method {
+            case "PUT":
+                if query["partNumber"] != nil || query["x-id"] == "UploadPart" { return .notImplemented("UploadPart") }
+                return .putObject(bucket: bucket, key: key)
+            case "GET": return .getObject(bucket: bucket, key: key)
+            case "HEAD": return .headObject(bucket: bucket, key: key)
+            case "DELETE": return .deleteObject(bucket: bucket, key: key)
+            case "POST": return .notImplemented("POST object")
+            default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
+            }
+        }
+        if query["location"] != nil && method == "GET" { return .getBucketLocation(bucket: bucket) }
+        if let sub = query.keys.first(where: { bucketSubresources.contains($0) }) {
+            return .notImplemented("\(method) bucket ?\(sub)")
+        }
+        switch method {
+        case "PUT": return .createBucket(bucket: bucket)
+        case "HEAD": return .headBucket(bucket: bucket)
+        case "DELETE": return .deleteBucket(bucket: bucket)
+        case "GET": return query["list-type"] == "2" ? .listObjectsV2(bucket: bucket) : .listObjects(bucket: bucket)
+        case "POST": return .notImplemented("POST bucket")
+        default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
+        }
+    }
+}
+
+public enum S3Limits {
+    public static let maxKeyBytes = 1024
+    public static let maxListKeys = 1000
+    /// The largest single PUT S3 accepts (5 GiB).
+    public static let maxPutObjectBytes: Int = 5 << 30
+    public static let maxUserMetadataBytes = 2048
+}

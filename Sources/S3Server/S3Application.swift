@@ -1,0 +1,152 @@
+import ClusterModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Node
+import S3Protocol
+import Units
+
+/// The S3 API (3900): path-style requests, SigV4 header auth, XML answers.
+/// Thin: route, authenticate, authorize, call the object service, render.
+public enum S3Server {
+    public static func application(node: ClusterNode, objects: ObjectService, logger: Logger) -> some ApplicationProtocol {
+        let responder = S3Responder(node: node, objects: objects, region: node.config.s3Region, logger: logger)
+        return Application(
+            responder: responder,
+            server: .http1(additionalChannelHandlers: [ContinueHandler()]),
+            configuration: .init(address: .hostname(node.config.s3BindAddr.host, port: node.config.s3BindAddr.port), serverName: "shale"),
+            logger: logger)
+    }
+}
+
+/// Who is asking, once the signature checked out.
+struct Caller {
+    let key: AccessKeyRecord
+    let state: ClusterState
+    /// The declared body hash: a hex SHA-256, or UNSIGNED-PAYLOAD.
+    let payloadHash: String
+}
+
+struct S3Responder: HTTPResponder {
+    typealias Context = BasicRequestContext
+    let node: ClusterNode
+    let objects: ObjectService
+    let region: String?
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let requestID = Hex.encode(randomBytes(8)).uppercased()
+        let resource = request.uri.path
+        do {
+            var response = try await handle(request, requestID: requestID)
+            response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
+            return response
+        } catch let error as S3Error {
+            Counter(label: "shale_s3_errors_total", dimensions: [("code", error.code.rawValue)]).increment()
+            if error.code == .internalError || error.code == .serviceUnavailable {
+                logger.warning("s3 request failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)", "path": "\(resource)"])
+            }
+            return Self.errorResponse(error, resource: resource, requestID: requestID, isHead: request.method == .head)
+        } catch {
+            logger.error("s3 request failed unexpectedly", metadata: ["error": "\(error)", "path": "\(resource)"])
+            return Self.errorResponse(S3Error(.internalError, "We encountered an internal error. Please try again."),
+                                      resource: resource, requestID: requestID, isHead: request.method == .head)
+        }
+    }
+
+    static func errorResponse(_ error: S3Error, resource: String, requestID: String, isHead: Bool) -> Response {
+        var fields = HTTPFields()
+        fields[HTTPField.Name("x-amz-request-id")!] = requestID
+        let status = HTTPResponse.Status(code: error.status)
+        if isHead { return Response(status: status, headers: fields) }
+        fields[.contentType] = "application/xml"
+        let xml = S3XML.error(code: error.code.rawValue, message: error.message, resource: resource, requestID: requestID)
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: xml)))
+    }
+
+    func handle(_ request: Request, requestID: String) async throws -> Response {
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query)
+        let caller = try await authenticate(request)
+        Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.metricName)]).increment()
+        let bucket = try authorize(operation, caller: caller)
+        let handlers = S3Handlers(node: node, objects: objects, region: region, caller: caller, query: query)
+        switch operation {
+        case .listBuckets: return handlers.listBuckets()
+        case .createBucket(let name): return try await handlers.createBucket(name)
+        case .headBucket: return Response(status: .ok)
+        case .deleteBucket(let name): return try await handlers.deleteBucket(name, record: bucket!)
+        case .getBucketLocation: return handlers.xml(S3XML.locationConstraint(region ?? ""))
+        case .listObjectsV2: return try await handlers.listObjectsV2(bucket!)
+        case .listObjects: return try await handlers.listObjectsV1(bucket!)
+        case .putObject(_, let key): return try await handlers.putObject(bucket!, key: key, request: request)
+        case .getObject(_, let key): return try await handlers.getObject(bucket!, key: key, request: request, withBody: true)
+        case .headObject(_, let key): return try await handlers.getObject(bucket!, key: key, request: request, withBody: false)
+        case .deleteObject(_, let key): return try await handlers.deleteObject(bucket!, key: key)
+        case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
+        }
+    }
+
+    func authenticate(_ request: Request) async throws -> Caller {
+        var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
+        // HTTP/1's Host header arrives as the request's authority.
+        if let authority = request.head.authority { headers.append(("host", authority)) }
+        let signed = SigV4.Request(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query ?? "", headers: headers)
+        let state = await node.state
+        let now = Int64(Date().timeIntervalSince1970)
+        do {
+            let (authorization, payloadHash) = try SigV4.verify(signed, secretFor: { id in
+                AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue }
+            }, region: region, nowSeconds: now)
+            guard let id = AccessKeyID(authorization.accessKey), let key = state.keys[id.rawValue], !key.deleted else {
+                throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
+            }
+            return Caller(key: key, state: state, payloadHash: payloadHash)
+        } catch let error as SigV4Error {
+            throw S3Error(error)
+        }
+    }
+
+    /// The bucket the operation touches, once the caller's key is allowed on it.
+    func authorize(_ operation: S3Operation, caller: Caller) throws -> BucketRecord? {
+        guard let name = operation.bucket, operation.access != .createBucket else { return nil }
+        let bucket: BucketRecord
+        do { bucket = try caller.state.bucket(named: name) } catch {
+            if case .invalidBucketName = error { throw S3Error(.invalidBucketName, "The specified bucket is not valid.") }
+            throw S3Error(.noSuchBucket, "The specified bucket does not exist.")
+        }
+        let granted = caller.state.permissions(of: caller.key.id, on: bucket.id)
+        let needed: Permission?
+        switch operation.access {
+        case .read: needed = .read
+        case .write: needed = .write
+        case .owner: needed = .owner
+        case .authenticated, .createBucket: needed = nil
+        }
+        if let needed, !granted.contains(needed) { throw S3Error(.accessDenied, "Access Denied") }
+        return bucket
+    }
+}
+
+extension S3Operation {
+    var metricName: String {
+        switch self {
+        case .listBuckets: return "ListBuckets"
+        case .createBucket: return "CreateBucket"
+        case .headBucket: return "HeadBucket"
+        case .deleteBucket: return "DeleteBucket"
+        case .getBucketLocation: return "GetBucketLocation"
+        case .listObjectsV2: return "ListObjectsV2"
+        case .listObjects: return "ListObjects"
+        case .putObject: return "PutObject"
+        case .getObject: return "GetObject"
+        case .headObject: return "HeadObject"
+        case .deleteObject: return "DeleteObject"
+        case .notImplemented: return "NotImplemented"
+        }
+    }
+}

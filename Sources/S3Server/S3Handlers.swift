@@ -1,0 +1,198 @@
+import ClusterModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Node
+import Placement
+import S3Protocol
+import Units
+
+/// One request's handlers: parse what S3 sends, call the service, render.
+struct S3Handlers {
+    let node: ClusterNode
+    let objects: ObjectService
+    let region: String?
+    let caller: Caller
+    let query: [String: String]
+
+    func xml(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/xml"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    // MARK: Buckets
+
+    func listBuckets() -> Response {
+        let buckets = caller.state.grants(of: caller.key.id).map {
+            S3XML.BucketEntry(name: $0.bucket.name.rawValue, created: S3Dates.iso8601($0.bucket.createdMillis))
+        }
+        return xml(S3XML.listBuckets(buckets, ownerID: caller.key.id.rawValue, ownerName: caller.key.name))
+    }
+
+    func createBucket(_ name: String) async throws -> Response {
+        if let existing = try? caller.state.bucket(named: name) {
+            if caller.state.permissions(of: caller.key.id, on: existing.id).contains(.owner) {
+                throw S3Error(.bucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.")
+            }
+            throw S3Error(.bucketAlreadyExists, "The requested bucket name is not available.")
+        }
+        do {
+            _ = try await node.createBucket(name: name)
+            try await node.setPermissions(bucket: name, key: caller.key.id.rawValue, permissions: [.read, .write, .owner], allowed: true)
+        } catch { throw S3Error(error) }
+        var fields = HTTPFields()
+        fields[.location] = "/\(name)"
+        return Response(status: .ok, headers: fields)
+    }
+
+    func deleteBucket(_ name: String, record: BucketRecord) async throws -> Response {
+        do {
+            guard try await objects.isEmpty(bucket: record.bucketID) else {
+                throw S3Error(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
+            }
+        } catch let error as ObjectError { throw S3Error(error) }
+        do { try await node.deleteBucket(name: name) { _ throws(NodeError) in true } } catch { throw S3Error(error) }
+        return Response(status: .noContent)
+    }
+
+    // MARK: Listing
+
+    func maxKeys() throws -> Int {
+        guard let text = query["max-keys"] else { return S3Limits.maxListKeys }
+        guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range") }
+        return min(n, S3Limits.maxListKeys)
+    }
+
+    func encodingIsURL() throws -> Bool {
+        guard let encoding = query["encoding-type"] else { return false }
+        guard encoding == "url" else { throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request") }
+        return true
+    }
+
+    func entries(_ listing: ObjectService.Listing) -> [S3XML.ObjectEntry] {
+        listing.objects.map {
+            S3XML.ObjectEntry(key: $0.key, lastModified: S3Dates.iso8601($0.version.lastModifiedMillis), etag: $0.version.etag, size: $0.version.size)
+        }
+    }
+
+    func listObjectsV2(_ bucket: BucketRecord) async throws -> Response {
+        let prefix = query["prefix"] ?? ""
+        let delimiter = query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        let maxKeys = try maxKeys()
+        let urlEncoded = try encodingIsURL()
+        var cursor = query["start-after"]
+        if let token = query["continuation-token"] {
+            guard let decoded = ContinuationToken.decode(token) else {
+                throw S3Error(.invalidArgument, "The continuation token provided is incorrect")
+            }
+            cursor = decoded
+        }
+        let listing: ObjectService.Listing
+        do { listing = try await objects.list(bucket: bucket.bucketID, prefix: prefix, delimiter: delimiter, after: cursor, maxKeys: maxKeys) } catch {
+            throw S3Error(error)
+        }
+        let body = S3XML.listObjectsV2(S3XML.ListV2(
+            bucket: bucket.name.rawValue, prefix: prefix, delimiter: delimiter, maxKeys: maxKeys,
+            continuationToken: query["continuation-token"], startAfter: query["start-after"],
+            nextContinuationToken: listing.isTruncated ? listing.nextCursor.map(ContinuationToken.encode) : nil,
+            isTruncated: listing.isTruncated, objects: entries(listing), commonPrefixes: listing.commonPrefixes, urlEncoded: urlEncoded))
+        return xml(body)
+    }
+
+    func listObjectsV1(_ bucket: BucketRecord) async throws -> Response {
+        let prefix = query["prefix"] ?? ""
+        let delimiter = query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        let maxKeys = try maxKeys()
+        let urlEncoded = try encodingIsURL()
+        let marker = query["marker"].flatMap { $0.isEmpty ? nil : $0 }
+        let listing: ObjectService.Listing
+        do { listing = try await objects.list(bucket: bucket.bucketID, prefix: prefix, delimiter: delimiter, after: marker, maxKeys: maxKeys) } catch {
+            throw S3Error(error)
+        }
+        return xml(S3XML.listObjectsV1(
+            bucket: bucket.name.rawValue, prefix: prefix, delimiter: delimiter, marker: marker,
+            nextMarker: listing.isTruncated ? listing.nextCursor : nil, maxKeys: maxKeys, isTruncated: listing.isTruncated,
+            objects: entries(listing), commonPrefixes: listing.commonPrefixes, urlEncoded: urlEncoded))
+    }
+
+    // MARK: Objects
+
+    func putObject(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
+        guard let lengthText = request.headers[.contentLength], let length = Int(lengthText), length >= 0 else {
+            throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.")
+        }
+        guard length <= S3Limits.maxPutObjectBytes else {
+            throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed object size.")
+        }
+        var expectedMD5: [UInt8]?
+        if let md5 = request.headers[HTTPField.Name("content-md5")!] {
+            guard let decoded = Base64.decode(md5), decoded.count == 16 else {
+                throw S3Error(.invalidDigest, "The Content-MD5 you specified is not valid.")
+            }
+            expectedMD5 = decoded
+        }
+        let expectedSHA256 = caller.payloadHash == SigV4.unsignedPayload ? nil : Hex.decode(caller.payloadHash)
+        let put = ObjectService.PutRequest(
+            bucket: bucket.bucketID, key: key, contentLength: length, contentType: request.headers[.contentType],
+            userMetadata: try Self.userMetadata(request.headers), expectedMD5: expectedMD5, expectedSHA256: expectedSHA256)
+        let version: ObjectVersion
+        do { version = try await objects.put(put, body: request.body) } catch { throw S3Error(error) }
+        var fields = HTTPFields()
+        fields[.eTag] = "\"\(version.etag)\""
+        return Response(status: .ok, headers: fields)
+    }
+
+    static func userMetadata(_ headers: HTTPFields) throws -> [String: String] {
+        var metadata: [String: String] = [:]
+        var bytes = 0
+        for field in headers where field.name.canonicalName.hasPrefix("x-amz-meta-") {
+            let name = String(field.name.canonicalName.dropFirst("x-amz-meta-".count))
+            bytes += name.utf8.count + field.value.utf8.count
+            metadata[name] = metadata[name].map { $0 + "," + field.value } ?? field.value
+        }
+        guard bytes <= S3Limits.maxUserMetadataBytes else {
+            throw S3Error(.metadataTooLarge, "Your metadata headers exceed the maximum allowed metadata size.")
+        }
+        return metadata
+    }
+
+    func getObject(_ bucket: BucketRecord, key: String, request: Request, withBody: Bool) async throws -> Response {
+        let version: ObjectVersion
+        do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        var fields = HTTPFields()
+        fields[.eTag] = "\"\(version.etag)\""
+        fields[.lastModified] = S3Dates.rfc1123(version.lastModifiedMillis)
+        fields[.contentType] = version.contentType ?? "binary/octet-stream"
+        fields[.acceptRanges] = "bytes"
+        for (name, value) in version.userMetadata.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name("x-amz-meta-" + name) { fields[field] = value }
+        }
+        var range = 0..<version.size
+        var status = HTTPResponse.Status.ok
+        if let header = request.headers[.range], let requested = ByteRange(header: header) {
+            guard let resolved = requested.resolve(size: version.size) else {
+                throw S3Error(.invalidRange, "The requested range is not satisfiable")
+            }
+            range = resolved
+            status = .partialContent
+            fields[.contentRange] = "bytes \(resolved.lowerBound)-\(resolved.upperBound - 1)/\(version.size)"
+        }
+        fields[.contentLength] = String(range.count)
+        guard withBody else { return Response(status: status, headers: fields) }
+        do { try await objects.checkReadable(version, bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        let objects = self.objects
+        let bucketID = bucket.bucketID
+        let selected = range
+        let body = ResponseBody(contentLength: Int(selected.count)) { writer in
+            try await objects.read(version, bucket: bucketID, key: key, range: selected) { buffer in try await writer.write(buffer) }
+        }
+        return Response(status: status, headers: fields, body: body)
+    }
+
+    func deleteObject(_ bucket: BucketRecord, key: String) async throws -> Response {
+        do { try await objects.delete(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        return Response(status: .noContent)
+    }
+}

@@ -1,0 +1,140 @@
+import ClusterModel
+import Foundation
+import GRDB
+
+/// This node's replica of the object tables, in SQLite (WAL) under
+/// `metadata_dir`. Rows merge by last writer wins: a row is replaced only by
+/// one with a larger stamp, so replaying, reordering or repeating writes from
+/// any replica converges. Tombstones stay as rows so an older write cannot
+/// come back. GRDB's async calls run off the caller's executor.
+public final class MetadataStore: Sendable {
+    public static let fileName = "objects.sqlite"
+    /// The newest schema this build knows; older files are migrated on open.
+    public static let schemaVersion = "v1"
+
+    let pool: DatabasePool
+
+    public init(metadataDir: String) throws(StorageError) {
+        let path = metadataDir + "/" + Self.fileName
+        do {
+            var configuration = Configuration()
+            configuration.label = "shale-metadata"
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw .database(path: path, reason: "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            // Keys compare as bytes (BINARY collation on UTF-8): S3's listing order.
+            try db.execute(sql: """
+                CREATE TABLE objects (
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    stamp_millis INTEGER NOT NULL,
+                    stamp_counter INTEGER NOT NULL,
+                    stamp_node TEXT NOT NULL,
+                    deleted INTEGER NOT NULL,
+                    record BLOB NOT NULL,
+                    PRIMARY KEY (bucket, key)
+                ) WITHOUT ROWID
+                """)
+        }
+        return migrator
+    }
+
+    /// Stores each record unless the row already holds a newer (or the same)
+    /// stamp; returns how many rows changed.
+    @discardableResult
+    public func merge(_ records: [ObjectRecord]) async throws(StorageError) -> Int {
+        guard !records.isEmpty else { return 0 }
+        let encoder = JSONEncoder()
+        let rows = try records.map { (record: ObjectRecord) throws(StorageError) -> (ObjectRecord, Data) in
+            do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        }
+        do {
+            return try await pool.write { db in
+                var changed = 0
+                for (record, data) in rows {
+                    try db.execute(sql: """
+                        INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (bucket, key) DO UPDATE SET
+                            stamp_millis = excluded.stamp_millis, stamp_counter = excluded.stamp_counter,
+                            stamp_node = excluded.stamp_node, deleted = excluded.deleted, record = excluded.record
+                        WHERE (excluded.stamp_millis, excluded.stamp_counter, excluded.stamp_node)
+                            > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
+                        """, arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
+                                         Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
+                    changed += db.changesCount
+                }
+                return changed
+            }
+        } catch {
+            throw .database(path: Self.fileName, reason: "\(error)")
+        }
+    }
+
+    public func get(bucket: String, key: String) async throws(StorageError) -> ObjectRecord? {
+        let data: Data?
+        do {
+            data = try await pool.read { db in
+                try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        return try data.map(Self.decode)
+    }
+
+    /// Rows of `bucket` after `after` in key order (tombstones included: the
+    /// caller merges replicas), at most `limit`, stopping past `prefix`.
+    public func list(bucket: String, prefix: String, after: String?, limit: Int) async throws(StorageError) -> [ObjectRecord] {
+        let candidate = after ?? ""
+        let start = candidate.utf8.lexicographicallyPrecedes(prefix.utf8) ? prefix : candidate
+        let inclusive = after == nil || start != after
+        let rows: [Data]
+        do {
+            rows = try await pool.read { db in
+                try Data.fetchAll(db, sql: """
+                    SELECT record FROM objects WHERE bucket = ? AND key \(inclusive ? ">=" : ">") ? ORDER BY key LIMIT ?
+                    """, arguments: [bucket, start, limit])
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        var records: [ObjectRecord] = []
+        for data in rows {
+            let record = try Self.decode(data)
+            guard record.key.hasPrefixBytes(prefix) else { break }
+            records.append(record)
+        }
+        return records
+    }
+
+    /// The buckets (ids) this replica holds rows for.
+    public func buckets() async throws(StorageError) -> [String] {
+        do {
+            return try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT bucket FROM objects") }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// Whether `bucket` has a live (not deleted) object on this replica.
+    public func hasLiveObjects(bucket: String) async throws(StorageError) -> Bool {
+        do {
+            return try await pool.read { db in
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND deleted = 0)", arguments: [bucket]) ?? false
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    static func decode(_ data: Data) throws(StorageError) -> ObjectRecord {
+        do { return try JSONDecoder().decode(ObjectRecord.self, from: data) } catch {
+            throw .database(path: fileName, reason: "unreadable row: \(error)")
+        }
+    }
+}
+
+extension String {
+    /// Prefix test on UTF-8 bytes (S3 keys compare as bytes, not as Unicode text).
+    public func hasPrefixBytes(_ prefix: String) -> Bool { utf8.starts(with: prefix.utf8) }
+}

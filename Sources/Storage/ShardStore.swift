@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Names one shard file: shard `slot` of object version `versionID`.
+public struct ShardKey: Hashable, Sendable, CustomStringConvertible {
+    public static let versionIDHexDigits = 32
+    public let versionID: String
+    public let slot: Int
+
+    /// nil unless `versionID` is 32 lowercase hex digits and the slot is 0...254:
+    /// the parts become a file name, so nothing else may reach the disk.
+    public init?(versionID: String, slot: Int) {
+        guard versionID.utf8.count == Self.versionIDHexDigits,
+              versionID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+              (0..<255).contains(slot) else { return nil }
+        self.versionID = versionID
+        self.slot = slot
+    }
+
+    public var description: String { "\(versionID).\(slot)" }
+}
+
+/// The shard files of one node under `<data_dir>/shards/<v0v1>/<v2v3>/<version>.<slot>`:
+/// two levels of 256 directories keep any one directory small.
+public struct ShardStore: Sendable {
+    public let root: String
+
+    public init(dataDir: String) {
+        root = dataDir + "/shards"
+    }
+
+    public func directory(of key: ShardKey) -> String {
+        let v = key.versionID.utf8
+        let a = String(decoding: v.prefix(2), as: UTF8.self)
+        let b = String(decoding: v.dropFirst(2).prefix(2), as: UTF8.self)
+        return "\(root)/\(a)/\(b)"
+    }
+
+    public func path(of key: ShardKey) -> String { "\(directory(of: key))/\(key)" }
+
+    /// A writer for a new shard file; its directories are made (and made durable) on demand.
+    public func writer(for key: ShardKey, format: ShardFileFormat) throws(StorageError) -> ShardFileWriter {
+        try makeDirectories(directory(of: key))
+        return try ShardFileWriter(path: path(of: key), format: format)
+    }
+
+    public func reader(for key: ShardKey) throws(StorageError) -> ShardFileReader {
+        try ShardFileReader(path: path(of: key))
+    }
+
+    /// Removes a shard file; a missing one is not an error.
+    public func delete(_ key: ShardKey) throws(StorageError) {
+        let path = path(of: key)
+        guard unlink(path) == 0 || errno == ENOENT else { throw .io(path: path, operation: "unlink", errno: errno) }
+    }
+
+    public func exists(_ key: ShardKey) -> Bool { access(path(of: key), F_OK) == 0 }
+
+    /// Every shard file on this node with its modification time (Unix seconds).
+    public func allShards() -> [(key: ShardKey, modifiedSeconds: Int)] {
+        var found: [(ShardKey, Int)] = []
+        for a in entries(root) {
+            for b in entries("\(root)/\(a)") {
+                let directory = "\(root)/\(a)/\(b)"
+                for name in entries(directory) {
+                    let parts = name.split(separator: ".")
+                    guard parts.count == 2, let slot = Int(parts[1]), let key = ShardKey(versionID: String(parts[0]), slot: slot) else { continue }
+                    var info = stat()
+                    guard stat("\(directory)/\(name)", &info) == 0 else { continue }
+                    found.append((key, Int(info.st_mtim.tv_sec)))
+                }
+            }
+        }
+        return found
+    }
+
+    private func entries(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// mkdir -p, fsyncing each parent whose entries changed so a new shard's
+    /// path survives a crash along with the shard.
+    private func makeDirectories(_ path: String) throws(StorageError) {
+        if access(path, F_OK) == 0 { return }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]))
+        }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .io(path: path, operation: "mkdir", errno: errno) }
+        try syncDirectory(of: path)
+    }
+}
