@@ -51,6 +51,7 @@ public struct NodeConfig: Sendable {
     public static let rpcSecretHexDigits = 64
     public static let defaultMetadataReplicas = 3
     public static let defaultBlockSizeBytes = 1 << 20
+    public static let defaultShardDeletionDelaySeconds = 120
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -71,6 +72,8 @@ public struct NodeConfig: Sendable {
     public var writeQuorum: Int?
     /// Bytes of an object encoded as one stripe.
     public var blockSizeBytes = defaultBlockSizeBytes
+    /// How long the shards of a replaced or deleted version stay for reads already streaming them.
+    public var shardDeletionDelaySeconds = defaultShardDeletionDelaySeconds
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -126,6 +129,7 @@ public struct NodeConfig: Sendable {
         ("metadata_replicas", "SHALE_METADATA_REPLICAS", false),
         ("write_quorum", "SHALE_WRITE_QUORUM", false),
         ("block_size", "SHALE_BLOCK_SIZE", false),
+        ("shard_deletion_delay_seconds", "SHALE_SHARD_DELETION_DELAY_SECONDS", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
@@ -135,7 +139,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -264,6 +268,13 @@ public struct NodeConfig: Sendable {
         let metadataReplicas = try positive("metadata_replicas") ?? defaultMetadataReplicas
         let writeQuorum = try positive("write_quorum")
         let blockSize = try positive("block_size") ?? defaultBlockSizeBytes
+        var deletionDelay = defaultShardDeletionDelaySeconds
+        if let text = string("shard_deletion_delay_seconds") {
+            guard let value = Int(text), value >= 0 else {
+                throw .invalid(key: "shard_deletion_delay_seconds", reason: "'\(text)' is not a whole number of seconds")
+            }
+            deletionDelay = value
+        }
         guard blockSizeLimitsBytes.contains(blockSize) else {
             throw .invalid(key: "block_size", reason: "\(blockSize) bytes is outside \(blockSizeLimitsBytes.lowerBound)...\(blockSizeLimitsBytes.upperBound)")
         }
@@ -279,6 +290,7 @@ public struct NodeConfig: Sendable {
         config.metadataReplicas = metadataReplicas
         config.writeQuorum = writeQuorum
         config.blockSizeBytes = blockSize
+        config.shardDeletionDelaySeconds = deletionDelay
         return config
     }
 }

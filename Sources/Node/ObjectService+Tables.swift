@@ -17,9 +17,13 @@ extension ObjectService {
         scheduleShardDeletion(of: old, bucket: bucket, key: key)
     }
 
+    /// Removes a replaced or deleted version's shards after the configured
+    /// delay, so a GET already streaming that version finishes whole.
     func scheduleShardDeletion(of version: ObjectVersion, bucket: BucketID, key: String) {
         guard version.size > 0 else { return }
+        let delay = node.config.shardDeletionDelaySeconds
         Task {
+            if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
             let routing = await node.routing()
             guard let layout = routing.layout(version.layoutVersion) else { return }
             let owners = layout.owners(of: PartitionID(bucket: bucket, key: key))

@@ -1,0 +1,72 @@
+"""S3 clients for the integration tests: boto3 and the AWS CLI, pointed at a
+node's S3 port with a key made through `shale key create`."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+
+def create_key(node, name: str) -> tuple[str, str]:
+    out = node.cli("key", "create", name).stdout
+    fields = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    return fields["Access Key ID"].strip(), fields["Secret Access Key"].strip()
+
+
+def boto(node, key: tuple[str, str], retries: int = 1):
+    return boto3.client(
+        "s3", endpoint_url=f"http://{node.ip}:3900", aws_access_key_id=key[0], aws_secret_access_key=key[1],
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": retries, "mode": "standard"},
+                      connect_timeout=5, read_timeout=120))
+
+
+def aws(node, key: tuple[str, str], *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1], AWS_DEFAULT_REGION="us-east-1",
+               AWS_MAX_ATTEMPTS="1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+    result = subprocess.run(["aws", "--endpoint-url", f"http://{node.ip}:3900", *args], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=cwd)
+    if check and result.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_file(path: Path, size: int, seed: int) -> str:
+    """Writes `size` pseudo-random bytes (fast: one random MiB, varied per block); returns the MD5."""
+    digest = hashlib.md5()
+    base = hashlib.sha256(str(seed).encode()).digest() * (1 << 15)  # 1 MiB
+    with open(path, "wb") as f:
+        written, block = 0, 0
+        while written < size:
+            chunk = (block.to_bytes(8, "little") + base[8:])[: size - written]
+            f.write(chunk)
+            digest.update(chunk)
+            written += len(chunk)
+            block += 1
+    return digest.hexdigest()
+
+
+def md5_of_object(client, bucket: str, key: str, **kwargs) -> str:
+    body = client.get_object(Bucket=bucket, Key=key, **kwargs)["Body"]
+    digest = hashlib.md5()
+    for chunk in iter(lambda: body.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def md5_bytes(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def shard_files(nodes) -> dict[Path, object]:
+    """Every shard file on the nodes' disks, with the node holding it."""
+    found = {}
+    for node in nodes:
+        for path in (node.data / "shards").rglob("*"):
+            if path.is_file() and ".tmp-" not in path.name:
+                found[path] = node
+    return found

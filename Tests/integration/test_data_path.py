@@ -1,0 +1,223 @@
+"""The erasure-coded data path on a 6-node, 3-zone cluster with 4+2:
+every byte back through node and zone loss, corruption, quorum failures and
+concurrent writers, with boto3 and the AWS CLI."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from s3_clients import aws, boto, create_key, make_file, md5_bytes, md5_of_object, shard_files
+from shale_cluster import Node, wait_until
+
+MiB = 1 << 20
+BLOCK = MiB
+ZONES = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"]
+BUCKET = "lakehouse"
+
+
+class Cluster:
+    def __init__(self, nodes: list[Node], key: tuple[str, str]):
+        self.nodes = nodes
+        self.key = key
+
+    def client(self, index: int = 0):
+        return boto(self.nodes[index], self.key)
+
+    def ids(self) -> set[str]:
+        return {n.node_id for n in self.nodes}
+
+    def live(self) -> list[Node]:
+        return [n for n in self.nodes if n.proc and n.proc.poll() is None]
+
+    def restart_all(self) -> None:
+        for node in self.nodes:
+            if not (node.proc and node.proc.poll() is None):
+                node.start()
+        ids = self.ids()
+        for node in self.nodes:
+            wait_until(lambda: node.healthy_ids() == ids, timeout=30, what=f"{node.ip} sees all nodes")
+
+
+@pytest.fixture(scope="module")
+def six(tmp_path_factory):
+    root = tmp_path_factory.mktemp("six")
+    first = Node(root, "127.0.60.1").start()
+    nodes = [first] + [Node(root, f"127.0.60.{i}", bootstrap=[first.connect_string]).start() for i in range(2, 7)]
+    try:
+        ids = {n.node_id for n in nodes}
+        for node in nodes:
+            wait_until(lambda: node.healthy_ids() == ids, timeout=30, what=f"{node.ip} sees all 6 nodes")
+        for node, zone in zip(nodes, ZONES):
+            first.cli("layout", "assign", "-z", zone, "-c", "10G", node.node_id)
+        first.cli("layout", "apply", "--version", "1")
+        for node in nodes:
+            wait_until(lambda: node.api("GET", "/v1/layout")["currentVersion"] == 1, what=f"{node.ip} has layout 1")
+        first.cli("bucket", "create", BUCKET)
+        key = create_key(first, "trino")
+        first.cli("bucket", "allow", "--read", "--write", "--owner", BUCKET, "--key", "trino")
+        for node in nodes:
+            wait_until(lambda: node.cli("bucket", "info", BUCKET, check=False).returncode == 0 and "trino" in node.cli("bucket", "info", BUCKET).stdout,
+                       what=f"bucket and grant on {node.ip}")
+        yield Cluster(nodes, key)
+    finally:
+        for node in nodes:
+            node.kill()
+
+
+SIZES = [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17, 64 * MiB]
+
+
+def check_all(cluster: Cluster, expected: dict[str, str], via: int) -> None:
+    client = cluster.client(via)
+    for key, digest in expected.items():
+        assert md5_of_object(client, BUCKET, key) == digest, key
+    listed = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="sizes/", PaginationConfig={"PageSize": 3}):
+        for item in page.get("Contents", []):
+            listed[item["Key"]] = item["ETag"].strip('"')
+    assert listed == expected
+
+
+def test_objects_of_every_size_survive_two_nodes_and_a_zone(six, tmp_path):
+    client = six.client(0)
+    expected = {}
+    for i, size in enumerate(SIZES):
+        path = tmp_path / f"obj{i}"
+        digest = make_file(path, size, seed=i)
+        with open(path, "rb") as body:
+            etag = client.put_object(Bucket=BUCKET, Key=f"sizes/{size}", Body=body)["ETag"].strip('"')
+        assert etag == digest
+        expected[f"sizes/{size}"] = digest
+
+    check_all(six, expected, via=3)
+    # Any two nodes, in two different zones.
+    six.nodes[1].kill()
+    six.nodes[4].kill()
+    check_all(six, expected, via=0)
+    six.restart_all()
+    # A whole zone.
+    six.nodes[2].kill()
+    six.nodes[3].kill()
+    check_all(six, expected, via=5)
+    # Ranges cross blocks and come only from the stripes they need.
+    got = client.get_object(Bucket=BUCKET, Key=f"sizes/{3 * BLOCK + 17}", Range=f"bytes={BLOCK - 5}-{2 * BLOCK + 4}")["Body"].read()
+    with open(tmp_path / "obj5", "rb") as f:
+        f.seek(BLOCK - 5)
+        assert got == f.read(BLOCK + 10)
+    six.restart_all()
+
+
+def test_one_gib_object_round_trips(six, tmp_path):
+    path = tmp_path / "big"
+    digest = make_file(path, 1 << 30, seed=99)
+    client = six.client(2)
+    with open(path, "rb") as body:
+        client.put_object(Bucket=BUCKET, Key="big/1GiB", Body=body)
+    path.unlink()
+    assert md5_of_object(six.client(4), BUCKET, "big/1GiB") == digest
+    client.delete_object(Bucket=BUCKET, Key="big/1GiB")
+
+
+def test_flipped_byte_in_a_shard_is_rebuilt_logged_and_counted(six, tmp_path):
+    client = six.client(0)
+    before = set(shard_files(six.nodes))
+    data = make_file(tmp_path / "c", 3 * BLOCK + 17, seed=7)
+    with open(tmp_path / "c", "rb") as body:
+        client.put_object(Bucket=BUCKET, Key="corrupt/me", Body=body)
+    new = {p: n for p, n in shard_files(six.nodes).items() if p not in before}
+    assert len(new) == 6
+    victim_path, holder = next((p, n) for p, n in new.items() if p.name.endswith(".0"))
+    raw = bytearray(victim_path.read_bytes())
+    raw[32 + 1000] ^= 0x40  # inside chunk 0's data, past the 32-byte header
+    victim_path.write_bytes(bytes(raw))
+
+    for via in range(6):
+        assert md5_of_object(six.client(via), BUCKET, "corrupt/me") == data
+    assert "corrupt shard chunk" in holder.log.read_text()
+    metrics = holder.api("GET", "/metrics")
+    counted = [line for line in metrics.splitlines() if line.startswith("shale_corrupt_chunks_total")]
+    assert counted and float(counted[0].split()[-1]) >= 1
+
+
+def test_put_with_one_node_down_then_read_after_it_returns(six, tmp_path):
+    six.nodes[5].kill()
+    digest = make_file(tmp_path / "d", 2 * BLOCK + 3, seed=11)
+    with open(tmp_path / "d", "rb") as body:
+        six.client(0).put_object(Bucket=BUCKET, Key="degraded/put", Body=body)
+    six.restart_all()
+    for via in range(6):
+        assert md5_of_object(six.client(via), BUCKET, "degraded/put") == digest
+
+
+def test_put_without_write_quorum_fails_and_leaves_nothing(six, tmp_path):
+    before = set(shard_files(six.nodes))
+    six.nodes[0].kill()
+    six.nodes[2].kill()
+    live = six.live()
+    make_file(tmp_path / "q", 2 * BLOCK, seed=12)
+    with pytest.raises(ClientError) as raised:
+        with open(tmp_path / "q", "rb") as body:
+            boto(live[0], six.key).put_object(Bucket=BUCKET, Key="quorum/fail", Body=body)
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert raised.value.response["Error"]["Code"] == "ServiceUnavailable"
+    six.restart_all()
+    with pytest.raises(ClientError) as missing:
+        six.client(1).head_object(Bucket=BUCKET, Key="quorum/fail")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    listed = six.client(1).list_objects_v2(Bucket=BUCKET, Prefix="quorum/")
+    assert listed["KeyCount"] == 0
+    wait_until(lambda: set(shard_files(six.nodes)) <= before, timeout=10, what="stray shards removed")
+
+
+def test_concurrent_writers_never_mix_shards(six):
+    a = bytes([0xAA]) * (3 * BLOCK + 5)
+    b = bytes([0x55]) * (3 * BLOCK + 5)
+    digests = {md5_bytes(a), md5_bytes(b)}
+    errors: list[str] = []
+    stop = time.time() + 8
+
+    def writer(payload: bytes, via: int) -> None:
+        client = six.client(via)
+        while time.time() < stop:
+            client.put_object(Bucket=BUCKET, Key="race/key", Body=payload)
+
+    def reader(via: int) -> None:
+        client = six.client(via)
+        while time.time() < stop:
+            try:
+                got = md5_of_object(client, BUCKET, "race/key")
+            except Exception as error:  # a broken stream is as wrong as mixed bytes
+                errors.append(repr(error))
+                continue
+            if got not in digests:
+                errors.append(f"mixed object: {got}")
+
+    six.client(0).put_object(Bucket=BUCKET, Key="race/key", Body=a)
+    threads = [threading.Thread(target=writer, args=(a, 1)), threading.Thread(target=writer, args=(b, 4)),
+               threading.Thread(target=reader, args=(2,))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert md5_of_object(six.client(0), BUCKET, "race/key") in digests
+
+
+def test_aws_cli_mb_cp_ls_rm(six, tmp_path):
+    node = six.nodes[3]
+    aws(node, six.key, "s3", "mb", "s3://cli-bucket")
+    (tmp_path / "hello.txt").write_text("hello shale\n")
+    aws(node, six.key, "s3", "cp", str(tmp_path / "hello.txt"), "s3://cli-bucket/docs/hello.txt")
+    listing = aws(six.nodes[0], six.key, "s3", "ls", "s3://cli-bucket/docs/").stdout
+    assert "hello.txt" in listing and " 12 " in listing
+    aws(six.nodes[5], six.key, "s3", "cp", "s3://cli-bucket/docs/hello.txt", str(tmp_path / "back.txt"))
+    assert (tmp_path / "back.txt").read_text() == "hello shale\n"
+    failed = aws(node, six.key, "s3", "rb", "s3://cli-bucket", check=False)
+    assert failed.returncode != 0 and "BucketNotEmpty" in failed.stderr
+    aws(node, six.key, "s3", "rm", "s3://cli-bucket/docs/hello.txt")
+    aws(node, six.key, "s3", "rb", "s3://cli-bucket")
+    assert "cli-bucket" not in aws(node, six.key, "s3", "ls").stdout
