@@ -147,7 +147,9 @@ let package = Package(
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "ClusterModel", "Placement"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
+        .testTarget(name: "NodeTests", dependencies: [
+            "Node", "ClusterModel", "Placement", "Erasure", "Storage", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ]
 )

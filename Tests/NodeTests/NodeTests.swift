@@ -28,6 +28,19 @@ import Testing
         #expect(config.logLevel == .info)
     }
 
+    @Test func dataPathKeysHaveDefaultsAndBounds() throws {
+        let defaults = try NodeConfig.parse(toml: base, path: "t.toml", environment: [:])
+        #expect(defaults.metadataReplicas == 3 && defaults.writeQuorum == nil)
+        #expect(defaults.blockSizeBytes == 1 << 20 && defaults.shardDeletionDelaySeconds == 120)
+        let set = try NodeConfig.parse(toml: "metadata_replicas = 5\nwrite_quorum = 4\nblock_size = 262144\nshard_deletion_delay_seconds = 0\n" + base,
+                                       path: "t.toml", environment: ["SHALE_WRITE_QUORUM": "6"])
+        #expect(set.metadataReplicas == 5 && set.writeQuorum == 6 && set.blockSizeBytes == 262_144 && set.shardDeletionDelaySeconds == 0)
+        for bad in ["metadata_replicas = 0", "write_quorum = \"many\"", "block_size = 1024", "block_size = 1073741824",
+                    "shard_deletion_delay_seconds = -1"] {
+            #expect(throws: NodeConfig.Error.self) { try NodeConfig.parse(toml: bad + "\n" + base, path: "t.toml", environment: [:]) }
+        }
+    }
+
     @Test func environmentOverridesKeys() throws {
         let config = try NodeConfig.parse(toml: base, path: "t.toml", environment: [
             "SHALE_ADMIN_API_BIND_ADDR": "127.0.0.9:4000", "SHALE_BOOTSTRAP_PEERS": "", "SHALE_LOG_LEVEL": "debug",

@@ -1,0 +1,90 @@
+import ClusterModel
+import Erasure
+import Placement
+import Testing
+import Units
+
+@Suite struct ListingMergeTests {
+    func row(_ key: String, _ millis: UInt64, deleted: Bool = false) -> ObjectRecord {
+        let version = deleted ? nil : ObjectVersion(
+            versionID: String(repeating: "a", count: 32), size: 1, etag: "e", contentType: nil, userMetadata: [:],
+            lastModifiedMillis: millis, dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1),
+            storedSlots: [0, 1, 2, 3, 4, 5])
+        return ObjectRecord(bucketID: "b", key: key, stamp: Stamp(millis: millis, counter: 0, node: "n"), version: version)
+    }
+
+    @Test func keepsTheNewestRowOfEachKeyInByteOrder() {
+        let a = [row("a", 1), row("b", 5), row("é", 1)]
+        let b = [row("a", 2, deleted: true), row("c", 1), row("z", 1)]
+        let merged = ListingMerge.merge([a, b], limit: 10)
+        #expect(merged.records.map(\.key) == ["a", "b", "c", "z", "é"])
+        #expect(merged.records[0].isTombstone)
+        #expect(merged.exhausted)
+    }
+
+    @Test func stopsAtTheShortestFullPage() {
+        // Replica A sent a full page ending at "c": past it, A may hold rows not sent.
+        let a = [row("a", 1), row("c", 1)]
+        let b = [row("b", 1), row("d", 1), row("e", 9)]
+        let merged = ListingMerge.merge([a, b], limit: 2)
+        #expect(merged.records.map(\.key) == ["a", "b", "c"])
+        #expect(!merged.exhausted)
+    }
+
+    @Test func commonPrefixesUnderADelimiter() {
+        #expect(ListingMerge.commonPrefix(of: "logs/2026/a.parquet", prefix: "logs/", delimiter: "/") == "logs/2026/")
+        #expect(ListingMerge.commonPrefix(of: "logs/a.parquet", prefix: "logs/", delimiter: "/") == nil)
+        #expect(ListingMerge.commonPrefix(of: "a--b--c", prefix: "", delimiter: "--") == "a--")
+        #expect(ListingMerge.commonPrefix(of: "abc", prefix: "", delimiter: nil) == nil)
+        #expect(ListingMerge.precedes("a/b", ListingMerge.skipPast("a/")) && !ListingMerge.precedes(ListingMerge.skipPast("a/"), "a/z"))
+    }
+
+    @Test func newestPicksTheLargerStamp() {
+        let old = row("k", 1), new = row("k", 2, deleted: true)
+        #expect(ObjectRecord.newest(old, new) == new)
+        #expect(ObjectRecord.newest(new, old) == new)
+        #expect(ObjectRecord.newest(nil, old) == old)
+    }
+}
+
+@Suite struct MetadataReplicaTests {
+    func layout(nodes: Int, zones: Int, code: String) throws -> Layout {
+        var roles: [NodeID: NodeRole] = [:]
+        for i in 0..<nodes {
+            roles[NodeID("node\(i)")] = NodeRole(zone: ZoneName("z\(i % zones)"), capacity: ByteCount(bytes: 10_000_000_000))
+        }
+        return try Layout.compute(version: LayoutVersion(1), roles: roles, code: try ErasureCode(parsing: code), zoneCap: nil, previous: nil)
+    }
+
+    @Test func survivesWhatTheDataSurvives() throws {
+        let layout = try layout(nodes: 6, zones: 3, code: "4+2")
+        for seed in 0..<64 {
+            let bucket = BucketID(bytes: (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ seed) })!
+            let replicas = layout.metadataReplicas(of: bucket, wanted: 3)
+            #expect(replicas.count == 5)  // raised to 2m + 1
+            #expect(Set(replicas).count == replicas.count)
+            let quorum = majority(of: replicas.count)
+            // Any zone lost: a majority remains.
+            for zone in 0..<3 {
+                let left = replicas.filter { layout.roles[$0]!.zone != ZoneName("z\(zone)") }.count
+                #expect(left >= quorum)
+            }
+            // Any two nodes lost: a majority remains.
+            #expect(replicas.count - 2 >= quorum)
+        }
+    }
+
+    @Test func oneNodeHoldsEverything() throws {
+        let layout = try layout(nodes: 1, zones: 1, code: "4+2")
+        let bucket = BucketID(bytes: Array(repeating: 1, count: 32))!
+        #expect(layout.metadataReplicas(of: bucket, wanted: 3) == [NodeID("node0")])
+        #expect(majority(of: 1) == 1)
+    }
+
+    @Test func spreadsOverZonesFirst() throws {
+        let layout = try layout(nodes: 9, zones: 3, code: "2+1")
+        let bucket = BucketID(bytes: Array(repeating: 9, count: 32))!
+        let replicas = layout.metadataReplicas(of: bucket, wanted: 3)
+        #expect(Set(replicas.map { layout.roles[$0]!.zone }).count == 3)
+    }
+}

@@ -1,0 +1,59 @@
+import Erasure
+import Foundation
+import NIOCore
+@testable import Node
+import Storage
+import Testing
+
+@Suite struct DataPathTests {
+    @Test func writeQuorumDefaultsToKPlusOneWithinBounds() throws {
+        let code = try ErasureCode(dataShards: 4, parityShards: 2)
+        #expect(ObjectService.writeQuorum(nil, code: code) == 5)
+        #expect(ObjectService.writeQuorum(1, code: code) == 4)
+        #expect(ObjectService.writeQuorum(9, code: code) == 6)
+        #expect(ObjectService.writeQuorum(nil, code: try ErasureCode(dataShards: 1, parityShards: 0)) == 1)
+    }
+
+    @Test func everyShardFileSharesOneGeometry() throws {
+        let code = try ErasureCode(dataShards: 4, parityShards: 2)
+        let block = 1 << 20
+        #expect(ObjectService.shardFormat(size: 0, blockSize: block, code: code) == nil)
+        let one = try #require(ObjectService.shardFormat(size: 1, blockSize: block, code: code))
+        #expect(one.chunkCount == 1 && one.dataLength == 64)
+        let odd = try #require(ObjectService.shardFormat(size: UInt64(3 * block + 17), blockSize: block, code: code))
+        #expect(odd.chunkCount == 4)
+        #expect(odd.chunkSize == block / 4)
+        #expect(odd.length(ofChunk: 3) == 64)
+        let exact = try #require(ObjectService.shardFormat(size: UInt64(2 * block), blockSize: block, code: code))
+        #expect(exact.chunkCount == 2 && exact.length(ofChunk: 1) == block / 4)
+    }
+
+    @Test func shardQueriesRoundTripAndRejectBadInput() {
+        let key = ShardKey(versionID: "0123456789abcdef0123456789abcdef", slot: 5)!
+        let query = ShardQuery(key: key, format: ShardFileFormat(chunkSize: 256, dataLength: 1000), chunks: 1..<3)
+        #expect(ShardQuery(text: query.text) == query)
+        #expect(ShardQuery(text: "v=../../x&slot=0&chunk=1&length=1&from=0&to=1") == nil)
+        #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=0&length=1&from=0&to=1") == nil)
+        #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=8&length=16&from=0&to=3") == nil)
+        #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=8&length=16&from=2&to=1") == nil)
+    }
+
+    @Test func assemblerChecksEveryChunkAcrossSplitBuffers() throws {
+        let chunk = [UInt8](repeating: 9, count: 100)
+        var wire = chunk.withUnsafeBytes { ShardWire.frame($0, crc: CRC32C.checksum($0)) }
+        var assembler = ChunkAssembler()
+        // Arrives in pieces of 33 bytes.
+        var got: [UInt8] = []
+        while wire.readableBytes > 0 {
+            assembler.append(wire.readSlice(length: min(33, wire.readableBytes))!)
+            _ = try assembler.next(length: 100) { (bytes, _) throws(StorageError) in got = Array(bytes) }
+        }
+        #expect(got == chunk)
+
+        var damaged = chunk.withUnsafeBytes { ShardWire.frame($0, crc: CRC32C.checksum($0)) }
+        damaged.setInteger(UInt8(8), at: 50)
+        var checker = ChunkAssembler()
+        checker.append(damaged)
+        #expect(throws: NodeError.self) { _ = try checker.next(length: 100) { (_, _) throws(StorageError) in } }
+    }
+}

@@ -1,0 +1,80 @@
+import ClusterModel
+import Foundation
+import Placement
+import Storage
+import Testing
+
+@Suite struct MetadataStoreTests {
+    func store() throws -> MetadataStore {
+        let path = NSTemporaryDirectory() + "shale-meta-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return try MetadataStore(metadataDir: path)
+    }
+
+    func row(_ key: String, _ millis: UInt64, counter: UInt32 = 0, node: String = "n1", deleted: Bool = false, bucket: String = "b") -> ObjectRecord {
+        let version = deleted ? nil : ObjectVersion(
+            versionID: String(repeating: "c", count: 32), size: millis, etag: "e\(millis)", contentType: "text/plain",
+            userMetadata: ["a": "b"], lastModifiedMillis: millis, dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20,
+            layoutVersion: LayoutVersion(1), storedSlots: [0, 1, 2, 3, 4])
+        return ObjectRecord(bucketID: bucket, key: key, stamp: Stamp(millis: millis, counter: counter, node: node), version: version)
+    }
+
+    @Test func lastWriterWinsWhateverTheOrder() async throws {
+        let store = try store()
+        let older = row("k", 10), newer = row("k", 10, counter: 1), tombstone = row("k", 11, deleted: true)
+        #expect(try await store.merge([newer]) == 1)
+        #expect(try await store.merge([older]) == 0)
+        #expect(try await store.get(bucket: "b", key: "k") == newer)
+        #expect(try await store.merge([tombstone, older]) == 1)
+        #expect(try await store.get(bucket: "b", key: "k") == tombstone)
+        #expect(try await store.merge([tombstone]) == 0)
+        #expect(try await store.get(bucket: "b", key: "other") == nil)
+    }
+
+    @Test func listsInByteOrderWithinAPrefix() async throws {
+        let store = try store()
+        try await store.merge(["a/1", "a/2", "a/€", "a/z", "b/1", "a"].map { row($0, 1) } + [row("a/3", 1, bucket: "other")])
+        let all = try await store.list(bucket: "b", prefix: "a/", after: nil, limit: 100)
+        #expect(all.map(\.key) == ["a/1", "a/2", "a/z", "a/€"])
+        let page = try await store.list(bucket: "b", prefix: "a/", after: "a/1", limit: 2)
+        #expect(page.map(\.key) == ["a/2", "a/z"])
+        #expect(try await store.list(bucket: "b", prefix: "", after: "a/€", limit: 10).map(\.key) == ["b/1"])
+        #expect(try await store.hasLiveObjects(bucket: "b"))
+        #expect(try await !store.hasLiveObjects(bucket: "none"))
+    }
+
+    @Test func survivesReopening() async throws {
+        let path = NSTemporaryDirectory() + "shale-meta-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            let store = try MetadataStore(metadataDir: path)
+            try await store.merge([row("k", 5)])
+        }
+        let reopened = try MetadataStore(metadataDir: path)
+        #expect(try await reopened.get(bucket: "b", key: "k")?.stamp.millis == 5)
+    }
+}
+
+@Suite struct ShardStoreTests {
+    @Test func namesOnlyWellFormedShards() {
+        #expect(ShardKey(versionID: String(repeating: "a", count: 32), slot: 0) != nil)
+        #expect(ShardKey(versionID: String(repeating: "A", count: 32), slot: 0) == nil)
+        #expect(ShardKey(versionID: "../../etc/passwd" + String(repeating: "a", count: 16), slot: 0) == nil)
+        #expect(ShardKey(versionID: String(repeating: "a", count: 32), slot: 255) == nil)
+    }
+
+    @Test func writesFindsAndDeletesShards() throws {
+        let dir = NSTemporaryDirectory() + "shale-shards-" + UUID().uuidString
+        let store = ShardStore(dataDir: dir)
+        let key = ShardKey(versionID: "0123456789abcdef0123456789abcdef", slot: 3)!
+        let writer = try store.writer(for: key, format: ShardFileFormat(chunkSize: 64, dataLength: 64))
+        try [UInt8](repeating: 7, count: 64).withUnsafeBytes { try writer.append($0) }
+        try writer.commit()
+        #expect(store.path(of: key).hasSuffix("/shards/01/23/0123456789abcdef0123456789abcdef.3"))
+        #expect(store.exists(key))
+        #expect(store.allShards().map(\.key) == [key])
+        try store.delete(key)
+        try store.delete(key)
+        #expect(!store.exists(key))
+    }
+}
