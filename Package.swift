@@ -63,7 +63,11 @@ let package = Package(
         ),
         .target(
             name: "Storage",
-            dependencies: ["Erasure", "ClusterModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "Erasure", "ClusterModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "S3Protocol",

@@ -82,6 +82,7 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: S3Server.application(node: node, objects: objects, logger: logger)),
             .init(service: AdminServer.application(node: node, objects: objects, metrics: metrics, logger: logger)),
             .init(service: MembershipService(node: node)),
+            .init(service: AntiEntropyService(objects: objects)),
         ]
         if let devSetup {
             services.append(.init(service: DevBootstrap(node: node, setup: devSetup, logger: logger), successTerminationBehavior: .ignore))

@@ -52,6 +52,7 @@ public struct NodeConfig: Sendable {
     public static let defaultMetadataReplicas = 3
     public static let defaultBlockSizeBytes = 1 << 20
     public static let defaultShardDeletionDelaySeconds = 120
+    public static let defaultAntiEntropyIntervalSeconds = 60
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -74,6 +75,8 @@ public struct NodeConfig: Sendable {
     public var blockSizeBytes = defaultBlockSizeBytes
     /// How long the shards of a replaced or deleted version stay for reads already streaming them.
     public var shardDeletionDelaySeconds = defaultShardDeletionDelaySeconds
+    /// Seconds between anti-entropy rounds among each bucket's metadata replicas.
+    public var antiEntropyIntervalSeconds = defaultAntiEntropyIntervalSeconds
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -130,6 +133,7 @@ public struct NodeConfig: Sendable {
         ("write_quorum", "SHALE_WRITE_QUORUM", false),
         ("block_size", "SHALE_BLOCK_SIZE", false),
         ("shard_deletion_delay_seconds", "SHALE_SHARD_DELETION_DELAY_SECONDS", false),
+        ("anti_entropy_interval_seconds", "SHALE_ANTI_ENTROPY_INTERVAL_SECONDS", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
@@ -139,7 +143,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -291,6 +295,7 @@ public struct NodeConfig: Sendable {
         config.writeQuorum = writeQuorum
         config.blockSizeBytes = blockSize
         config.shardDeletionDelaySeconds = deletionDelay
+        config.antiEntropyIntervalSeconds = try positive("anti_entropy_interval_seconds") ?? defaultAntiEntropyIntervalSeconds
         return config
     }
 }

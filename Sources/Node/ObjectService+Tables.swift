@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Placement
 import Storage
+import Units
 
 extension ObjectService {
     // MARK: DELETE
@@ -136,6 +137,9 @@ extension ObjectService {
                 let limit = min(max(message.limit, 1), 1000)
                 let records = try await metadataStore.list(bucket: message.bucketID, prefix: message.prefix, after: message.after, limit: limit)
                 return try encoder.encode(MetadataListReply(records: records))
+            case .metadataDigest:
+                let message = try decoder.decode(MetadataDigestMessage.self, from: body)
+                return try encoder.encode(MetadataDigestReply(digest: Hex.encode(try await metadataStore.digest(bucket: message.bucketID))))
             case .shardDelete:
                 try deleteLocalShards(try decoder.decode(ShardDeleteMessage.self, from: body))
                 return Data("{}".utf8)

@@ -36,6 +36,8 @@ struct MetadataListMessage: Codable, Sendable {
     let limit: Int
 }
 struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
+struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
+struct MetadataDigestReply: Codable, Sendable { let digest: String }
 struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots: [Int] }
 
 enum RPCMethod: String, Sendable {
@@ -44,6 +46,7 @@ enum RPCMethod: String, Sendable {
     case metadataMerge = "metadata-merge"
     case metadataGet = "metadata-get"
     case metadataList = "metadata-list"
+    case metadataDigest = "metadata-digest"
     case shardDelete = "shard-delete"
     /// Streamed: the shard's chunks in the request body.
     case shardPut = "shard-put"

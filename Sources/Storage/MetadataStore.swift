@@ -1,5 +1,6 @@
 import ClusterModel
 import Foundation
+import Crypto
 import GRDB
 
 /// This node's replica of the object tables, in SQLite (WAL) under
@@ -123,6 +124,26 @@ public final class MetadataStore: Sendable {
         do {
             return try await pool.read { db in
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND deleted = 0)", arguments: [bucket]) ?? false
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// SHA-256 over every (key, stamp) of a bucket in key order: replicas
+    /// that hold the same rows give the same digest.
+    public func digest(bucket: String) async throws(StorageError) -> [UInt8] {
+        do {
+            return try await pool.read { db in
+                var hasher = SHA256()
+                let sql = "SELECT key, stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? ORDER BY key"
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: [bucket])
+                while let row = try rows.next() {
+                    let key: String = row[0]
+                    let millis: Int64 = row[1]
+                    let counter: Int64 = row[2]
+                    let node: String = row[3]
+                    hasher.update(data: Array("\(key)\u{0}\(millis).\(counter)@\(node)\u{0}".utf8))
+                }
+                return Array(hasher.finalize())
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
