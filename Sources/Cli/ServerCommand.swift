@@ -83,6 +83,7 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: AdminServer.application(node: node, objects: objects, metrics: metrics, logger: logger)),
             .init(service: MembershipService(node: node)),
             .init(service: AntiEntropyService(objects: objects)),
+            .init(service: RepairService(objects: objects)),
         ]
         if let devSetup {
             services.append(.init(service: DevBootstrap(node: node, setup: devSetup, logger: logger), successTerminationBehavior: .ignore))

@@ -20,6 +20,7 @@ public final class ObjectService: Sendable {
     let logger: Logger
     let blockSizeBytes: Int
     let writeQuorumSetting: Int?
+    let repairs = RepairQueue()
     private let clock: Mutex<HybridClock>
 
     public init(node: ClusterNode, logger: Logger) throws(NodeError) {

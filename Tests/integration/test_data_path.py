@@ -131,7 +131,8 @@ def test_flipped_byte_in_a_shard_is_rebuilt_logged_and_counted(six, tmp_path):
     new = {p: n for p, n in shard_files(six.nodes).items() if p not in before}
     assert len(new) == 6
     victim_path, holder = next((p, n) for p, n in new.items() if p.name.endswith(".0"))
-    raw = bytearray(victim_path.read_bytes())
+    original = victim_path.read_bytes()
+    raw = bytearray(original)
     raw[32 + 1000] ^= 0x40  # inside chunk 0's data, past the 32-byte header
     victim_path.write_bytes(bytes(raw))
 
@@ -141,6 +142,9 @@ def test_flipped_byte_in_a_shard_is_rebuilt_logged_and_counted(six, tmp_path):
     metrics = holder.api("GET", "/metrics")
     counted = [line for line in metrics.splitlines() if line.startswith("shale_corrupt_chunks_total")]
     assert counted and float(counted[0].split()[-1]) >= 1
+    # The read queued the shard for repair: it is rebuilt from the others, byte for byte.
+    wait_until(lambda: victim_path.read_bytes() == original, timeout=15, what="corrupt shard repaired")
+    assert "shard repaired" in "".join(n.log.read_text() for n in six.nodes)
 
 
 def test_put_with_one_node_down_then_read_after_it_returns(six, tmp_path):

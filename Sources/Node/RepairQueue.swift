@@ -1,0 +1,110 @@
+import ClusterModel
+import Foundation
+import Logging
+import Metrics
+import Placement
+import ServiceLifecycle
+import Erasure
+import Storage
+import Synchronization
+
+/// Shards that a read found corrupt or missing, waiting to be rebuilt.
+/// Bounded and de-duplicated; what does not fit is left to `shale rebuild`
+/// and scrub, which find the same damage by walking the partitions.
+final class RepairQueue: Sendable {
+    static let capacity = 10_000
+
+    struct Item: Hashable, Sendable {
+        let bucket: BucketID
+        let key: String
+        let versionID: String
+        let slot: Int
+    }
+
+    private struct State {
+        var order: [Item] = []
+        var queued: Set<Item> = []
+    }
+
+    private let state = Mutex(State())
+
+    func enqueue(_ item: Item) {
+        state.withLock { state in
+            guard !state.queued.contains(item), state.order.count < Self.capacity else { return }
+            state.queued.insert(item)
+            state.order.append(item)
+        }
+    }
+
+    func next() -> Item? {
+        state.withLock { state in
+            guard !state.order.isEmpty else { return nil }
+            let item = state.order.removeFirst()
+            state.queued.remove(item)
+            return item
+        }
+    }
+
+    var count: Int { state.withLock { $0.order.count } }
+}
+
+/// Works through the repair queue in the background.
+public struct RepairService: Service {
+    static let idleMillis = 500
+    let objects: ObjectService
+
+    public init(objects: ObjectService) { self.objects = objects }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            guard let item = objects.repairs.next() else {
+                try? await Task.sleep(for: .milliseconds(Self.idleMillis))
+                continue
+            }
+            do { try await objects.repair(item) } catch {
+                objects.logger.warning("shard repair failed", metadata: ["shard": "\(item.versionID).\(item.slot)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension ObjectService {
+    /// Rebuilds one shard of the current version of an object from k others
+    /// and writes it to the slot's owner, replacing what is there.
+    func repair(_ item: RepairQueue.Item) async throws(ObjectError) {
+        let routing = await node.routing()
+        guard let record = try await metadata.read(bucket: item.bucket, key: item.key, routing: routing),
+              let version = record.version, version.versionID == item.versionID else { return }
+        guard let layout = routing.layout(version.layoutVersion), version.blockCount > 0 else { return }
+        let owners = layout.owners(of: PartitionID(bucket: item.bucket, key: item.key))
+        guard item.slot < owners.count, routing.reachable(owners[item.slot]) else {
+            throw .unavailable("the owner of slot \(item.slot) is not reachable")
+        }
+        let reader = try StripeReader(version, owners: owners, routing: routing, service: self,
+                                      blocks: 0...(version.blockCount - 1), excluding: [item.slot])
+        let key = ShardKey(versionID: version.versionID, slot: item.slot)!
+        let owner = owners[item.slot]
+        let sink: any ShardSink
+        if owner == routing.selfID {
+            do { sink = try LocalShardSink(store: shards, key: key, format: reader.format) } catch { throw .internalError("\(error)") }
+        } else if let address = routing.addresses[owner] {
+            sink = RemoteShardSink(client: node.client, address: address, node: owner,
+                                   query: ShardQuery(key: key, format: reader.format, chunks: 0..<reader.format.chunkCount))
+        } else {
+            throw .unavailable("no address for the owner of slot \(item.slot)")
+        }
+        do throws(ObjectError) {
+            for block in 0..<version.blockCount {
+                let stripe = try await reader.read(block: block, rebuilding: [item.slot])
+                let shard = UnsafeRawBufferPointer(stripe.shard(item.slot))
+                do { try await sink.write(shard, crc: CRC32C.checksum(shard)) } catch { throw .unavailable("\(error)") }
+            }
+            do { try await sink.finish() } catch { throw .unavailable("\(error)") }
+        } catch {
+            await sink.abort()
+            throw error
+        }
+        logger.info("shard repaired", metadata: ["shard": "\(key)", "owner": "\(owner.shortForm)"])
+        Counter(label: "shale_shards_repaired_total").increment()
+    }
+}
