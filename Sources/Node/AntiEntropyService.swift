@@ -10,7 +10,8 @@ import Units
 /// node replicates, compare a digest of (key, stamp) rows with each other
 /// replica (of every applied layout, so rows reach a new replica after a
 /// layout change); where they differ, pull that replica's rows and merge
-/// them (last writer wins). Each replica pulls, so all converge.
+/// them (last writer wins). Each replica pulls, so all converge. The same
+/// round then collects stray shards on this node.
 public struct AntiEntropyService: Service {
     let objects: ObjectService
 
@@ -22,6 +23,7 @@ public struct AntiEntropyService: Service {
             try? await Task.sleep(for: .seconds(interval))
             guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
             await objects.antiEntropyRound()
+            await objects.collectStrays()
         }
     }
 }

@@ -53,6 +53,7 @@ public struct NodeConfig: Sendable {
     public static let defaultBlockSizeBytes = 1 << 20
     public static let defaultShardDeletionDelaySeconds = 120
     public static let defaultAntiEntropyIntervalSeconds = 60
+    public static let defaultStrayShardGraceSeconds = 3600
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -77,6 +78,8 @@ public struct NodeConfig: Sendable {
     public var shardDeletionDelaySeconds = defaultShardDeletionDelaySeconds
     /// Seconds between anti-entropy rounds among each bucket's metadata replicas.
     public var antiEntropyIntervalSeconds = defaultAntiEntropyIntervalSeconds
+    /// Age before a shard that no object version names is deleted (never below the deletion delay).
+    public var strayShardGraceSeconds = defaultStrayShardGraceSeconds
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -134,6 +137,7 @@ public struct NodeConfig: Sendable {
         ("block_size", "SHALE_BLOCK_SIZE", false),
         ("shard_deletion_delay_seconds", "SHALE_SHARD_DELETION_DELAY_SECONDS", false),
         ("anti_entropy_interval_seconds", "SHALE_ANTI_ENTROPY_INTERVAL_SECONDS", false),
+        ("stray_shard_grace_seconds", "SHALE_STRAY_SHARD_GRACE_SECONDS", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
@@ -143,7 +147,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -296,6 +300,7 @@ public struct NodeConfig: Sendable {
         config.blockSizeBytes = blockSize
         config.shardDeletionDelaySeconds = deletionDelay
         config.antiEntropyIntervalSeconds = try positive("anti_entropy_interval_seconds") ?? defaultAntiEntropyIntervalSeconds
+        config.strayShardGraceSeconds = try positive("stray_shard_grace_seconds") ?? defaultStrayShardGraceSeconds
         return config
     }
 }

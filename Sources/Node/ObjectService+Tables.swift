@@ -42,7 +42,7 @@ extension ObjectService {
                 group.addTask {
                     do throws(NodeError) {
                         if owner == routing.selfID {
-                            try self.deleteLocalShards(ShardDeleteMessage(versionID: versionID, slots: slots))
+                            try await self.deleteLocalShards(ShardDeleteMessage(versionID: versionID, slots: slots))
                         } else if let address = routing.addresses[owner] {
                             let body = (try? JSONEncoder().encode(ShardDeleteMessage(versionID: versionID, slots: slots))) ?? Data()
                             _ = try await self.node.client.call(.shardDelete, at: address, body: body, expected: owner)
@@ -55,11 +55,12 @@ extension ObjectService {
         }
     }
 
-    func deleteLocalShards(_ message: ShardDeleteMessage) throws(NodeError) {
+    func deleteLocalShards(_ message: ShardDeleteMessage) async throws(NodeError) {
         for slot in message.slots {
             guard let key = ShardKey(versionID: message.versionID, slot: slot) else { throw .invalidRequest("bad shard name") }
             do { try shards.delete(key) } catch { throw .storage("\(error)") }
         }
+        do { try await metadataStore.forgetShards(versionID: message.versionID, slots: message.slots) } catch { throw .storage("\(error)") }
     }
 
     // MARK: LIST
@@ -141,7 +142,7 @@ extension ObjectService {
                 let message = try decoder.decode(MetadataDigestMessage.self, from: body)
                 return try encoder.encode(MetadataDigestReply(digest: Hex.encode(try await metadataStore.digest(bucket: message.bucketID))))
             case .shardDelete:
-                try deleteLocalShards(try decoder.decode(ShardDeleteMessage.self, from: body))
+                try await deleteLocalShards(try decoder.decode(ShardDeleteMessage.self, from: body))
                 return Data("{}".utf8)
             case .ping, .sync, .shardPut, .shardGet:
                 throw NodeError.invalidRequest("\(method.rawValue) is not an object-table call")

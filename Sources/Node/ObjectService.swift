@@ -108,15 +108,16 @@ public final class ObjectService: Sendable {
                 _ = try? await previousRead
                 throw .unavailable("\(reachable) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
             }
+            let object = ObjectName(bucket: request.bucket.hex, key: request.key)
             for (slot, owner) in owners.enumerated() where routing.reachable(owner) {
                 let key = ShardKey(versionID: versionID, slot: slot)!
                 if owner == routing.selfID {
-                    do { sinks[slot] = try LocalShardSink(store: shards, key: key, format: format) } catch {
+                    do { sinks[slot] = try await localSink(key, format: format, object: object) } catch {
                         logger.error("cannot create shard file", metadata: ["error": "\(error)"])
                     }
                 } else if let address = routing.addresses[owner] {
                     sinks[slot] = RemoteShardSink(client: node.client, address: address, node: owner,
-                                                  query: ShardQuery(key: key, format: format, chunks: 0..<format.chunkCount))
+                                                  query: ShardQuery(key: key, format: format, chunks: 0..<format.chunkCount, object: object))
                 }
             }
         }

@@ -85,11 +85,12 @@ extension ObjectService {
         let key = ShardKey(versionID: version.versionID, slot: item.slot)!
         let owner = owners[item.slot]
         let sink: any ShardSink
+        let object = ObjectName(bucket: item.bucket.hex, key: item.key)
         if owner == routing.selfID {
-            do { sink = try LocalShardSink(store: shards, key: key, format: reader.format) } catch { throw .internalError("\(error)") }
+            do { sink = try await localSink(key, format: reader.format, object: object) } catch { throw .internalError("\(error)") }
         } else if let address = routing.addresses[owner] {
             sink = RemoteShardSink(client: node.client, address: address, node: owner,
-                                   query: ShardQuery(key: key, format: reader.format, chunks: 0..<reader.format.chunkCount))
+                                   query: ShardQuery(key: key, format: reader.format, chunks: 0..<reader.format.chunkCount, object: object))
         } else {
             throw .unavailable("no address for the owner of slot \(item.slot)")
         }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Placement
 import Storage
+import Units
 
 /// Streamed shard transfers over the RPC port. Headers are signed like any
 /// RPC call, with `RPCAuth.streamedBody` standing for the body hash; every
@@ -51,6 +52,12 @@ extension RPCClient {
     }
 }
 
+/// An object by bucket id (hex) and key, as a shard's owner records it.
+struct ObjectName: Sendable, Hashable {
+    let bucket: String
+    let key: String
+}
+
 /// The query of a shard transfer: which shard, its geometry, which chunks.
 struct ShardQuery: Sendable, Equatable {
     let key: ShardKey
@@ -58,15 +65,20 @@ struct ShardQuery: Sendable, Equatable {
     let dataLength: Int
     /// For reads: the chunks wanted.
     let chunks: Range<Int>
+    /// For writes: the object the shard belongs to (bucket id hex, key).
+    var object: ObjectName?
 
     var format: ShardFileFormat { ShardFileFormat(chunkSize: chunkSize, dataLength: dataLength) }
 
     var text: String {
-        "v=\(key.versionID)&slot=\(key.slot)&chunk=\(chunkSize)&length=\(dataLength)&from=\(chunks.lowerBound)&to=\(chunks.upperBound)"
+        var text = "v=\(key.versionID)&slot=\(key.slot)&chunk=\(chunkSize)&length=\(dataLength)&from=\(chunks.lowerBound)&to=\(chunks.upperBound)"
+        if let object { text += "&b=\(object.bucket)&k=\(Hex.encode(Array(object.key.utf8)))" }
+        return text
     }
 
-    init(key: ShardKey, format: ShardFileFormat, chunks: Range<Int>) {
+    init(key: ShardKey, format: ShardFileFormat, chunks: Range<Int>, object: ObjectName? = nil) {
         self.key = key
+        self.object = object
         chunkSize = format.chunkSize
         dataLength = format.dataLength
         self.chunks = chunks
@@ -88,6 +100,12 @@ struct ShardQuery: Sendable, Equatable {
         else { return nil }
         let format = ShardFileFormat(chunkSize: chunk, dataLength: length)
         guard to <= format.chunkCount else { return nil }
-        self.init(key: key, format: format, chunks: from..<to)
+        var object: ObjectName?
+        if let bucket = fields["b"], let keyHex = fields["k"] {
+            guard BucketID(hex: String(bucket)) != nil, let bytes = Hex.decode(String(keyHex)),
+                  let name = String(validating: bytes, as: UTF8.self) else { return nil }
+            object = ObjectName(bucket: String(bucket), key: name)
+        }
+        self.init(key: key, format: format, chunks: from..<to, object: object)
     }
 }

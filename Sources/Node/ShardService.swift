@@ -12,7 +12,8 @@ extension ObjectService {
     /// checked as it arrives; a short, long or damaged body leaves no file.
     func receiveShard(_ query: ShardQuery, body: RequestBody) async throws {
         let format = query.format
-        let sink = try LocalShardSink(store: shards, key: query.key, format: format)
+        guard let object = query.object else { throw NodeError.invalidRequest("a shard write names its object") }
+        let sink = try await localSink(query.key, format: format, object: object)
         var assembler = ChunkAssembler()
         var chunk = 0
         do {
@@ -71,6 +72,17 @@ extension ObjectService {
         fields[HTTPField.Name(RPCAuth.Header.mac)!] = signature.mac
         fields[HTTPField.Name(RPCAuth.Header.signature)!] = signature.signature
         return Response(status: .ok, headers: fields, body: body)
+    }
+}
+
+extension ObjectService {
+    /// A shard file on this node, noted with its object first so that a
+    /// shard no version references can later be found and collected.
+    func localSink(_ key: ShardKey, format: ShardFileFormat, object: ObjectName) async throws(NodeError) -> LocalShardSink {
+        let note = MetadataStore.LocalShard(versionID: key.versionID, slot: key.slot, bucket: object.bucket, key: object.key,
+                                            createdMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+        do { try await metadataStore.recordShard(note) } catch { throw .storage("\(error)") }
+        return try LocalShardSink(store: shards, key: key, format: format)
     }
 }
 

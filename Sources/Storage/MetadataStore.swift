@@ -11,7 +11,7 @@ import GRDB
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
     /// The newest schema this build knows; older files are migrated on open.
-    public static let schemaVersion = "v1"
+    public static let schemaVersion = "v2-local-shards"
 
     let pool: DatabasePool
 
@@ -43,6 +43,21 @@ public final class MetadataStore: Sendable {
                     PRIMARY KEY (bucket, key)
                 ) WITHOUT ROWID
                 """)
+        }
+        migrator.registerMigration("v2-local-shards") { db in
+            // The shards stored on this node and the object each belongs to,
+            // so shards no version references any more can be found and collected.
+            try db.execute(sql: """
+                CREATE TABLE local_shards (
+                    version_id TEXT NOT NULL,
+                    slot INTEGER NOT NULL,
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    created_millis INTEGER NOT NULL,
+                    PRIMARY KEY (version_id, slot)
+                ) WITHOUT ROWID
+                """)
+            try db.execute(sql: "CREATE INDEX local_shards_by_age ON local_shards (created_millis)")
         }
         return migrator
     }
@@ -124,6 +139,55 @@ public final class MetadataStore: Sendable {
         do {
             return try await pool.read { db in
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND deleted = 0)", arguments: [bucket]) ?? false
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// A shard this node stores, and the object it belongs to.
+    public struct LocalShard: Sendable, Equatable {
+        public let versionID: String
+        public let slot: Int
+        public let bucket: String
+        public let key: String
+        public let createdMillis: UInt64
+
+        public init(versionID: String, slot: Int, bucket: String, key: String, createdMillis: UInt64) {
+            self.versionID = versionID; self.slot = slot; self.bucket = bucket; self.key = key; self.createdMillis = createdMillis
+        }
+    }
+
+    /// Notes a shard before its file is written (a crash in between leaves a row without a file, which collection drops).
+    public func recordShard(_ shard: LocalShard) async throws(StorageError) {
+        do {
+            try await pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO local_shards (version_id, slot, bucket, key, created_millis) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (version_id, slot) DO UPDATE SET created_millis = excluded.created_millis
+                    """, arguments: [shard.versionID, shard.slot, shard.bucket, shard.key, Int64(shard.createdMillis)])
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    public func forgetShards(versionID: String, slots: [Int]) async throws(StorageError) {
+        do {
+            try await pool.write { db in
+                for slot in slots {
+                    try db.execute(sql: "DELETE FROM local_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
+                }
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// Shards noted before `millis`, oldest first.
+    public func shards(createdBefore millis: UInt64, limit: Int) async throws(StorageError) -> [LocalShard] {
+        do {
+            return try await pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT version_id, slot, bucket, key, created_millis FROM local_shards
+                    WHERE created_millis < ? ORDER BY created_millis LIMIT ?
+                    """, arguments: [Int64(millis), limit]).map { row in
+                    LocalShard(versionID: row[0], slot: row[1], bucket: row[2], key: row[3], createdMillis: UInt64(row[4] as Int64))
+                }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }

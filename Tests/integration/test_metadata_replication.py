@@ -59,3 +59,20 @@ def test_anti_entropy_fills_a_replica_that_missed_writes(cluster):
     nodes[0].kill()
     listed = boto(nodes[2], key).list_objects_v2(Bucket="tables")
     assert {item["Key"] for item in listed["Contents"]} == expected
+
+
+def test_shards_a_down_node_missed_deleting_are_collected(cluster):
+    from s3_clients import shard_files
+    nodes, key = three_nodes(cluster, extra="anti_entropy_interval_seconds = 1\nwrite_quorum = 2\n"
+                                           "shard_deletion_delay_seconds = 0\nstray_shard_grace_seconds = 2")
+    client = boto(nodes[0], key)
+    client.put_object(Bucket="tables", Key="tmp/scratch.parquet", Body=b"s" * 300_000)
+    held = [p for p, n in shard_files(nodes).items() if n is nodes[2]]
+    assert len(held) == 1
+    nodes[2].kill()
+    client.delete_object(Bucket="tables", Key="tmp/scratch.parquet")
+    wait_until(lambda: not [p for p, n in shard_files(nodes).items() if n is not nodes[2]], timeout=10, what="live nodes delete")
+    assert held[0].exists()  # node 3 was down: its shard stays behind
+    nodes[2].start()
+    wait_until(lambda: not held[0].exists(), timeout=20, what="stray shard collected on node 3")
+    assert "stray shards collected" in nodes[2].log.read_text()

@@ -1,0 +1,46 @@
+import ClusterModel
+import Foundation
+import Logging
+import Metrics
+import Placement
+import Storage
+
+extension ObjectService {
+    static let strayBatchSize = 1000
+
+    /// Deletes shards on this node that no current object version names:
+    /// left by a write whose coordinator died before its metadata, by a
+    /// deletion this node missed while down, or by a delayed deletion lost
+    /// in a restart. Only shards older than `stray_shard_grace_seconds` are
+    /// looked at, so a PUT in flight or a GET of a replaced version is safe;
+    /// a shard found live is looked at again one grace period later.
+    func collectStrays() async {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let graceMillis = UInt64(max(node.config.strayShardGraceSeconds, node.config.shardDeletionDelaySeconds)) * 1000
+        guard now > graceMillis,
+              let candidates = try? await metadataStore.shards(createdBefore: now - graceMillis, limit: Self.strayBatchSize),
+              !candidates.isEmpty else { return }
+        let routing = await node.routing()
+        var collected = 0
+        for shard in candidates {
+            guard let bucket = BucketID(hex: shard.bucket) else { continue }
+            let newest: ObjectRecord?
+            do { newest = try await metadata.read(bucket: bucket, key: shard.key, routing: routing) } catch { continue }
+            if newest?.version?.versionID == shard.versionID {
+                try? await metadataStore.recordShard(MetadataStore.LocalShard(
+                    versionID: shard.versionID, slot: shard.slot, bucket: shard.bucket, key: shard.key, createdMillis: now))
+                continue
+            }
+            do {
+                try await deleteLocalShards(ShardDeleteMessage(versionID: shard.versionID, slots: [shard.slot]))
+                collected += 1
+            } catch {
+                logger.warning("cannot collect a stray shard", metadata: ["shard": "\(shard.versionID).\(shard.slot)", "error": "\(error)"])
+            }
+        }
+        if collected > 0 {
+            logger.info("stray shards collected", metadata: ["count": "\(collected)"])
+            Counter(label: "shale_stray_shards_collected_total").increment(by: collected)
+        }
+    }
+}
