@@ -3,7 +3,7 @@ SHELL := /bin/bash
 RELEASE_DIR := .build-release
 SHALE := $(RELEASE_DIR)/release/shale
 
-.PHONY: deps build release test run bench bench-suite clean
+.PHONY: deps build release test run bench bench-suite bench-s3 clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,14 @@ bench: release
 
 bench-suite: deps
 	cd Benchmarks && swift package benchmark
+
+# The S3 data path on real nodes (release build): throughput of 64 MiB
+# objects on one node and on six, and peak RSS for a 4 GiB object.
+bench-s3: release
+	python3 Benchmarks/s3/s3_bench.py throughput --nodes 1 --size-mib 64 --rounds 8
+	python3 Benchmarks/s3/s3_bench.py throughput --nodes 6 --size-mib 64 --rounds 8
+	python3 Benchmarks/s3/s3_bench.py memory --nodes 1 --size-mib 4096
+	python3 Benchmarks/s3/s3_bench.py memory --nodes 6 --size-mib 4096
 
 clean:
 	rm -rf .build .build-release .build-noisal Benchmarks/.build

@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import ClusterModel
 import Erasure
 import Foundation
@@ -44,16 +45,37 @@ extension ObjectService {
         let blockSize = UInt64(version.blockSizeBytes)
         let firstBlock = Int(range.lowerBound / blockSize)
         let lastBlock = Int((range.upperBound - 1) / blockSize)
-        let reader = try StripeReader(version, owners: owners, routing: routing, service: self, blocks: firstBlock...lastBlock)
-        defer {
-            for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
+        // A producer task fetches and decodes block b + 1 while the answer
+        // writes block b; the rendezvous channel holds at most one block.
+        let channel = AsyncThrowingChannel<ByteBuffer, any Error>()
+        let producer = Task {
+            do throws(ObjectError) {
+                let reader = try StripeReader(version, owners: owners, routing: routing, service: self, blocks: firstBlock...lastBlock)
+                defer {
+                    for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
+                }
+                for block in firstBlock...lastBlock {
+                    guard !Task.isCancelled else { break }
+                    let stripe = try await reader.read(block: block)
+                    let blockStart = UInt64(block) * blockSize
+                    let from = Int(max(range.lowerBound, blockStart) - blockStart)
+                    let to = Int(min(range.upperBound, blockStart + UInt64(stripe.blockLength)) - blockStart)
+                    await channel.send(Self.slice(of: stripe, from: from, to: to))
+                }
+                channel.finish()
+            } catch {
+                channel.fail(error)
+            }
         }
-        for block in firstBlock...lastBlock {
-            let stripe = try await reader.read(block: block)
-            let blockStart = UInt64(block) * blockSize
-            let from = Int(max(range.lowerBound, blockStart) - blockStart)
-            let to = Int(min(range.upperBound, blockStart + UInt64(stripe.blockLength)) - blockStart)
-            do { try await emit(Self.slice(of: stripe, from: from, to: to)) } catch { throw .internalError("client went away: \(error)") }
+        defer { producer.cancel() }
+        do {
+            for try await buffer in channel {
+                do { try await emit(buffer) } catch { throw ObjectError.internalError("client went away: \(error)") }
+            }
+        } catch let error as ObjectError {
+            throw error
+        } catch {
+            throw .internalError("\(error)")
         }
     }
 

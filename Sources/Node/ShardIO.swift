@@ -88,14 +88,16 @@ final class FirstFailure: Sendable {
     func record(_ error: NodeError) { state.withLock { $0 = $0 ?? error } }
 }
 
-/// Where a GET reads one slot's chunks from, in order.
-protocol ShardSource: AnyObject {
+/// Where a GET reads one slot's chunks from, in order. The k sources of
+/// a stripe are read concurrently, each by one task at a time into its
+/// own shard buffer: hence `Sendable`, with the classes `@unchecked`.
+protocol ShardSource: AnyObject, Sendable {
     /// Reads the next chunk (`length` bytes) into `buffer`; a chunk that
     /// fails its CRC32C is an error, never data.
     func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError)
 }
 
-final class LocalShardSource: ShardSource {
+final class LocalShardSource: ShardSource, @unchecked Sendable {
     let reader: ShardFileReader
     var chunk: Int
     let logger: Logger
@@ -120,7 +122,7 @@ final class LocalShardSource: ShardSource {
     }
 }
 
-final class RemoteShardSource: ShardSource {
+final class RemoteShardSource: ShardSource, @unchecked Sendable {
     private var iterator: HTTPClientResponse.Body.AsyncIterator
     private var assembler = ChunkAssembler()
 

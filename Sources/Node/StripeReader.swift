@@ -56,10 +56,23 @@ final class StripeReader {
         let blockLength = Int(min(UInt64(version.blockSizeBytes), version.size - blockStart))
         do { try stripe.prepare(blockLength: blockLength) } catch { throw .internalError("\(error)") }
         var have = ShardSet()
-        for slot in sources.keys.sorted() {
-            do { try await sources[slot]!.next(into: stripe.shard(slot), length: stripe.shardLength); have.insert(slot) } catch {
-                lost(slot, error)
+        let length = stripe.shardLength
+        let reads = sources.map { (slot, source) in (slot, source, ShardBuffer(stripe.shard(slot))) }
+        // Every source at once: remote shards stream in parallel, not one network hop after another.
+        let outcomes = await withTaskGroup(of: (Int, NodeError?).self) { group in
+            for (slot, source, buffer) in reads {
+                group.addTask {
+                    do throws(NodeError) { try await source.next(into: buffer.bytes, length: length); return (slot, nil) } catch {
+                        return (slot, error)
+                    }
+                }
             }
+            var outcomes: [(Int, NodeError?)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        for (slot, error) in outcomes {
+            if let error { lost(slot, error) } else { have.insert(slot) }
         }
         var candidate = 0
         while have.count < code.dataShards {
@@ -113,4 +126,11 @@ final class StripeReader {
             return nil
         }
     }
+}
+
+/// One shard's bytes in the stripe, handed to the task filling it (each
+/// task gets a different shard, and the stripe outlives the tasks).
+struct ShardBuffer: @unchecked Sendable {
+    let bytes: UnsafeMutableRawBufferPointer
+    init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 }

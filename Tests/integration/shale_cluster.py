@@ -23,7 +23,7 @@ ADMIN_TOKEN = "integration-admin-token-0123456789"
 
 class Node:
     def __init__(self, root: Path, ip: str, secret: str = RPC_SECRET, bootstrap: list[str] | None = None,
-                 extra: str = "", key_hex: str | None = None):
+                 extra: str = "", key_hex: str | None = None, log_level: str = "debug"):
         self.ip = ip
         self.dir = root / ip
         self.meta = self.dir / "meta"
@@ -42,7 +42,7 @@ data_dir = "{self.data}"
 rpc_bind_addr = "{ip}:3901"
 rpc_secret = "{secret}"
 bootstrap_peers = [{peers}]
-log_level = "debug"
+log_level = "{log_level}"
 {extra}
 [s3_api]
 api_bind_addr = "{ip}:3900"
