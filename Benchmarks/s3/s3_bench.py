@@ -14,9 +14,6 @@ client's hashing. The server still computes MD5 (the ETag) of every byte.
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -29,27 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Tests" / "integration"))
 os.environ.setdefault("SHALE_BIN", str(Path(__file__).resolve().parents[2] / ".build-release" / "release" / "shale"))
 from shale_cluster import SHALE, Node, wait_until  # noqa: E402
-from s3_clients import create_key  # noqa: E402
+from s3_clients import create_key, sign  # noqa: E402
 
 MiB = 1 << 20
-REGION = "us-east-1"
-
-
-def sign(method: str, host: str, path: str, key: tuple[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    day = amz_date[:8]
-    headers = {"host": host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-date": amz_date, **(extra or {})}
-    names = sorted(headers)
-    canonical = "\n".join([method, path, "", *(f"{n}:{headers[n]}" for n in names), "", ";".join(names), "UNSIGNED-PAYLOAD"])
-    scope = f"{day}/{REGION}/s3/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    k = ("AWS4" + key[1]).encode()
-    for part in (day, REGION, "s3", "aws4_request"):
-        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={key[0]}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
-    return headers
 
 
 class Body:

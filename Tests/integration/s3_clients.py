@@ -2,7 +2,9 @@
 node's S3 port with a key made through `shale key create`."""
 from __future__ import annotations
 
+import datetime
 import hashlib
+import hmac
 import os
 import subprocess
 from pathlib import Path
@@ -25,8 +27,9 @@ def boto(node, key: tuple[str, str], retries: int = 1):
                       connect_timeout=5, read_timeout=120))
 
 
-def aws(node, key: tuple[str, str], *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1], AWS_DEFAULT_REGION="us-east-1",
+def aws(node, key: tuple[str, str], *args: str, check: bool = True, cwd: Path | None = None,
+        region: str = "us-east-1") -> subprocess.CompletedProcess:
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1], AWS_DEFAULT_REGION=region,
                AWS_MAX_ATTEMPTS="1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
     result = subprocess.run(["aws", "--endpoint-url", f"http://{node.ip}:3900", *args], env=env,
                             capture_output=True, text=True, timeout=300, cwd=cwd)
@@ -70,3 +73,22 @@ def shard_files(nodes) -> dict[Path, object]:
             if path.is_file() and ".tmp-" not in path.name:
                 found[path] = node
     return found
+
+
+def sign(method: str, host: str, path: str, key: tuple[str, str], extra: dict[str, str] | None = None,
+         payload_hash: str = "UNSIGNED-PAYLOAD", query: str = "", region: str = "us-east-1") -> dict[str, str]:
+    """SigV4 headers for a raw request (`path` already percent-encoded, `query` canonical)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    day = amz_date[:8]
+    headers = {"host": host, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date, **(extra or {})}
+    names = sorted(headers)
+    canonical = "\n".join([method, path, query, *(f"{n}:{headers[n]}" for n in names), "", ";".join(names), payload_hash])
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + key[1]).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={key[0]}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
+    return headers
