@@ -54,6 +54,7 @@ public struct NodeConfig: Sendable {
     public static let defaultShardDeletionDelaySeconds = 120
     public static let defaultAntiEntropyIntervalSeconds = 60
     public static let defaultStrayShardGraceSeconds = 3600
+    public static let defaultSlowShardTimeoutMillis = 3000
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -80,6 +81,8 @@ public struct NodeConfig: Sendable {
     public var antiEntropyIntervalSeconds = defaultAntiEntropyIntervalSeconds
     /// Age before a shard that no object version names is deleted (never below the deletion delay).
     public var strayShardGraceSeconds = defaultStrayShardGraceSeconds
+    /// A shard that has not answered, or delivered a block's chunk, within this is read around with parity.
+    public var slowShardTimeoutMillis = defaultSlowShardTimeoutMillis
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -138,6 +141,7 @@ public struct NodeConfig: Sendable {
         ("shard_deletion_delay_seconds", "SHALE_SHARD_DELETION_DELAY_SECONDS", false),
         ("anti_entropy_interval_seconds", "SHALE_ANTI_ENTROPY_INTERVAL_SECONDS", false),
         ("stray_shard_grace_seconds", "SHALE_STRAY_SHARD_GRACE_SECONDS", false),
+        ("slow_shard_timeout_millis", "SHALE_SLOW_SHARD_TIMEOUT_MILLIS", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
@@ -147,7 +151,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -301,6 +305,7 @@ public struct NodeConfig: Sendable {
         config.shardDeletionDelaySeconds = deletionDelay
         config.antiEntropyIntervalSeconds = try positive("anti_entropy_interval_seconds") ?? defaultAntiEntropyIntervalSeconds
         config.strayShardGraceSeconds = try positive("stray_shard_grace_seconds") ?? defaultStrayShardGraceSeconds
+        config.slowShardTimeoutMillis = try positive("slow_shard_timeout_millis") ?? defaultSlowShardTimeoutMillis
         return config
     }
 }

@@ -20,6 +20,7 @@ public final class ObjectService: Sendable {
     let logger: Logger
     let blockSizeBytes: Int
     let writeQuorumSetting: Int?
+    let slowShardTimeoutMillis: Int
     let repairs = RepairQueue()
     private let clock: Mutex<HybridClock>
 
@@ -31,6 +32,7 @@ public final class ObjectService: Sendable {
         metadata = MetadataClient(store: metadataStore, client: node.client, wantedReplicas: node.config.metadataReplicas, logger: logger)
         blockSizeBytes = node.config.blockSizeBytes
         writeQuorumSetting = node.config.writeQuorum
+        slowShardTimeoutMillis = node.config.slowShardTimeoutMillis
         clock = Mutex(HybridClock(node: node.id.rawValue))
     }
 

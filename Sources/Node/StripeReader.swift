@@ -58,22 +58,8 @@ final class StripeReader {
         var have = ShardSet()
         let length = stripe.shardLength
         let reads = sources.map { (slot, source) in (slot, source, ShardBuffer(stripe.shard(slot))) }
-        // Every source at once: remote shards stream in parallel, not one network hop after another.
-        let outcomes = await withTaskGroup(of: (Int, NodeError?).self) { group in
-            for (slot, source, buffer) in reads {
-                group.addTask {
-                    do throws(NodeError) { try await source.next(into: buffer.bytes, length: length); return (slot, nil) } catch {
-                        return (slot, error)
-                    }
-                }
-            }
-            var outcomes: [(Int, NodeError?)] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
-        for (slot, error) in outcomes {
-            if let error { lost(slot, error) } else { have.insert(slot) }
-        }
+        let outcomes = await readChunks(reads, length: length)
+        for (slot, _, _) in reads where settle(slot, outcomes[slot], block: block) { have.insert(slot) }
         var candidate = 0
         while have.count < code.dataShards {
             while candidate < code.totalShards && (failed.contains(candidate) || sources[candidate] != nil) { candidate += 1 }
@@ -82,12 +68,9 @@ final class StripeReader {
             }
             let slot = candidate
             guard let source = await open(slot, at: block) else { continue }
-            do { try await source.next(into: stripe.shard(slot), length: stripe.shardLength) } catch {
-                lost(slot, error)
-                continue
-            }
             sources[slot] = source
-            have.insert(slot)
+            let outcome = await readChunks([(slot, source, ShardBuffer(stripe.shard(slot)))], length: length)[slot]
+            if settle(slot, outcome, block: block) { have.insert(slot) }
         }
         let rebuild = ShardSet((0..<code.dataShards).filter { !have.contains($0) }).union(ShardSet(targets.filter { !have.contains($0) }))
         if !rebuild.isEmpty {
@@ -96,6 +79,58 @@ final class StripeReader {
             Counter(label: "shale_degraded_blocks_total").increment()
         }
         return stripe
+    }
+
+    /// Reads the next chunk of every source at once: remote shards stream in
+    /// parallel, not one network hop after another. A source missing from
+    /// the answer did not deliver by the deadline (slow); the others map to
+    /// nil (read) or their error.
+    private func readChunks(_ reads: [(Int, any ShardSource, ShardBuffer)], length: Int) async -> [Int: NodeError?] {
+        guard !reads.isEmpty else { return [:] }
+        let timeout = Duration.milliseconds(service.slowShardTimeoutMillis)
+        return await withTaskGroup(of: ReadOutcome.self) { group in
+            for (slot, source, buffer) in reads {
+                group.addTask {
+                    do throws(NodeError) { try await source.next(into: buffer.bytes, length: length); return .done(slot, nil) } catch {
+                        return .done(slot, error)
+                    }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .deadline
+            }
+            var outcomes: [Int: NodeError?] = [:]
+            for await outcome in group {
+                switch outcome {
+                case .done(let slot, let error):
+                    outcomes[slot] = error
+                    if outcomes.count == reads.count { group.cancelAll() }
+                case .deadline:
+                    if outcomes.count < reads.count { group.cancelAll() }
+                }
+            }
+            return outcomes
+        }
+    }
+
+    /// Whether a slot's chunk arrived; drops the source when it did not.
+    private func settle(_ slot: Int, _ outcome: NodeError??, block: Int) -> Bool {
+        switch outcome {
+        case .some(.none): return true
+        case .some(.some(let error)): lost(slot, error)
+        case .none: slow(slot, block: block)
+        }
+        return false
+    }
+
+    /// A shard that did not deliver in time: read around, not repaired
+    /// (it is likely whole, on a node that is busy or stopped).
+    private func slow(_ slot: Int, block: Int) {
+        logger.warning("shard too slow; reading parity instead", metadata: ["slot": "\(slot)", "block": "\(block)"])
+        Counter(label: "shale_slow_shards_total").increment()
+        sources[slot] = nil
+        failed.insert(slot)
     }
 
     private func lost(_ slot: Int, _ error: NodeError) {
@@ -114,9 +149,9 @@ final class StripeReader {
             }
             guard let address = routing.addresses[owner] else { throw .peer("no address for \(owner.shortForm)") }
             let query = ShardQuery(key: key, format: format, chunks: block..<(lastBlock + 1))
-            let timeout = TimeAmount.seconds(60 + Int64(ShardWire.length(of: format, chunks: query.chunks) / 10_000_000))
+            // The deadline covers the answer's head only; each chunk then has its own (above).
             let response = try await service.node.client.stream(.shardGet, query: query.text, at: address, expected: owner,
-                                                                 body: nil, timeout: timeout)
+                                                                 body: nil, timeout: .milliseconds(Int64(service.slowShardTimeoutMillis)))
             return RemoteShardSource(response: response)
         } catch {
             logger.warning("shard unavailable", metadata: ["shard": "\(key)", "error": "\(error)"])
@@ -133,4 +168,9 @@ final class StripeReader {
 struct ShardBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
     init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
+}
+
+enum ReadOutcome: Sendable {
+    case done(Int, NodeError?)
+    case deadline
 }

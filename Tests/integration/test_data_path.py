@@ -4,6 +4,7 @@ concurrent writers, with boto3 and the AWS CLI."""
 from __future__ import annotations
 
 import hashlib
+import signal
 import threading
 import time
 
@@ -145,6 +146,26 @@ def test_flipped_byte_in_a_shard_is_rebuilt_logged_and_counted(six, tmp_path):
     # The read queued the shard for repair: it is rebuilt from the others, byte for byte.
     wait_until(lambda: victim_path.read_bytes() == original, timeout=15, what="corrupt shard repaired")
     assert "shard repaired" in "".join(n.log.read_text() for n in six.nodes)
+
+
+def test_a_stopped_node_is_read_around(six, tmp_path):
+    """SIGSTOP: the node's sockets still accept, but it answers nothing."""
+    client = six.client(0)
+    before = set(shard_files(six.nodes))
+    digest = make_file(tmp_path / "s", 4 * BLOCK, seed=21)
+    with open(tmp_path / "s", "rb") as body:
+        client.put_object(Bucket=BUCKET, Key="slow/object", Body=body)
+    new = {p: n for p, n in shard_files(six.nodes).items() if p not in before}
+    holder = next(n for p, n in sorted(new.items()) if int(p.name.split(".")[1]) < 4 and n is not six.nodes[0])
+    holder.proc.send_signal(signal.SIGSTOP)
+    try:
+        started = time.time()
+        assert md5_of_object(client, BUCKET, "slow/object") == digest
+        assert time.time() - started < 30
+    finally:
+        holder.proc.send_signal(signal.SIGCONT)
+    assert "shard unavailable" in six.nodes[0].log.read_text() or "too slow" in six.nodes[0].log.read_text()
+    six.restart_all()
 
 
 def test_put_with_one_node_down_then_read_after_it_returns(six, tmp_path):

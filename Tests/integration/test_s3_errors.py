@@ -7,6 +7,7 @@ import base64
 import hashlib
 import http.client
 import re
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -165,3 +166,19 @@ def test_bucket_lifecycle_and_listing_pages(node):
         client.delete_object(Bucket="warehouse", Key=key)
     client.delete_bucket(Bucket="warehouse")
     assert "warehouse" not in [b["Name"] for b in client.list_buckets()["Buckets"]]
+
+
+def test_a_healthy_read_never_waits_for_the_slow_shard_deadline(cluster):
+    # Regression: the first block of every GET waited the whole deadline.
+    node = cluster(2, extra="slow_shard_timeout_millis = 60000").start()
+    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
+    node.cli("layout", "apply", "--version", "1")
+    node.cli("bucket", "create", "quick")
+    key = create_key(node, "quick")
+    node.cli("bucket", "allow", "--read", "--write", "quick", "--key", "quick")
+    client = boto(node, key)
+    client.put_object(Bucket="quick", Key="k", Body=b"q" * 5000)
+    started = time.time()
+    for _ in range(3):
+        assert client.get_object(Bucket="quick", Key="k")["Body"].read() == b"q" * 5000
+    assert time.time() - started < 20
