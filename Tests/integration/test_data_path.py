@@ -120,6 +120,11 @@ def test_one_gib_object_round_trips(six, tmp_path):
         client.put_object(Bucket=BUCKET, Key="big/1GiB", Body=body)
     path.unlink()
     assert md5_of_object(six.client(4), BUCKET, "big/1GiB") == digest
+    # A whole zone gone: two of every stripe's six shards are missing.
+    six.nodes[4].kill()
+    six.nodes[5].kill()
+    assert md5_of_object(six.client(0), BUCKET, "big/1GiB") == digest
+    six.restart_all()
     client.delete_object(Bucket=BUCKET, Key="big/1GiB")
 
 
