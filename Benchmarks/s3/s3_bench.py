@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Tests" / "integration"))
 os.environ.setdefault("SHALE_BIN", str(Path(__file__).resolve().parents[2] / ".build-release" / "release" / "shale"))
-from shale_cluster import SHALE, Node, wait_until  # noqa: E402
-from s3_clients import create_key, sign  # noqa: E402
+from shale_cluster import SHALE, Node  # noqa: E402
+from s3_clients import provision, sign  # noqa: E402
 
 MiB = 1 << 20
 
@@ -74,19 +74,8 @@ def start_cluster(root: Path, count: int, code: str) -> tuple[list[Node], tuple[
     first = Node(root, "127.0.90.1", log_level="warning").start()
     nodes = [first] + [Node(root, f"127.0.90.{i}", bootstrap=[first.connect_string], log_level="warning").start()
                        for i in range(2, count + 1)]
-    ids = {n.node_id for n in nodes}
-    for node in nodes:
-        wait_until(lambda: node.healthy_ids() == ids, timeout=30, what="cluster joined")
-    first.cli("layout", "config", "--ec", code)
     zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"] if count == 6 else [f"dc{i % 3 + 1}" for i in range(count)]
-    for node, zone in zip(nodes, zones):
-        first.cli("layout", "assign", "-z", zone, "-c", "100G", node.node_id)
-    first.cli("layout", "apply", "--version", "1")
-    first.cli("bucket", "create", "bench")
-    key = create_key(first, "bench")
-    first.cli("bucket", "allow", "--read", "--write", "bench", "--key", "bench")
-    for node in nodes:
-        wait_until(lambda: "bench" in node.cli("bucket", "info", "bench", check=False).stdout, what="grant visible")
+    key = provision(nodes, zones, "bench", "bench", code=code, capacity="100G")
     return nodes, key
 
 

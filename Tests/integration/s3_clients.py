@@ -92,3 +92,28 @@ def sign(method: str, host: str, path: str, key: tuple[str, str], extra: dict[st
     signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = f"AWS4-HMAC-SHA256 Credential={key[0]}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
     return headers
+
+
+def provision(nodes, zones: list[str], bucket: str, key_name: str, code: str | None = None,
+              capacity: str = "10G", permissions: tuple[str, ...] = ("--read", "--write"), version: int = 1) -> tuple[str, str]:
+    """The guide's set-up on running nodes: wait until they see each other,
+    assign roles, apply layout `version`, create a bucket and a key allowed on
+    it, and wait until every node knows them. Returns the key."""
+    from shale_cluster import wait_until
+
+    first = nodes[0]
+    ids = {n.node_id for n in nodes}
+    for node in nodes:
+        wait_until(lambda: node.healthy_ids() == ids, timeout=30, what=f"{node.ip} sees all {len(nodes)} nodes")
+    if code:
+        first.cli("layout", "config", "--ec", code)
+    for node, zone in zip(nodes, zones):
+        first.cli("layout", "assign", "-z", zone, "-c", capacity, node.node_id)
+    first.cli("layout", "apply", "--version", str(version))
+    first.cli("bucket", "create", bucket)
+    key = create_key(first, key_name)
+    first.cli("bucket", "allow", *permissions, bucket, "--key", key_name)
+    for node in nodes:
+        wait_until(lambda: node.api("GET", "/v1/layout")["currentVersion"] == version, what=f"{node.ip} has layout {version}")
+        wait_until(lambda: key_name in node.cli("bucket", "info", bucket, check=False).stdout, what=f"grant on {node.ip}")
+    return key

@@ -3,7 +3,6 @@ every byte back through node and zone loss, corruption, quorum failures and
 concurrent writers, with boto3 and the AWS CLI."""
 from __future__ import annotations
 
-import hashlib
 import signal
 import threading
 import time
@@ -11,7 +10,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from s3_clients import aws, boto, create_key, make_file, md5_bytes, md5_of_object, shard_files
+from s3_clients import aws, boto, make_file, md5_bytes, md5_of_object, provision, shard_files
 from shale_cluster import Node, wait_until
 
 MiB = 1 << 20
@@ -49,20 +48,7 @@ def six(tmp_path_factory):
     first = Node(root, "127.0.60.1").start()
     nodes = [first] + [Node(root, f"127.0.60.{i}", bootstrap=[first.connect_string]).start() for i in range(2, 7)]
     try:
-        ids = {n.node_id for n in nodes}
-        for node in nodes:
-            wait_until(lambda: node.healthy_ids() == ids, timeout=30, what=f"{node.ip} sees all 6 nodes")
-        for node, zone in zip(nodes, ZONES):
-            first.cli("layout", "assign", "-z", zone, "-c", "10G", node.node_id)
-        first.cli("layout", "apply", "--version", "1")
-        for node in nodes:
-            wait_until(lambda: node.api("GET", "/v1/layout")["currentVersion"] == 1, what=f"{node.ip} has layout 1")
-        first.cli("bucket", "create", BUCKET)
-        key = create_key(first, "trino")
-        first.cli("bucket", "allow", "--read", "--write", "--owner", BUCKET, "--key", "trino")
-        for node in nodes:
-            wait_until(lambda: node.cli("bucket", "info", BUCKET, check=False).returncode == 0 and "trino" in node.cli("bucket", "info", BUCKET).stdout,
-                       what=f"bucket and grant on {node.ip}")
+        key = provision(nodes, ZONES, BUCKET, "trino", permissions=("--read", "--write", "--owner"))
         yield Cluster(nodes, key)
     finally:
         for node in nodes:

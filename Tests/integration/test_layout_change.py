@@ -3,23 +3,14 @@ after the next is applied (data is not moved yet: reads consult every
 applied layout version)."""
 from __future__ import annotations
 
-from s3_clients import boto, create_key, md5_bytes, md5_of_object
+from s3_clients import boto, md5_bytes, md5_of_object, provision
 from shale_cluster import wait_until
 
 
 def test_objects_survive_a_layout_change(cluster):
     first = cluster(1).start()
     nodes = [first] + [cluster(i, bootstrap=[first.connect_string]).start() for i in (2, 3)]
-    for node in nodes:
-        wait_until(lambda: len(node.healthy_ids()) == 3, timeout=30, what="3 nodes joined")
-    first.cli("layout", "config", "--ec", "2+1")
-    for node, zone in zip(nodes, ["a", "b", "c"]):
-        first.cli("layout", "assign", "-z", zone, "-c", "1G", node.node_id)
-    first.cli("layout", "apply", "--version", "1")
-    first.cli("bucket", "create", "iceberg")
-    key = create_key(first, "trino")
-    first.cli("bucket", "allow", "--read", "--write", "iceberg", "--key", "trino")
-    wait_until(lambda: "trino" in nodes[2].cli("bucket", "info", "iceberg", check=False).stdout, what="grant")
+    key = provision(nodes, ["a", "b", "c"], "iceberg", "trino", code="2+1", capacity="1G")
     client = boto(first, key)
     old = {f"v1/part-{i}": bytes([i]) * (700_000 + i) for i in range(12)}
     for name, body in old.items():

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from s3_clients import boto, create_key
+from s3_clients import boto, provision, shard_files
 from shale_cluster import wait_until
 
 
 def three_nodes(cluster, extra: str):
     first = cluster(1, extra=extra).start()
     nodes = [first] + [cluster(i, bootstrap=[first.connect_string], extra=extra).start() for i in (2, 3)]
-    ids = {n.node_id for n in nodes}
-    for node in nodes:
-        wait_until(lambda: node.healthy_ids() == ids, timeout=30, what=f"{node.ip} sees all nodes")
-    first.cli("layout", "config", "--ec", "2+1")
-    for node, zone in zip(nodes, ["a", "b", "c"]):
-        first.cli("layout", "assign", "-z", zone, "-c", "1G", node.node_id)
-    first.cli("layout", "apply", "--version", "1")
-    first.cli("bucket", "create", "tables")
-    key = create_key(first, "dbt")
-    first.cli("bucket", "allow", "--read", "--write", "tables", "--key", "dbt")
-    for node in nodes:
-        wait_until(lambda: "dbt" in node.cli("bucket", "info", "tables", check=False).stdout, what=f"grant on {node.ip}")
-    return nodes, key
+    return nodes, provision(nodes, ["a", "b", "c"], "tables", "dbt", code="2+1", capacity="1G")
 
 
 def rows_on(node) -> set[str]:
@@ -62,7 +50,6 @@ def test_anti_entropy_fills_a_replica_that_missed_writes(cluster):
 
 
 def test_shards_a_down_node_missed_deleting_are_collected(cluster):
-    from s3_clients import shard_files
     nodes, key = three_nodes(cluster, extra="anti_entropy_interval_seconds = 1\nwrite_quorum = 2\n"
                                            "shard_deletion_delay_seconds = 0\nstray_shard_grace_seconds = 2")
     client = boto(nodes[0], key)

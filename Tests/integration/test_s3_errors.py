@@ -12,7 +12,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from s3_clients import boto, create_key, shard_files, sign
+from s3_clients import boto, create_key, provision, shard_files, sign
 from shale_cluster import wait_until
 
 
@@ -171,11 +171,7 @@ def test_bucket_lifecycle_and_listing_pages(node):
 def test_a_healthy_read_never_waits_for_the_slow_shard_deadline(cluster):
     # Regression: the first block of every GET waited the whole deadline.
     node = cluster(2, extra="slow_shard_timeout_millis = 60000").start()
-    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
-    node.cli("layout", "apply", "--version", "1")
-    node.cli("bucket", "create", "quick")
-    key = create_key(node, "quick")
-    node.cli("bucket", "allow", "--read", "--write", "quick", "--key", "quick")
+    key = provision([node], ["dc1"], "quick", "quick")
     client = boto(node, key)
     client.put_object(Bucket="quick", Key="k", Body=b"q" * 5000)
     started = time.time()
