@@ -178,3 +178,22 @@ def test_a_healthy_read_never_waits_for_the_slow_shard_deadline(cluster):
     for _ in range(3):
         assert client.get_object(Bucket="quick", Key="k")["Body"].read() == b"q" * 5000
     assert time.time() - started < 20
+
+
+def test_a_client_that_hangs_up_mid_body_leaves_nothing(node):
+    import socket
+
+    before = set(shard_files([node]))
+    size = 3 * (1 << 20)
+    headers = sign("PUT", f"{node.ip}:3900", "/data/half", node.key, {"content-length": str(size)})
+    with socket.create_connection((node.ip, 3900)) as conn:
+        head = "PUT /data/half HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        conn.sendall(head.encode() + b"h" * (size // 2))
+        time.sleep(0.5)
+    client = boto(node, node.key)
+    with pytest.raises(ClientError) as missing:
+        client.head_object(Bucket="data", Key="half")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    wait_until(lambda: set(shard_files([node])) == before, timeout=10, what="no shard file left")
+    leftovers = [p for p in (node.data / "shards").rglob("*.tmp-*")]
+    assert not leftovers
