@@ -11,7 +11,6 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case contentSHA256Mismatch
     /// The body ended before Content-Length bytes (or ran past it).
     case incompleteBody(expected: Int, received: Int)
-    case invalidRange(objectSize: UInt64)
     /// Fewer than k shards of a stripe could be read.
     case unreadable(String)
     case internalError(String)
@@ -25,7 +24,6 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .contentSHA256Mismatch: return "The provided 'x-amz-content-sha256' header does not match what was computed."
         case .incompleteBody(let expected, let received):
             return "You did not provide the number of bytes specified by the Content-Length HTTP header (expected \(expected), received \(received))."
-        case .invalidRange: return "The requested range is not satisfiable"
         case .unreadable(let why): return "The object cannot be read: \(why)"
         case .internalError(let why): return why
         }

@@ -45,7 +45,6 @@ final class RepairQueue: Sendable {
         }
     }
 
-    var count: Int { state.withLock { $0.order.count } }
 }
 
 /// Works through the repair queue in the background.

@@ -12,7 +12,6 @@ extension S3Error {
         case .badDigest: self.init(.badDigest, error.description)
         case .contentSHA256Mismatch: self.init(.xAmzContentSHA256Mismatch, error.description)
         case .incompleteBody: self.init(.incompleteBody, error.description)
-        case .invalidRange: self.init(.invalidRange, error.description)
         case .unreadable: self.init(.serviceUnavailable, error.description)
         case .internalError: self.init(.internalError, "We encountered an internal error. Please try again.")
         }

@@ -127,22 +127,6 @@ public final class MetadataStore: Sendable {
         return records
     }
 
-    /// The buckets (ids) this replica holds rows for.
-    public func buckets() async throws(StorageError) -> [String] {
-        do {
-            return try await pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT bucket FROM objects") }
-        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
-    }
-
-    /// Whether `bucket` has a live (not deleted) object on this replica.
-    public func hasLiveObjects(bucket: String) async throws(StorageError) -> Bool {
-        do {
-            return try await pool.read { db in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND deleted = 0)", arguments: [bucket]) ?? false
-            }
-        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
-    }
-
     /// A shard this node stores, and the object it belongs to.
     public struct LocalShard: Sendable, Equatable {
         public let versionID: String

@@ -55,39 +55,6 @@ public struct ShardStore: Sendable {
         guard unlink(path) == 0 || errno == ENOENT else { throw .io(path: path, operation: "unlink", errno: errno) }
     }
 
-    public func exists(_ key: ShardKey) -> Bool { access(path(of: key), F_OK) == 0 }
-
-    /// Every shard file on this node with its modification time (Unix seconds).
-    public func allShards() -> [(key: ShardKey, modifiedSeconds: Int)] {
-        var found: [(ShardKey, Int)] = []
-        for a in entries(root) {
-            for b in entries("\(root)/\(a)") {
-                let directory = "\(root)/\(a)/\(b)"
-                for name in entries(directory) {
-                    let parts = name.split(separator: ".")
-                    guard parts.count == 2, let slot = Int(parts[1]), let key = ShardKey(versionID: String(parts[0]), slot: slot) else { continue }
-                    var info = stat()
-                    guard stat("\(directory)/\(name)", &info) == 0 else { continue }
-                    found.append((key, Int(info.st_mtim.tv_sec)))
-                }
-            }
-        }
-        return found
-    }
-
-    private func entries(_ directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
     /// mkdir -p, fsyncing each parent whose entries changed so a new shard's
     /// path survives a crash along with the shard.
     private func makeDirectories(_ path: String) throws(StorageError) {
