@@ -51,13 +51,18 @@ struct MetadataClient: Sendable {
         }
     }
 
-    func write(_ record: ObjectRecord, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError) {
-        let replicas = try replicas(of: bucket, routing: routing)
-        let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: [record]))) ?? Data()
-        let acks = await each(replicas.current, routing: routing) { node, address in
-            if let address { _ = try await client.call(.metadataMerge, at: address, body: body, expected: node) } else { try await store.merge([record]) }
+    /// Merges `records` into each reachable replica of `nodes`; returns those that acknowledged.
+    func push(_ records: [ObjectRecord], to nodes: [NodeID], routing: ClusterNode.Routing) async -> [NodeID: Bool] {
+        let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: records))) ?? Data()
+        return await each(nodes, routing: routing) { node, address in
+            if let address { _ = try await client.call(.metadataMerge, at: address, body: body, expected: node) } else { try await store.merge(records) }
             return true
         }
+    }
+
+    func write(_ record: ObjectRecord, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError) {
+        let replicas = try replicas(of: bucket, routing: routing)
+        let acks = await push([record], to: replicas.current, routing: routing)
         guard acks.count >= replicas.quorum else {
             throw .unavailable("metadata written on \(acks.count) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
         }
@@ -87,12 +92,8 @@ struct MetadataClient: Sendable {
 
     /// Read repair: pushes the newest row to replicas that showed an older one.
     func repair(_ record: ObjectRecord, on nodes: [NodeID], routing: ClusterNode.Routing) {
-        let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: [record]))) ?? Data()
         Task {
-            _ = await each(nodes, routing: routing) { node, address in
-                if let address { _ = try await client.call(.metadataMerge, at: address, body: body, expected: node) } else { try await store.merge([record]) }
-                return true
-            }
+            _ = await push([record], to: nodes, routing: routing)
             logger.info("metadata read repair", metadata: ["key": "\(record.key)", "replicas": "\(nodes.count)"])
         }
     }

@@ -18,17 +18,36 @@ extension ObjectService {
         return version
     }
 
-    /// Whether enough shards of `version` sit on reachable nodes to read it;
-    /// checked before an answer's headers go out.
-    public func checkReadable(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) {
-        guard version.size > 0 else { return }
-        let routing = await node.routing()
-        guard let layout = routing.layout(version.layoutVersion) else { throw .unreadable("layout version \(version.layoutVersion) is unknown here") }
-        let owners = layout.owners(of: PartitionID(bucket: bucket, key: key))
-        let available = version.storedSlots.filter { $0 < owners.count && routing.reachable(owners[$0]) }.count
-        guard available >= version.dataShards else {
-            throw .unavailable("\(available) shards reachable, \(version.dataShards) needed")
+    /// A version's shard owners as one routing snapshot sees them, checked
+    /// readable: made before an answer's headers go out, used for its body.
+    public struct ReadPlan: Sendable {
+        public let version: ObjectVersion
+        let bucket: BucketID
+        let key: String
+        let owners: [NodeID]
+        let routing: ClusterNode.Routing
+    }
+
+    /// The owners of `version`'s slots: the partition's owners under the
+    /// layout the version was written with.
+    func owners(of version: ObjectVersion, bucket: BucketID, key: String, routing: ClusterNode.Routing) throws(ObjectError) -> [NodeID] {
+        guard let layout = routing.layout(version.layoutVersion) else {
+            throw .unreadable("layout version \(version.layoutVersion) is unknown here")
         }
+        return layout.owners(of: PartitionID(bucket: bucket, key: key))
+    }
+
+    /// Plans a read: fails (503) unless at least k written shards sit on reachable nodes.
+    public func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ReadPlan {
+        let routing = await node.routing()
+        let owners = version.size > 0 ? try owners(of: version, bucket: bucket, key: key, routing: routing) : []
+        if version.size > 0 {
+            let available = version.storedSlots.filter { $0 < owners.count && routing.reachable(owners[$0]) }.count
+            guard available >= version.dataShards else {
+                throw .unavailable("\(available) shards reachable, \(version.dataShards) needed")
+            }
+        }
+        return ReadPlan(version: version, bucket: bucket, key: key, owners: owners, routing: routing)
     }
 
     /// Streams bytes `range` of `version` to `emit`, block by block. Reads
@@ -36,12 +55,9 @@ extension ObjectService {
     /// missing, unreachable or corrupt is replaced by a parity shard from
     /// that block on and the data rebuilt in the same request. Only the
     /// blocks the range touches are fetched.
-    public func read(_ version: ObjectVersion, bucket: BucketID, key: String, range: Range<UInt64>,
-                     emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
+    public func read(_ plan: ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
+        let (version, bucket, key) = (plan.version, plan.bucket, plan.key)
         guard !range.isEmpty, range.upperBound <= version.size else { return }
-        let routing = await node.routing()
-        guard let layout = routing.layout(version.layoutVersion) else { throw .unreadable("layout version \(version.layoutVersion) is unknown here") }
-        let owners = layout.owners(of: PartitionID(bucket: bucket, key: key))
         let blockSize = UInt64(version.blockSizeBytes)
         let firstBlock = Int(range.lowerBound / blockSize)
         let lastBlock = Int((range.upperBound - 1) / blockSize)
@@ -50,7 +66,7 @@ extension ObjectService {
         let channel = AsyncThrowingChannel<ByteBuffer, any Error>()
         let producer = Task {
             do throws(ObjectError) {
-                let reader = try StripeReader(version, owners: owners, routing: routing, service: self, blocks: firstBlock...lastBlock)
+                let reader = try StripeReader(version, owners: plan.owners, routing: plan.routing, service: self, blocks: firstBlock...lastBlock)
                 defer {
                     for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
                 }

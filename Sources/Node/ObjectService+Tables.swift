@@ -26,8 +26,7 @@ extension ObjectService {
         Task {
             if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
             let routing = await node.routing()
-            guard let layout = routing.layout(version.layoutVersion) else { return }
-            let owners = layout.owners(of: PartitionID(bucket: bucket, key: key))
+            guard let owners = try? owners(of: version, bucket: bucket, key: key, routing: routing) else { return }
             await deleteShards(versionID: version.versionID, slots: version.storedSlots, owners: owners, routing: routing)
         }
     }

@@ -105,23 +105,12 @@ public final class ObjectService: Sendable {
 
         var sinks: [Int: any ShardSink] = [:]
         if let format {
-            let reachable = owners.filter { routing.reachable($0) }.count
-            guard reachable >= quorum else {
-                _ = try? await previousRead
-                throw .unavailable("\(reachable) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
+            let reachable = owners.indices.filter { routing.reachable(owners[$0]) }
+            guard reachable.count >= quorum else {
+                throw .unavailable("\(reachable.count) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
             }
-            let object = ObjectName(bucket: request.bucket.hex, key: request.key)
-            for (slot, owner) in owners.enumerated() where routing.reachable(owner) {
-                let key = ShardKey(versionID: versionID, slot: slot)!
-                if owner == routing.selfID {
-                    do { sinks[slot] = try await localSink(key, format: format, object: object) } catch {
-                        logger.error("cannot create shard file", metadata: ["error": "\(error)"])
-                    }
-                } else if let address = routing.addresses[owner] {
-                    sinks[slot] = RemoteShardSink(client: node.client, address: address, node: owner,
-                                                  query: ShardQuery(key: key, format: format, chunks: 0..<format.chunkCount, object: object))
-                }
-            }
+            sinks = await openSinks(versionID: versionID, slots: reachable, owners: owners, format: format,
+                                    object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         }
 
         let stored: [Int]
@@ -130,7 +119,6 @@ public final class ObjectService: Sendable {
             (etag, stored) = try await stream(body, request: request, code: code, sinks: &sinks, quorum: quorum)
         } catch {
             for sink in sinks.values { await sink.abort() }
-            _ = try? await previousRead
             throw error
         }
 

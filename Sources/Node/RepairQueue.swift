@@ -74,8 +74,8 @@ extension ObjectService {
         let routing = await node.routing()
         guard let record = try await metadata.read(bucket: item.bucket, key: item.key, routing: routing),
               let version = record.version, version.versionID == item.versionID else { return }
-        guard let layout = routing.layout(version.layoutVersion), version.blockCount > 0 else { return }
-        let owners = layout.owners(of: PartitionID(bucket: item.bucket, key: item.key))
+        guard version.blockCount > 0 else { return }
+        let owners = try owners(of: version, bucket: item.bucket, key: item.key, routing: routing)
         guard item.slot < owners.count, routing.reachable(owners[item.slot]) else {
             throw .unavailable("the owner of slot \(item.slot) is not reachable")
         }
@@ -83,16 +83,9 @@ extension ObjectService {
                                       blocks: 0...(version.blockCount - 1), excluding: [item.slot])
         let key = ShardKey(versionID: version.versionID, slot: item.slot)!
         let owner = owners[item.slot]
-        let sink: any ShardSink
-        let object = ObjectName(bucket: item.bucket.hex, key: item.key)
-        if owner == routing.selfID {
-            do { sink = try await localSink(key, format: reader.format, object: object) } catch { throw .internalError("\(error)") }
-        } else if let address = routing.addresses[owner] {
-            sink = RemoteShardSink(client: node.client, address: address, node: owner,
-                                   query: ShardQuery(key: key, format: reader.format, chunks: 0..<reader.format.chunkCount, object: object))
-        } else {
-            throw .unavailable("no address for the owner of slot \(item.slot)")
-        }
+        let sinks = await openSinks(versionID: version.versionID, slots: [item.slot], owners: owners, format: reader.format,
+                                    object: ObjectName(bucket: item.bucket.hex, key: item.key), routing: routing)
+        guard let sink = sinks[item.slot] else { throw .unavailable("cannot open the shard of slot \(item.slot) on its owner") }
         do throws(ObjectError) {
             for block in 0..<version.blockCount {
                 let stripe = try await reader.read(block: block, rebuilding: [item.slot])

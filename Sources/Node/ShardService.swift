@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Placement
 import NIOCore
 import Erasure
 import Storage
@@ -13,7 +14,8 @@ extension ObjectService {
     func receiveShard(_ query: ShardQuery, body: RequestBody) async throws {
         let format = query.format
         guard let object = query.object else { throw NodeError.invalidRequest("a shard write names its object") }
-        let sink = try await localSink(query.key, format: format, object: object)
+        try await noteLocalShards([query.key], of: object)
+        let sink = try LocalShardSink(store: shards, key: query.key, format: format)
         var assembler = ChunkAssembler()
         var chunk = 0
         do {
@@ -56,13 +58,13 @@ extension ObjectService {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.format.chunkSize, alignment: 64)
             defer { buffer.deallocate() }
             for chunk in chunks {
-                let n: Int
-                do { n = try reader.read(chunk: chunk, into: buffer) } catch let error as StorageError {
+                let read: (length: Int, crc: UInt32)
+                do { read = try reader.readChunk(chunk, into: buffer) } catch let error as StorageError {
                     if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
                     throw error
                 }
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-                try await writer.write(ShardWire.frame(bytes, crc: CRC32C.checksum(bytes)))
+                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<read.length])
+                try await writer.write(ShardWire.frame(bytes, crc: read.crc))
             }
         }
         let signature = node.auth.signResponse(requestMAC: requestMAC, status: 200, bodyHash: RPCAuth.streamedBody, identity: node.identity)
@@ -76,13 +78,40 @@ extension ObjectService {
 }
 
 extension ObjectService {
-    /// A shard file on this node, noted with its object first so that a
-    /// shard no version references can later be found and collected.
-    func localSink(_ key: ShardKey, format: ShardFileFormat, object: ObjectName) async throws(NodeError) -> LocalShardSink {
-        let note = MetadataStore.LocalShard(versionID: key.versionID, slot: key.slot, bucket: object.bucket, key: object.key,
-                                            createdMillis: UInt64(Date().timeIntervalSince1970 * 1000))
-        do { try await metadataStore.recordShard(note) } catch { throw .storage("\(error)") }
-        return try LocalShardSink(store: shards, key: key, format: format)
+    /// Notes shards of `object` in this node's shard index, in one
+    /// transaction, before their files are written: a shard no version
+    /// references can then be found and collected.
+    func noteLocalShards(_ keys: [ShardKey], of object: ObjectName) async throws(NodeError) {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let notes = keys.map {
+            MetadataStore.LocalShard(versionID: $0.versionID, slot: $0.slot, bucket: object.bucket, key: object.key, createdMillis: now)
+        }
+        do { try await metadataStore.recordShards(notes) } catch { throw .storage("\(error)") }
+    }
+
+    /// A sink for each of `slots` of a new shard set: a file where the owner
+    /// is this node, a streamed upload to the owner otherwise. A slot whose
+    /// sink cannot be opened is left out (and logged); the caller counts.
+    func openSinks(versionID: String, slots: [Int], owners: [NodeID], format: ShardFileFormat, object: ObjectName,
+                   routing: ClusterNode.Routing) async -> [Int: any ShardSink] {
+        let keys = Dictionary(uniqueKeysWithValues: slots.map { ($0, ShardKey(versionID: versionID, slot: $0)!) })
+        let local = slots.filter { owners[$0] == routing.selfID }
+        var sinks: [Int: any ShardSink] = [:]
+        do { try await noteLocalShards(local.map { keys[$0]! }, of: object) } catch {
+            logger.error("cannot note shards in the shard index", metadata: ["error": "\(error)"])
+        }
+        for slot in slots {
+            let owner = owners[slot]
+            if owner == routing.selfID {
+                do { sinks[slot] = try LocalShardSink(store: shards, key: keys[slot]!, format: format) } catch {
+                    logger.error("cannot create shard file", metadata: ["error": "\(error)"])
+                }
+            } else if let address = routing.addresses[owner] {
+                sinks[slot] = RemoteShardSink(client: node.client, address: address, node: owner,
+                                              query: ShardQuery(key: keys[slot]!, format: format, chunks: 0..<format.chunkCount, object: object))
+            }
+        }
+        return sinks
     }
 }
 

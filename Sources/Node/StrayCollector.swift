@@ -22,13 +22,21 @@ extension ObjectService {
               !candidates.isEmpty else { return }
         let routing = await node.routing()
         var collected = 0
+        var live: [MetadataStore.LocalShard] = []
+        // One metadata read per object, however many of its slots live here.
+        var current: [ObjectName: CurrentVersion] = [:]
         for shard in candidates {
-            guard let bucket = BucketID(hex: shard.bucket) else { continue }
-            let newest: ObjectRecord?
-            do { newest = try await metadata.read(bucket: bucket, key: shard.key, routing: routing) } catch { continue }
-            if newest?.version?.versionID == shard.versionID {
-                try? await metadataStore.recordShard(MetadataStore.LocalShard(
-                    versionID: shard.versionID, slot: shard.slot, bucket: shard.bucket, key: shard.key, createdMillis: now))
+            let object = ObjectName(bucket: shard.bucket, key: shard.key)
+            if current[object] == nil {
+                guard let bucket = BucketID(hex: shard.bucket) else { continue }
+                // A failed read (no quorum) decides nothing; a missing row means no version names the shard.
+                do { current[object] = CurrentVersion(id: try await metadata.read(bucket: bucket, key: shard.key, routing: routing)?.version?.versionID) } catch {
+                    continue
+                }
+            }
+            if current[object]?.id == shard.versionID {
+                live.append(MetadataStore.LocalShard(versionID: shard.versionID, slot: shard.slot, bucket: shard.bucket,
+                                                     key: shard.key, createdMillis: now))
                 continue
             }
             do {
@@ -38,9 +46,15 @@ extension ObjectService {
                 logger.warning("cannot collect a stray shard", metadata: ["shard": "\(shard.versionID).\(shard.slot)", "error": "\(error)"])
             }
         }
+        try? await metadataStore.recordShards(live)
         if collected > 0 {
             logger.info("stray shards collected", metadata: ["count": "\(collected)"])
             Counter(label: "shale_stray_shards_collected_total").increment(by: collected)
         }
     }
+}
+
+/// An object's newest version id as a quorum read found it (nil: deleted or never written).
+struct CurrentVersion {
+    let id: String?
 }

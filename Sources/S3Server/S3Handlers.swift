@@ -181,12 +181,12 @@ struct S3Handlers {
         }
         fields[.contentLength] = String(range.count)
         guard withBody else { return Response(status: status, headers: fields) }
-        do { try await objects.checkReadable(version, bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        let plan: ObjectService.ReadPlan
+        do { plan = try await objects.planRead(version, bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
         let objects = self.objects
-        let bucketID = bucket.bucketID
         let selected = range
         let body = ResponseBody(contentLength: Int(selected.count)) { writer in
-            try await objects.read(version, bucket: bucketID, key: key, range: selected) { buffer in try await writer.write(buffer) }
+            try await objects.read(plan, range: selected) { buffer in try await writer.write(buffer) }
         }
         return Response(status: status, headers: fields, body: body)
     }

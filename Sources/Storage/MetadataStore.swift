@@ -140,14 +140,19 @@ public final class MetadataStore: Sendable {
         }
     }
 
-    /// Notes a shard before its file is written (a crash in between leaves a row without a file, which collection drops).
-    public func recordShard(_ shard: LocalShard) async throws(StorageError) {
+    /// Notes shards before their files are written, in one transaction (a
+    /// crash in between leaves rows without files, which collection drops);
+    /// a shard noted again gets the new time.
+    public func recordShards(_ shards: [LocalShard]) async throws(StorageError) {
+        guard !shards.isEmpty else { return }
         do {
             try await pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO local_shards (version_id, slot, bucket, key, created_millis) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (version_id, slot) DO UPDATE SET created_millis = excluded.created_millis
-                    """, arguments: [shard.versionID, shard.slot, shard.bucket, shard.key, Int64(shard.createdMillis)])
+                for shard in shards {
+                    try db.execute(sql: """
+                        INSERT INTO local_shards (version_id, slot, bucket, key, created_millis) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (version_id, slot) DO UPDATE SET created_millis = excluded.created_millis
+                        """, arguments: [shard.versionID, shard.slot, shard.bucket, shard.key, Int64(shard.createdMillis)])
+                }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }

@@ -89,6 +89,12 @@ public final class ShardFileReader {
 
     /// Reads chunk `index` into `buffer` (at least the chunk's length); returns its length.
     public func read(chunk index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> Int {
+        try readChunk(index, into: buffer).length
+    }
+
+    /// Reads chunk `index` into `buffer`; returns its length and its CRC32C,
+    /// already checked (so a caller passing the chunk on need not compute it again).
+    public func readChunk(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> (length: Int, crc: UInt32) {
         let length = format.length(ofChunk: index)
         precondition(buffer.count >= length, "buffer smaller than the chunk")
         var crc: UInt32 = 0
@@ -102,7 +108,7 @@ public final class ShardFileReader {
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length])) == UInt32(littleEndian: crc) else {
             throw .corruptChunk(path: path, chunk: index)
         }
-        return length
+        return (length, UInt32(littleEndian: crc))
     }
 
     deinit { close(fd) }

@@ -11,7 +11,7 @@ import Testing
 
     func write(_ data: [UInt8], chunkSize: Int, to path: String) throws {
         let format = ShardFileFormat(chunkSize: chunkSize, dataLength: data.count)
-        var writer = try ShardFileWriter(path: path, format: format)
+        let writer = try ShardFileWriter(path: path, format: format)
         for i in 0..<format.chunkCount {
             let start = i * chunkSize
             try data[start..<min(data.count, start + chunkSize)].withUnsafeBytes { try writer.append($0) }
@@ -62,11 +62,11 @@ import Testing
     @Test func abandonedAndUnfinishedWritesLeaveNothing() throws {
         let dir = try temporaryDirectory()
         let format = ShardFileFormat(chunkSize: 8, dataLength: 16)
-        var writer = try ShardFileWriter(path: dir + "/a", format: format)
+        let writer = try ShardFileWriter(path: dir + "/a", format: format)
         try [UInt8](repeating: 1, count: 8).withUnsafeBytes { try writer.append($0) }
         writer.abandon()
         do {
-            var dropped = try ShardFileWriter(path: dir + "/b", format: format)
+            let dropped = try ShardFileWriter(path: dir + "/b", format: format)
             try [UInt8](repeating: 1, count: 8).withUnsafeBytes { try dropped.append($0) }
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
