@@ -46,6 +46,14 @@ let package = Package(
         ),
         .target(name: "Units"),
         .target(
+            name: "Checksums",
+            dependencies: [
+                "Erasure",
+                .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "Placement",
             dependencies: ["Erasure", "Units", .product(name: "Crypto", package: "swift-crypto")]
         ),
@@ -59,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "ClusterModel",
-            dependencies: ["Placement", "Erasure", "Units"]
+            dependencies: ["Placement", "Erasure", "Checksums", "Units"]
         ),
         .target(
             name: "Storage",
@@ -71,7 +79,7 @@ let package = Package(
         ),
         .target(
             name: "S3Protocol",
-            dependencies: ["Units", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Units", "Checksums", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "AdminAPI",
@@ -80,7 +88,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "ClusterModel", "Placement", "Erasure", "Storage", "Units",
+                "ClusterModel", "Placement", "Erasure", "Storage", "Units", "Checksums",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -98,7 +106,7 @@ let package = Package(
         .target(
             name: "S3Server",
             dependencies: [
-                "S3Protocol", "Node", "ClusterModel", "Placement", "Units",
+                "S3Protocol", "Node", "ClusterModel", "Placement", "Units", "Checksums",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -146,11 +154,12 @@ let package = Package(
             dependencies: ["Erasure", "Units", .target(name: "CISAL", condition: .when(traits: ["ISAL"]))]
         ),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
+        .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "Erasure", "Units"]),
         .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units"]),
-        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol"]),
+        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [
             "Node", "ClusterModel", "Placement", "Erasure", "Storage", .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Checksums
 import Placement
 
 /// One version of an object's data: where its shards are and what S3 says of it.
@@ -19,17 +20,41 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var layoutVersion: LayoutVersion
     /// Slots whose shard write was acknowledged (a quorum write may miss some).
     public var storedSlots: [Int]
+    /// The body's `x-amz-checksum-*`, verified on PUT (absent in records of older writers).
+    public var checksum: ObjectChecksum?
+    /// Cache-Control, Content-Disposition, … as the PUT sent them.
+    public var contentHeaders: ContentHeaders?
 
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
-                layoutVersion: LayoutVersion, storedSlots: [Int]) {
+                layoutVersion: LayoutVersion, storedSlots: [Int], checksum: ObjectChecksum? = nil, contentHeaders: ContentHeaders? = nil) {
         self.versionID = versionID; self.size = size; self.etag = etag; self.contentType = contentType
         self.userMetadata = userMetadata; self.lastModifiedMillis = lastModifiedMillis; self.dataShards = dataShards
         self.parityShards = parityShards; self.blockSizeBytes = blockSizeBytes; self.layoutVersion = layoutVersion
         self.storedSlots = storedSlots
+        self.checksum = checksum
+        self.contentHeaders = contentHeaders
     }
 
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
+}
+
+/// The representation headers S3 stores with an object and returns on GET
+/// and HEAD, as the client sent them.
+public struct ContentHeaders: Codable, Sendable, Equatable {
+    public var cacheControl: String?
+    public var contentDisposition: String?
+    public var contentEncoding: String?
+    public var contentLanguage: String?
+    public var expires: String?
+
+    public init(cacheControl: String? = nil, contentDisposition: String? = nil, contentEncoding: String? = nil,
+                contentLanguage: String? = nil, expires: String? = nil) {
+        self.cacheControl = cacheControl; self.contentDisposition = contentDisposition; self.contentEncoding = contentEncoding
+        self.contentLanguage = contentLanguage; self.expires = expires
+    }
+
+    public var isEmpty: Bool { self == ContentHeaders() }
 }
 
 /// The metadata-table row of (bucket, key): the newest version or a

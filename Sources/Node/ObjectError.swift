@@ -1,3 +1,5 @@
+import Checksums
+
 /// Why an object operation failed. S3Server maps each case to its S3 code.
 public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case noSuchKey
@@ -9,6 +11,8 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case badDigest
     /// x-amz-content-sha256 does not match the body.
     case contentSHA256Mismatch
+    /// The body's `x-amz-checksum-<algorithm>` is not the one sent.
+    case checksumMismatch(ChecksumAlgorithm)
     /// The body ended before Content-Length bytes (or ran past it).
     case incompleteBody(expected: Int, received: Int)
     /// Fewer than k shards of a stripe could be read.
@@ -21,6 +25,8 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notReady(let why): return "The cluster is not ready: \(why)"
         case .unavailable(let why): return "Not enough nodes are reachable: \(why)"
         case .badDigest: return "The Content-MD5 you specified did not match what we received."
+        case .checksumMismatch(let algorithm):
+            return "The \(algorithm.headerName) you specified did not match the calculated checksum."
         case .contentSHA256Mismatch: return "The provided 'x-amz-content-sha256' header does not match what was computed."
         case .incompleteBody(let expected, let received):
             return "You did not provide the number of bytes specified by the Content-Length HTTP header (expected \(expected), received \(received))."

@@ -1,3 +1,4 @@
+import Checksums
 import ClusterModel
 import Crypto
 import Erasure
@@ -74,11 +75,18 @@ public final class ObjectService: Sendable {
         public let expectedMD5: [UInt8]?
         /// A signed payload's SHA-256, decoded (nil for UNSIGNED-PAYLOAD).
         public let expectedSHA256: [UInt8]?
+        /// The `x-amz-checksum-*` algorithm to compute and store, and the
+        /// digest the body must have when the client sent one.
+        public let checksumAlgorithm: ChecksumAlgorithm?
+        public let expectedChecksum: [UInt8]?
+        public let contentHeaders: ContentHeaders?
 
         public init(bucket: BucketID, key: String, contentLength: Int, contentType: String?, userMetadata: [String: String],
-                    expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?) {
+                    expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil,
+                    expectedChecksum: [UInt8]? = nil, contentHeaders: ContentHeaders? = nil) {
             self.bucket = bucket; self.key = key; self.contentLength = contentLength; self.contentType = contentType
             self.userMetadata = userMetadata; self.expectedMD5 = expectedMD5; self.expectedSHA256 = expectedSHA256
+            self.checksumAlgorithm = checksumAlgorithm; self.expectedChecksum = expectedChecksum; self.contentHeaders = contentHeaders
         }
     }
 
@@ -115,8 +123,9 @@ public final class ObjectService: Sendable {
 
         let stored: [Int]
         let etag: String
+        let checksum: ObjectChecksum?
         do {
-            (etag, stored) = try await stream(body, request: request, code: code, sinks: &sinks, quorum: quorum)
+            (etag, checksum, stored) = try await stream(body, request: request, code: code, sinks: &sinks, quorum: quorum)
         } catch {
             for sink in sinks.values { await sink.abort() }
             throw error
@@ -130,7 +139,8 @@ public final class ObjectService: Sendable {
         let version = ObjectVersion(
             versionID: versionID, size: size, etag: etag, contentType: request.contentType, userMetadata: request.userMetadata,
             lastModifiedMillis: UInt64(Date().timeIntervalSince1970 * 1000), dataShards: code.dataShards,
-            parityShards: code.parityShards, blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: stored)
+            parityShards: code.parityShards, blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: stored,
+            checksum: checksum, contentHeaders: request.contentHeaders)
         let record = ObjectRecord(bucketID: request.bucket.hex, key: request.key, stamp: stamp(replacing: previous?.stamp), version: version)
         do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
             await deleteShards(versionID: versionID, slots: stored, owners: owners, routing: routing)
@@ -142,9 +152,10 @@ public final class ObjectService: Sendable {
     }
 
     /// Reads the body block by block, encodes each stripe and hands shard i
-    /// to sink i. Returns the ETag and the slots whose shard is durable.
+    /// to sink i. Returns the ETag, the verified checksum and the slots whose shard is durable.
     private func stream<Body: AsyncSequence>(_ body: Body, request: PutRequest, code: ErasureCode,
-                                             sinks: inout [Int: any ShardSink], quorum: Int) async throws(ObjectError) -> (String, [Int])
+                                             sinks: inout [Int: any ShardSink], quorum: Int) async throws(ObjectError)
+        -> (String, ObjectChecksum?, [Int])
         where Body.Element == ByteBuffer
     {
         let blockSize = blockSizeBytes
@@ -152,6 +163,7 @@ public final class ObjectService: Sendable {
         let blockCount = total == 0 ? 0 : (total + blockSize - 1) / blockSize
         var md5 = Insecure.MD5()
         var sha = request.expectedSHA256 == nil ? nil : SHA256()
+        var checksummer = request.checksumAlgorithm.map(ChecksumHasher.init)
         let codec: ReedSolomon
         do { codec = try ReedSolomon(code) } catch { throw .internalError("\(error)") }
         let stripe = StripeBuffer(code: code, maxBlockLength: blockSize)
@@ -178,6 +190,7 @@ public final class ObjectService: Sendable {
                 part.withUnsafeReadableBytes { raw in
                     md5.update(bufferPointer: raw)
                     sha?.update(bufferPointer: raw)
+                    checksummer?.update(raw)
                 }
                 while part.readableBytes > 0 {
                     if filled == blockSize && blockIndex < blockCount - 1 { try await flush() }
@@ -198,6 +211,10 @@ public final class ObjectService: Sendable {
         let digest = Array(md5.finalize())
         if let expected = request.expectedMD5, expected != digest { throw .badDigest }
         if let sha, Array(sha.finalize()) != request.expectedSHA256 { throw .contentSHA256Mismatch }
+        let checksum = checksummer.map { ObjectChecksum(algorithm: $0.algorithm, digest: $0.finalize()) }
+        if let checksum, let expected = request.expectedChecksum, expected != checksum.digest {
+            throw .checksumMismatch(checksum.algorithm)
+        }
         if blockCount > 0 { try await flush() }
 
         var durable: [Int] = []
@@ -209,7 +226,7 @@ public final class ObjectService: Sendable {
         if blockCount > 0 && durable.count < quorum {
             throw .unavailable("\(durable.count) shards durable, write quorum is \(quorum)")
         }
-        return (Hex.encode(digest), durable)
+        return (Hex.encode(digest), checksum, durable)
     }
 
     /// Hands each shard of the encoded stripe to its sink, all at once;

@@ -55,3 +55,21 @@ public enum Base64 {
         return Array(data)
     }
 }
+
+/// One page of ListBuckets: names in order, those after the continuation
+/// token's cursor that start with `prefix`, at most `maxBuckets`.
+public enum BucketPage {
+    public static let maxBucketsLimit = 10_000
+
+    /// Returns the page and the cursor of the next page (nil on the last).
+    public static func select(_ sortedNames: [String], prefix: String?, after cursor: String?, maxBuckets: Int) -> (page: [String], next: String?) {
+        var page: [String] = []
+        for name in sortedNames {
+            if let prefix, !name.hasPrefix(prefix) { continue }
+            if let cursor, name <= cursor { continue }
+            if page.count == maxBuckets { return (page, page.last) }
+            page.append(name)
+        }
+        return (page, nil)
+    }
+}

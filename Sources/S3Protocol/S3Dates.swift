@@ -35,6 +35,12 @@ public enum S3Dates {
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.millis, 3))Z"
     }
 
+    /// `20091012T175030Z`, as SigV4's x-amz-date.
+    public static func amzDate(_ unixMillis: UInt64) -> String {
+        let c = civil(unixMillis)
+        return "\(pad(c.year, 4))\(pad(c.month, 2))\(pad(c.day, 2))T\(pad(c.hour, 2))\(pad(c.minute, 2))\(pad(c.second, 2))Z"
+    }
+
     /// `Mon, 12 Oct 2009 17:50:30 GMT`, as the Last-Modified header.
     public static func rfc1123(_ unixMillis: UInt64) -> String {
         let c = civil(unixMillis)

@@ -9,6 +9,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case bucketAlreadyOwnedByYou = "BucketAlreadyOwnedByYou"
         case bucketNotEmpty = "BucketNotEmpty"
         case entityTooLarge = "EntityTooLarge"
+        case illegalLocationConstraint = "IllegalLocationConstraintException"
         case incompleteBody = "IncompleteBody"
         case internalError = "InternalError"
         case invalidAccessKeyId = "InvalidAccessKeyId"
@@ -19,6 +20,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case invalidRequest = "InvalidRequest"
         case invalidURI = "InvalidURI"
         case keyTooLongError = "KeyTooLongError"
+        case malformedXML = "MalformedXML"
         case metadataTooLarge = "MetadataTooLarge"
         case methodNotAllowed = "MethodNotAllowed"
         case missingContentLength = "MissingContentLength"
@@ -26,6 +28,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case noSuchBucket = "NoSuchBucket"
         case noSuchKey = "NoSuchKey"
         case notImplemented = "NotImplemented"
+        case preconditionFailed = "PreconditionFailed"
         case requestTimeTooSkewed = "RequestTimeTooSkewed"
         case serviceUnavailable = "ServiceUnavailable"
         case signatureDoesNotMatch = "SignatureDoesNotMatch"
@@ -38,6 +41,7 @@ public struct S3Error: Error, Equatable, Sendable {
             case .noSuchBucket, .noSuchKey: return 404
             case .methodNotAllowed: return 405
             case .missingContentLength: return 411
+            case .preconditionFailed: return 412
             case .invalidRange: return 416
             case .internalError: return 500
             case .notImplemented: return 501
@@ -70,7 +74,7 @@ extension S3Error {
         case .missingDate: self.init(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header.")
         case .requestTimeTooSkewed: self.init(.requestTimeTooSkewed, "The difference between the request time and the current time is too large.")
         case .missingContentHash: self.init(.invalidRequest, "Missing required header for this request: x-amz-content-sha256.")
-        case .unsupportedPayload(let value): self.init(.notImplemented, "x-amz-content-sha256 '\(value)' (streaming uploads) is not supported yet.")
+        case .unsupportedPayload(let value): self.init(.notImplemented, "x-amz-content-sha256 '\(value)' (aws-chunked streaming uploads) is not supported yet: send UNSIGNED-PAYLOAD or the body's SHA-256.")
         case .unknownAccessKey: self.init(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
         case .signatureMismatch: self.init(.signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
         }

@@ -15,6 +15,39 @@ public enum S3Operation: Equatable, Sendable {
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
+    /// The operation's S3 name, without its bucket and key.
+    public enum Name: String, Sendable, CaseIterable {
+        case listBuckets = "ListBuckets"
+        case createBucket = "CreateBucket"
+        case headBucket = "HeadBucket"
+        case deleteBucket = "DeleteBucket"
+        case getBucketLocation = "GetBucketLocation"
+        case listObjectsV2 = "ListObjectsV2"
+        case listObjects = "ListObjects"
+        case putObject = "PutObject"
+        case getObject = "GetObject"
+        case headObject = "HeadObject"
+        case deleteObject = "DeleteObject"
+        case notImplemented = "NotImplemented"
+    }
+
+    public var name: Name {
+        switch self {
+        case .listBuckets: return .listBuckets
+        case .createBucket: return .createBucket
+        case .headBucket: return .headBucket
+        case .deleteBucket: return .deleteBucket
+        case .getBucketLocation: return .getBucketLocation
+        case .listObjectsV2: return .listObjectsV2
+        case .listObjects: return .listObjects
+        case .putObject: return .putObject
+        case .getObject: return .getObject
+        case .headObject: return .headObject
+        case .deleteObject: return .deleteObject
+        case .notImplemented: return .notImplemented
+        }
+    }
+
     /// What a key must hold on the bucket.
     public enum Access: Equatable, Sendable {
         /// Any valid key (the answer is filtered to what it may see).
@@ -110,4 +143,28 @@ public enum S3Limits {
     /// The largest single PUT S3 accepts (5 GiB).
     public static let maxPutObjectBytes: Int = 5 << 30
     public static let maxUserMetadataBytes = 2048
+    /// A CreateBucketConfiguration is a few hundred bytes; anything past this is not one.
+    public static let maxCreateBucketBodyBytes = 64 * 1024
+}
+
+/// CreateBucket's optional body, `<CreateBucketConfiguration>`: Shale reads
+/// its LocationConstraint and refuses what it would otherwise ignore.
+public enum BucketConfiguration {
+    /// `region`: the configured `s3_region` (nil accepts any constraint).
+    public static func check(_ body: String, region: String?) throws(S3Error) {
+        let text = body.trimmed
+        guard !text.isEmpty else { return }
+        guard text.contains("<CreateBucketConfiguration") else {
+            throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.")
+        }
+        for element in ["<Location>", "<Bucket>", "<Tags>"] where text.contains(element) {
+            throw S3Error(.notImplemented, "CreateBucketConfiguration \(element) (directory buckets, tags at creation) is not implemented.")
+        }
+        guard let open = text.firstRange(of: "<LocationConstraint>"), let close = text.firstRange(of: "</LocationConstraint>"),
+              open.upperBound <= close.lowerBound else { return }
+        let constraint = String(text[open.upperBound..<close.lowerBound]).trimmed
+        if let region, !constraint.isEmpty, constraint != region {
+            throw S3Error(.illegalLocationConstraint, "The \(constraint) location constraint is incompatible with this cluster's region, \(region).")
+        }
+    }
 }

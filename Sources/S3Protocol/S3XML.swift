@@ -17,7 +17,8 @@ public enum S3XML {
             default:
                 // XML 1.0 cannot carry most control characters even escaped; S3 uses
                 // encoding-type=url for such keys, so they never reach here raw.
-                if scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r" {
+                // A raw CR would be read back as LF (XML end-of-line handling), so it is escaped too.
+                if scalar.value < 0x20 && scalar != "\t" && scalar != "\n" {
                     out += "&#x\(String(scalar.value, radix: 16));"
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -38,13 +39,21 @@ public enum S3XML {
     public struct BucketEntry: Sendable { public let name: String; public let created: String
         public init(name: String, created: String) { self.name = name; self.created = created } }
 
-    public static func listBuckets(_ buckets: [BucketEntry], ownerID: String, ownerName: String) -> String {
+    /// ListBuckets; `continuationToken` is the next page's token, `prefix`
+    /// the one asked for, `region` each bucket's BucketRegion (when set).
+    public static func listBuckets(_ buckets: [BucketEntry], ownerID: String, ownerName: String, continuationToken: String? = nil,
+                                   prefix: String? = nil, region: String? = nil) -> String {
         var out = declaration + "<ListAllMyBucketsResult xmlns=\"\(namespace)\">"
         out += "<Owner>" + element("ID", ownerID) + element("DisplayName", ownerName) + "</Owner><Buckets>"
         for bucket in buckets {
-            out += "<Bucket>" + element("Name", bucket.name) + element("CreationDate", bucket.created) + "</Bucket>"
+            out += "<Bucket>" + element("Name", bucket.name) + element("CreationDate", bucket.created)
+            if let region, !region.isEmpty { out += element("BucketRegion", region) }
+            out += "</Bucket>"
         }
-        return out + "</Buckets></ListAllMyBucketsResult>"
+        out += "</Buckets>"
+        if let continuationToken { out += element("ContinuationToken", continuationToken) }
+        if let prefix { out += element("Prefix", prefix) }
+        return out + "</ListAllMyBucketsResult>"
     }
 
     public struct ObjectEntry: Sendable {
@@ -108,7 +117,9 @@ public enum S3XML {
                                      maxKeys: Int, isTruncated: Bool, objects: [ObjectEntry], commonPrefixes: [String], urlEncoded: Bool) -> String {
         let encode: (String) -> String = { urlEncoded ? SigV4.uriEncode($0, keepSlash: true) : $0 }
         var out = declaration + "<ListBucketResult xmlns=\"\(namespace)\">"
-        out += element("Name", bucket) + element("Prefix", encode(prefix)) + element("Marker", encode(marker ?? ""))
+        // Version 1 leaves Prefix as sent even under encoding-type=url: AWS does,
+        // and the SDKs (botocore's decode_list_object) decode every field but it.
+        out += element("Name", bucket) + element("Prefix", prefix) + element("Marker", encode(marker ?? ""))
         if let nextMarker { out += element("NextMarker", encode(nextMarker)) }
         if let delimiter { out += element("Delimiter", encode(delimiter)) }
         out += element("MaxKeys", String(maxKeys))

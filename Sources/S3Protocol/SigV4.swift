@@ -102,7 +102,7 @@ public enum SigV4 {
         let authorization = try Authorization(header: header)
         guard authorization.service == "s3" else { throw .malformedCredential }
         if let region, authorization.region != region { throw .wrongRegion(expected: region) }
-        guard let amzDate = request.header("x-amz-date"), let requestTime = parseAmzDate(amzDate) else { throw .missingDate }
+        guard let amzDate = requestDate(request), let requestTime = parseAmzDate(amzDate) else { throw .missingDate }
         guard amzDate.hasPrefix(authorization.date) else { throw .malformedCredential }
         guard abs(requestTime - nowSeconds) <= clockSkewLimitSeconds else { throw .requestTimeTooSkewed }
         guard authorization.signedHeaders.contains("host") else { throw .malformedAuthorization }
@@ -115,6 +115,16 @@ public enum SigV4 {
         let expected = signature(secret: secret, authorization: authorization, amzDate: amzDate, canonicalRequest: canonical)
         guard constantTimeEqual(expected, authorization.signature) else { throw .signatureMismatch }
         return (authorization, payloadHash.lowercased())
+    }
+
+    /// The request time as the string to sign carries it: `x-amz-date` when
+    /// present (it wins over `Date`, as SigV4 says), else the `Date` header
+    /// in ISO 8601 basic form or as an HTTP date.
+    static func requestDate(_ request: Request) -> String? {
+        if let amzDate = request.header("x-amz-date") { return amzDate }
+        guard let date = request.header("date") else { return nil }
+        if parseAmzDate(date) != nil { return date }
+        return HTTPDate.parse(date).map { S3Dates.amzDate(UInt64(max(0, $0)) * 1000) }
     }
 
     /// `20130524T000000Z` → Unix seconds.

@@ -9,7 +9,7 @@ extension S3Error {
         switch error {
         case .noSuchKey: self.init(.noSuchKey, error.description)
         case .notReady, .unavailable: self.init(.serviceUnavailable, error.description)
-        case .badDigest: self.init(.badDigest, error.description)
+        case .badDigest, .checksumMismatch: self.init(.badDigest, error.description)
         case .contentSHA256Mismatch: self.init(.xAmzContentSHA256Mismatch, error.description)
         case .incompleteBody: self.init(.incompleteBody, error.description)
         case .unreadable: self.init(.serviceUnavailable, error.description)

@@ -16,9 +16,21 @@ public enum S3Server {
         let responder = S3Responder(node: node, objects: objects, region: node.config.s3Region, logger: logger)
         return Application(
             responder: responder,
-            server: .http1(additionalChannelHandlers: [ContinueHandler()]),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()])),
             configuration: .init(address: .hostname(node.config.s3BindAddr.host, port: node.config.s3BindAddr.port), serverName: "shale"),
             logger: logger)
+    }
+}
+
+/// Hummingbird's basic context plus the connection, which the responder
+/// needs to ask for `100 Continue` at the right moment.
+struct S3RequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }
 
@@ -31,7 +43,7 @@ struct Caller {
 }
 
 struct S3Responder: HTTPResponder {
-    typealias Context = BasicRequestContext
+    typealias Context = S3RequestContext
     let node: ClusterNode
     let objects: ObjectService
     let region: String?
@@ -41,7 +53,7 @@ struct S3Responder: HTTPResponder {
         let requestID = Hex.encode(randomBytes(8)).uppercased()
         let resource = request.uri.path
         do {
-            var response = try await handle(request, requestID: requestID)
+            var response = try await handle(request, requestID: requestID, channel: context.channel)
             response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
             return response
         } catch let error as S3Error {
@@ -67,17 +79,22 @@ struct S3Responder: HTTPResponder {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: xml)))
     }
 
-    func handle(_ request: Request, requestID: String) async throws -> Response {
+    /// Route, authenticate, authorize, refuse what is not implemented, and
+    /// only then let the client send its body (100 Continue) and run the handler.
+    func handle(_ request: Request, requestID: String, channel: any Channel) async throws -> Response {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query)
-        let caller = try await authenticate(request)
-        Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.metricName)]).increment()
+        let caller = try await authenticate(request, query: query)
+        Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)
-        let handlers = S3Handlers(node: node, objects: objects, region: region, caller: caller, query: query)
+        let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        try RequestRefusals.check(operation.name, headers: headers, query: query)
+        let handlers = S3Handlers(node: node, objects: objects, region: region, caller: caller, query: query, headers: headers,
+                                  sendContinue: { try await channel.triggerUserOutboundEvent(SendContinue()).get() })
         switch operation {
-        case .listBuckets: return handlers.listBuckets()
-        case .createBucket(let name): return try await handlers.createBucket(name)
+        case .listBuckets: return try handlers.listBuckets()
+        case .createBucket(let name): return try await handlers.createBucket(name, request: request)
         case .headBucket: return Response(status: .ok)
         case .deleteBucket(let name): return try await handlers.deleteBucket(name, record: bucket!)
         case .getBucketLocation: return handlers.xml(S3XML.locationConstraint(region ?? ""))
@@ -91,7 +108,10 @@ struct S3Responder: HTTPResponder {
         }
     }
 
-    func authenticate(_ request: Request) async throws -> Caller {
+    func authenticate(_ request: Request, query: [String: String]) async throws -> Caller {
+        if request.headers[.authorization] == nil && (query["X-Amz-Signature"] != nil || query["X-Amz-Credential"] != nil) {
+            throw S3Error(.notImplemented, "Presigned URLs (query-string SigV4) are not supported yet: sign the Authorization header.")
+        }
         var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
         // HTTP/1's Host header arrives as the request's authority.
         if let authority = request.head.authority { headers.append(("host", authority)) }
@@ -129,24 +149,5 @@ struct S3Responder: HTTPResponder {
         }
         if let needed, !granted.contains(needed) { throw S3Error(.accessDenied, "Access Denied") }
         return bucket
-    }
-}
-
-extension S3Operation {
-    var metricName: String {
-        switch self {
-        case .listBuckets: return "ListBuckets"
-        case .createBucket: return "CreateBucket"
-        case .headBucket: return "HeadBucket"
-        case .deleteBucket: return "DeleteBucket"
-        case .getBucketLocation: return "GetBucketLocation"
-        case .listObjectsV2: return "ListObjectsV2"
-        case .listObjects: return "ListObjects"
-        case .putObject: return "PutObject"
-        case .getObject: return "GetObject"
-        case .headObject: return "HeadObject"
-        case .deleteObject: return "DeleteObject"
-        case .notImplemented: return "NotImplemented"
-        }
     }
 }

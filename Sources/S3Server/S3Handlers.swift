@@ -1,3 +1,4 @@
+import Checksums
 import ClusterModel
 import Foundation
 import HTTPTypes
@@ -15,6 +16,13 @@ struct S3Handlers {
     let region: String?
     let caller: Caller
     let query: [String: String]
+    /// The request's headers, names lowercase.
+    let headers: [(name: String, value: String)]
+    /// Lets a client that sent `Expect: 100-continue` send its body: called
+    /// right before a handler reads it, once nothing else can refuse the request.
+    let sendContinue: @Sendable () async throws -> Void
+
+    func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
 
     func xml(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
         var fields = HTTPFields()
@@ -24,20 +32,45 @@ struct S3Handlers {
 
     // MARK: Buckets
 
-    func listBuckets() -> Response {
-        let buckets = caller.state.grants(of: caller.key.id).map {
-            S3XML.BucketEntry(name: $0.bucket.name.rawValue, created: S3Dates.iso8601($0.bucket.createdMillis))
+    /// ListBuckets with `prefix`, `max-buckets` and `continuation-token` paging
+    /// (all buckets when `max-buckets` is absent, as AWS does) and
+    /// `bucket-region` (every bucket is in this cluster's region).
+    func listBuckets() throws -> Response {
+        var maxBuckets = BucketPage.maxBucketsLimit
+        if let text = query["max-buckets"] {
+            guard let n = Int(text), (1...BucketPage.maxBucketsLimit).contains(n) else {
+                throw S3Error(.invalidArgument, "max-buckets must be an integer from 1 to \(BucketPage.maxBucketsLimit).")
+            }
+            maxBuckets = n
         }
-        return xml(S3XML.listBuckets(buckets, ownerID: caller.key.id.rawValue, ownerName: caller.key.name))
+        var cursor: String?
+        if let token = query["continuation-token"] {
+            guard let decoded = ContinuationToken.decode(token) else {
+                throw S3Error(.invalidArgument, "The continuation token provided is incorrect")
+            }
+            cursor = decoded
+        }
+        let prefix = query["prefix"]
+        var grants = caller.state.grants(of: caller.key.id)
+        if let wanted = query["bucket-region"], wanted != (region ?? wanted) { grants = [] }
+        let (page, next) = BucketPage.select(grants.map(\.bucket.name.rawValue), prefix: prefix, after: cursor, maxBuckets: maxBuckets)
+        let created = Dictionary(grants.map { ($0.bucket.name.rawValue, $0.bucket.createdMillis) }, uniquingKeysWith: { a, _ in a })
+        let buckets = page.map { S3XML.BucketEntry(name: $0, created: S3Dates.iso8601(created[$0] ?? 0)) }
+        return xml(S3XML.listBuckets(buckets, ownerID: caller.key.id.rawValue, ownerName: caller.key.name,
+                                     continuationToken: next.map(ContinuationToken.encode), prefix: prefix, region: region))
     }
 
-    func createBucket(_ name: String) async throws -> Response {
+    func createBucket(_ name: String, request: Request) async throws -> Response {
         if let existing = try? caller.state.bucket(named: name) {
             if caller.state.permissions(of: caller.key.id, on: existing.id).contains(.owner) {
                 throw S3Error(.bucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.")
             }
             throw S3Error(.bucketAlreadyExists, "The requested bucket name is not available.")
         }
+        try await sendContinue()
+        var body = request.body
+        let configuration = try await body.collect(upTo: S3Limits.maxCreateBucketBodyBytes)
+        try BucketConfiguration.check(String(buffer: configuration), region: region)
         do {
             _ = try await node.createBucket(name: name)
             try await node.setPermissions(bucket: name, key: caller.key.id.rawValue, permissions: [.read, .write, .owner], allowed: true)
@@ -121,6 +154,9 @@ struct S3Handlers {
 
     func putObject(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
         guard let lengthText = request.headers[.contentLength], let length = Int(lengthText), length >= 0 else {
+            if request.headers[.transferEncoding] != nil {
+                throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header: PutObject does not take a Transfer-Encoding: chunked body. Send the length of the body in Content-Length (for unknown lengths, buffer the body or use a multipart upload).")
+            }
             throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.")
         }
         guard length <= S3Limits.maxPutObjectBytes else {
@@ -134,13 +170,24 @@ struct S3Handlers {
             expectedMD5 = decoded
         }
         let expectedSHA256 = caller.payloadHash == SigV4.unsignedPayload ? nil : Hex.decode(caller.payloadHash)
+        let checksum = try RequestedChecksum.parse(headers)
+        let contentHeaders = ContentHeaders(
+            cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
+            contentEncoding: header("content-encoding"), contentLanguage: header("content-language"), expires: header("expires"))
         let put = ObjectService.PutRequest(
             bucket: bucket.bucketID, key: key, contentLength: length, contentType: request.headers[.contentType],
-            userMetadata: try Self.userMetadata(request.headers), expectedMD5: expectedMD5, expectedSHA256: expectedSHA256)
+            userMetadata: try Self.userMetadata(request.headers), expectedMD5: expectedMD5, expectedSHA256: expectedSHA256,
+            checksumAlgorithm: checksum?.algorithm, expectedChecksum: checksum?.expected,
+            contentHeaders: contentHeaders.isEmpty ? nil : contentHeaders)
+        try await sendContinue()
         let version: ObjectVersion
         do { version = try await objects.put(put, body: request.body) } catch { throw S3Error(error) }
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
+        if let stored = version.checksum {
+            fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest)
+            fields[HTTPField.Name("x-amz-checksum-type")!] = "FULL_OBJECT"
+        }
         return Response(status: .ok, headers: fields)
     }
 
@@ -164,8 +211,22 @@ struct S3Handlers {
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         fields[.lastModified] = S3Dates.rfc1123(version.lastModifiedMillis)
+        switch ReadConditions(headers: headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
+        case .proceed: break
+        case .notModified: return Response(status: .notModified, headers: fields)
+        case .preconditionFailed(let header):
+            throw S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold (\(header)).")
+        }
         fields[.contentType] = version.contentType ?? "binary/octet-stream"
         fields[.acceptRanges] = "bytes"
+        if let stored = version.contentHeaders {
+            let named: [(HTTPField.Name, String?)] = [
+                (.cacheControl, stored.cacheControl), (.contentDisposition, stored.contentDisposition),
+                (.contentEncoding, stored.contentEncoding), (.contentLanguage, stored.contentLanguage),
+                (HTTPField.Name("expires")!, stored.expires),
+            ]
+            for case let (name, value?) in named { fields[name] = value }
+        }
         for (name, value) in version.userMetadata.sorted(by: { $0.key < $1.key }) {
             if let field = HTTPField.Name("x-amz-meta-" + name) { fields[field] = value }
         }
@@ -178,6 +239,11 @@ struct S3Handlers {
             range = resolved
             status = .partialContent
             fields[.contentRange] = "bytes \(resolved.lowerBound)-\(resolved.upperBound - 1)/\(version.size)"
+        }
+        // The stored checksum covers the whole body: sent for whole-object answers only.
+        if let stored = version.checksum, status == .ok, header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
+            fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest)
+            fields[HTTPField.Name("x-amz-checksum-type")!] = "FULL_OBJECT"
         }
         fields[.contentLength] = String(range.count)
         guard withBody else { return Response(status: status, headers: fields) }
