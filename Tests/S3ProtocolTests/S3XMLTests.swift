@@ -25,4 +25,23 @@ import Testing
     @Test func controlCharactersAreCharacterReferences() {
         #expect(S3XML.escape("a\u{01}b") == "a&#x1;b")
     }
+
+    /// ListObjects (v1) leaves Prefix as sent under encoding-type=url, as AWS
+    /// does; the SDKs decode every other field, so an encoded Prefix reached users as `a%0A`.
+    @Test func listV1PrefixIsNotURLEncoded() {
+        let xml = S3XML.listObjectsV1(bucket: "b", prefix: "a\nb c", delimiter: "/", marker: nil, nextMarker: nil, maxKeys: 10,
+                                      isTruncated: false, objects: [.init(key: "a\nb c/d", lastModified: "x", etag: "e", size: 1)],
+                                      commonPrefixes: ["a\nb c/"], urlEncoded: true)
+        #expect(xml.contains("<Prefix>a\nb c</Prefix>"))
+        #expect(xml.contains("<Key>a%0Ab%20c/d</Key>"))
+        #expect(xml.contains("<CommonPrefixes><Prefix>a%0Ab%20c/</Prefix></CommonPrefixes>"))
+    }
+
+    /// Without encoding-type, control characters are never percent-encoded; CR is escaped so XML parsers keep it.
+    @Test func controlCharactersWithoutEncoding() {
+        let xml = S3XML.listObjectsV1(bucket: "b", prefix: "a\r\n", delimiter: nil, marker: nil, nextMarker: nil, maxKeys: 10,
+                                      isTruncated: false, objects: [], commonPrefixes: [], urlEncoded: false)
+        #expect(xml.contains("<Prefix>a&#xd;\n</Prefix>"))
+        #expect(!xml.contains("%0A"))
+    }
 }

@@ -93,4 +93,39 @@ import Testing
         #expect(SigV4.parseAmzDate("20130524T000000Z") == 1_369_353_600)
         #expect(SigV4.parseAmzDate("2013-05-24T00:00:00Z") == nil)
     }
+
+    /// Signs `headers` (plus host and the payload hash) the way a client does, with `amzDate` in the string to sign.
+    func signed(headers: [(String, String)], amzDate: String) -> SigV4.Request {
+        let all = [("host", "127.0.0.1:3900"), ("x-amz-content-sha256", SigV4.unsignedPayload)] + headers
+        let names = all.map { $0.0.lowercased() }.sorted()
+        let unsigned = SigV4.Request(method: "GET", rawPath: "/b", rawQuery: "", headers: all)
+        let canonical = SigV4.canonicalRequest(unsigned, signedHeaders: names, payloadHash: SigV4.unsignedPayload)
+        let header = "AWS4-HMAC-SHA256 Credential=GK1/\(amzDate.prefix(8))/us-east-1/s3/aws4_request,SignedHeaders=\(names.joined(separator: ";")),Signature=" + String(repeating: "0", count: 64)
+        let authorization = try! SigV4.Authorization(header: header)
+        let signature = SigV4.signature(secret: "secret", authorization: authorization, amzDate: amzDate, canonicalRequest: canonical)
+        return SigV4.Request(method: "GET", rawPath: "/b", rawQuery: "", headers: all + [("Authorization", header.replacingOccurrences(String(repeating: "0", count: 64), with: signature))])
+    }
+
+    /// X-Amz-Date wins over Date when both are sent and signed (it used to be refused).
+    @Test func xAmzDateWinsOverDate() throws {
+        let now = SigV4.parseAmzDate("20261130T120000Z")!
+        let request = signed(headers: [("Date", "Mon, 30 Nov 2026 10:00:00 GMT"), ("X-Amz-Date", "20261130T120000Z")], amzDate: "20261130T120000Z")
+        _ = try SigV4.verify(request, secretFor: { _ in "secret" }, region: nil, nowSeconds: now)
+    }
+
+    /// Without X-Amz-Date, the Date header (an HTTP date) is the request time.
+    @Test func dateHeaderAlone() throws {
+        let now = SigV4.parseAmzDate("20261130T120000Z")!
+        let request = signed(headers: [("Date", "Mon, 30 Nov 2026 12:00:00 GMT")], amzDate: "20261130T120000Z")
+        _ = try SigV4.verify(request, secretFor: { _ in "secret" }, region: nil, nowSeconds: now)
+        #expect(throws: SigV4Error.requestTimeTooSkewed) {
+            try SigV4.verify(request, secretFor: { _ in "secret" }, region: nil, nowSeconds: now + 3600)
+        }
+    }
+}
+
+extension String {
+    func replacingOccurrences(_ target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
 }
