@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(name: "PlacementTests", dependencies: ["Placement", "Erasure", "Units"]),
         .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
-        .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units"]),
+        .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units", "Checksums"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [

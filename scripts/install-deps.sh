@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Shale needs on Debian 12, if missing:
 # ISA-L, SQLite and pkg-config for the build; Python with pytest, boto3,
-# cryptography and the AWS CLI for the integration tests.
+# cryptography, awscrt and the AWS CLI for the integration tests.
 set -euo pipefail
 
 sudo=""
@@ -22,11 +22,12 @@ if ((${#missing[@]})); then
   apt_install "${missing[@]}"
 fi
 
-if ! python3 -c 'import pytest, boto3, cryptography' >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
-  echo "installing the test clients: pytest, boto3, cryptography, awscli"
-  if ! python3 -m pip install --quiet pytest boto3 cryptography awscli 2>/dev/null; then
+if ! python3 -c 'import pytest, boto3, cryptography, awscrt' >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
+  # awscrt gives botocore its CRC32C and CRC64NVME checksums (botocore[crt]).
+  echo "installing the test clients: pytest, boto3 (with awscrt), cryptography, awscli"
+  if ! python3 -m pip install --quiet pytest boto3 awscrt cryptography awscli 2>/dev/null; then
     # Debian's own Python refuses pip installs system-wide (PEP 668): use its packages.
-    apt_install python3-pytest python3-boto3 python3-cryptography awscli
+    apt_install python3-pytest python3-boto3 python3-awscrt python3-cryptography awscli
   fi
 fi
 

@@ -69,7 +69,10 @@ struct S3Handlers {
         }
         try await sendContinue()
         var body = request.body
-        let configuration = try await body.collect(upTo: S3Limits.maxCreateBucketBodyBytes)
+        let configuration: ByteBuffer
+        do { configuration = try await body.collect(upTo: S3Limits.maxCreateBucketBodyBytes) } catch {
+            throw S3Error(.malformedXML, "The CreateBucketConfiguration could not be read, or is larger than \(S3Limits.maxCreateBucketBodyBytes) bytes.")
+        }
         try BucketConfiguration.check(String(buffer: configuration), region: region)
         do {
             _ = try await node.createBucket(name: name)

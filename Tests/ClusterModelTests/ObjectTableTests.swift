@@ -1,4 +1,6 @@
+import Checksums
 import ClusterModel
+import Foundation
 import Erasure
 import Placement
 import Testing
@@ -86,5 +88,27 @@ import Units
         let bucket = BucketID(bytes: Array(repeating: 9, count: 32))!
         let replicas = layout.metadataReplicas(of: bucket, wanted: 3)
         #expect(Set(replicas.map { layout.roles[$0]!.zone }).count == 3)
+    }
+}
+
+@Suite struct ObjectVersionFormatTests {
+    let version = ObjectVersion(
+        versionID: String(repeating: "b", count: 32), size: 5, etag: "e", contentType: "text/plain", userMetadata: ["x": "Hello Worldé"],
+        lastModifiedMillis: 1, dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1),
+        storedSlots: [0, 1, 2, 3, 4, 5], checksum: ObjectChecksum(algorithm: .crc32, digest: [1, 2, 3, 4]),
+        contentHeaders: ContentHeaders(cacheControl: "no-cache", expires: "Thu, 01 Jan 2099 00:00:00 GMT"))
+
+    @Test func checksumAndContentHeadersRoundTrip() throws {
+        let decoded = try JSONDecoder().decode(ObjectVersion.self, from: JSONEncoder().encode(version))
+        #expect(decoded == version)
+    }
+
+    /// Rows written before checksums and content headers were stored still decode.
+    @Test func rowsOfOlderWritersDecode() throws {
+        var object = try #require(JSONSerialization.jsonObject(with: JSONEncoder().encode(version)) as? [String: Any])
+        object["checksum"] = nil
+        object["contentHeaders"] = nil
+        let old = try JSONDecoder().decode(ObjectVersion.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(old.checksum == nil && old.contentHeaders == nil && old.etag == "e" && old.userMetadata == ["x": "Hello Worldé"])
     }
 }
