@@ -10,7 +10,7 @@ import Node
 /// Where the admin API is and how to authenticate: `--admin` / `--token`,
 /// else SHALE_ADMIN_ADDR / SHALE_ADMIN_TOKEN, else the node's config file.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .customLong("admin"), help: "Admin API address HOST:PORT (default: $SHALE_ADMIN_ADDR, else the config file's).")
+    @Option(name: .customLong("admin"), help: "Admin API address, HOST:PORT or http://HOST:PORT (default: $SHALE_ADMIN_ADDR, else the config file's).")
     var adminAddress: String?
 
     @Option(help: "Admin token (default: $SHALE_ADMIN_TOKEN, else the config file's).")
@@ -45,9 +45,11 @@ struct ClientOptions: ParsableArguments {
         guard let address else {
             throw CommandFailure("no admin API address: pass --admin HOST:PORT, set SHALE_ADMIN_ADDR, or run where \(NodeConfig.defaultPath) (or --config) is")
         }
-        guard HostPort(address) != nil else { throw CommandFailure("--admin: '\(address)' is not HOST:PORT") }
+        guard let hostPort = HostPort(addressOrURL: address) else {
+            throw CommandFailure("--admin: '\(address)' is not HOST:PORT or http://HOST:PORT")
+        }
         guard let token else { throw CommandFailure("no admin token: pass --token, set SHALE_ADMIN_TOKEN, or use the node's config file") }
-        return AdminClient(address: address, token: token, json: json)
+        return AdminClient(address: hostPort.description, token: token, json: json)
     }
 }
 

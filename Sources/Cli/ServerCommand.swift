@@ -75,6 +75,7 @@ struct ServerCommand: AsyncParsableCommand {
         logger.info("node starting", metadata: [
             "id": "\(node.id.rawValue)", "s3": "\(nodeConfig.s3BindAddr)", "rpc": "\(nodeConfig.rpcBindAddr)", "admin": "\(nodeConfig.adminBindAddr)",
             "metadata_dir": "\(nodeConfig.metadataDir)", "data_dir": "\(nodeConfig.dataDir)",
+            "erasure_backend": "\(nodeConfig.erasureBackend)",
         ])
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

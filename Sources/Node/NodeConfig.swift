@@ -1,3 +1,4 @@
+import Erasure
 import Foundation
 import Logging
 import TOMLKit
@@ -26,6 +27,16 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible, Codable {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// `HOST:PORT`, or an `http://HOST:PORT` URL (with or without a trailing
+    /// slash), as users paste the admin address.
+    public init?(addressOrURL text: String) {
+        var rest = Substring(text)
+        if rest.lowercased().hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
+        while rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/"), !rest.contains("@"), let value = HostPort(String(rest)) else { return nil }
+        self = value
+    }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
@@ -83,6 +94,8 @@ public struct NodeConfig: Sendable {
     public var strayShardGraceSeconds = defaultStrayShardGraceSeconds
     /// A shard that has not answered, or delivered a block's chunk, within this is read around with parity.
     public var slowShardTimeoutMillis = defaultSlowShardTimeoutMillis
+    /// The Reed-Solomon kernels: `SHALE_ERASURE_BACKEND` when set, else the fastest this build has.
+    public var erasureBackend = ErasureBackendKind.preferred
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -178,7 +191,11 @@ public struct NodeConfig: Sendable {
                 ? .list(override.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
                 : .string(override)
         }
-        return try build(values, readFile: readFile)
+        var config = try build(values, readFile: readFile)
+        do { config.erasureBackend = try ErasureBackendKind.resolve(requested: environment[ErasureBackendKind.environmentVariable]) } catch {
+            throw .invalid(key: ErasureBackendKind.environmentVariable, reason: "\(error)")
+        }
+        return config
     }
 
     enum Value: Equatable { case string(String), list([String]) }
@@ -224,8 +241,8 @@ public struct NodeConfig: Sendable {
             guard let value = string(key), !value.isEmpty else { throw .missing(key: key) }
             return value
         }
-        func address(_ key: String, default port: Int?) throws(Error) -> HostPort? {
-            guard let text = string(key) else { return port.map { HostPort(host: "0.0.0.0", port: $0) } }
+        func address(_ key: String, default port: Int?, host defaultHost: String = "0.0.0.0") throws(Error) -> HostPort? {
+            guard let text = string(key) else { return port.map { HostPort(host: defaultHost, port: $0) } }
             guard let value = HostPort(text) else { throw .invalid(key: key, reason: "'\(text)' is not host:port") }
             return value
         }
@@ -297,7 +314,8 @@ public struct NodeConfig: Sendable {
             rpcSecret: rpcSecret.lowercased(), bootstrapPeers: peers,
             s3BindAddr: try address("s3_api.api_bind_addr", default: defaultS3Port)!,
             s3Region: string("s3_api.s3_region"),
-            adminBindAddr: try address("admin.api_bind_addr", default: defaultAdminPort)!,
+            // The admin API answers on loopback unless told otherwise: the CLI runs on the node.
+            adminBindAddr: try address("admin.api_bind_addr", default: defaultAdminPort, host: "127.0.0.1")!,
             adminToken: adminToken, metricsToken: metricsToken, logLevel: level)
         config.metadataReplicas = metadataReplicas
         config.writeQuorum = writeQuorum

@@ -22,6 +22,7 @@ public final class ObjectService: Sendable {
     let blockSizeBytes: Int
     let writeQuorumSetting: Int?
     let slowShardTimeoutMillis: Int
+    let erasureBackend: ErasureBackendKind
     let repairs = RepairQueue()
     private let clock: Mutex<HybridClock>
 
@@ -34,6 +35,7 @@ public final class ObjectService: Sendable {
         blockSizeBytes = node.config.blockSizeBytes
         writeQuorumSetting = node.config.writeQuorum
         slowShardTimeoutMillis = node.config.slowShardTimeoutMillis
+        erasureBackend = node.config.erasureBackend
         clock = Mutex(HybridClock(node: node.id.rawValue))
     }
 
@@ -165,7 +167,7 @@ public final class ObjectService: Sendable {
         var sha = request.expectedSHA256 == nil ? nil : SHA256()
         var checksummer = request.checksumAlgorithm.map(ChecksumHasher.init)
         let codec: ReedSolomon
-        do { codec = try ReedSolomon(code) } catch { throw .internalError("\(error)") }
+        do { codec = try ReedSolomon(code, backend: erasureBackend) } catch { throw .internalError("\(error)") }
         let stripe = StripeBuffer(code: code, maxBlockLength: blockSize)
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(blockSize, 1), alignment: 64)
         defer { block.deallocate() }

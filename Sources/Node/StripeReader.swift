@@ -35,7 +35,7 @@ final class StripeReader {
         lastBlock = blocks.upperBound
         do {
             code = try ErasureCode(dataShards: version.dataShards, parityShards: version.parityShards)
-            codec = try ReedSolomon(code)
+            codec = try ReedSolomon(code, backend: service.erasureBackend)
         } catch { throw .internalError("\(error)") }
         guard let format = ObjectService.shardFormat(size: version.size, blockSize: version.blockSizeBytes, code: code) else {
             throw .internalError("no shards in an empty object")

@@ -44,6 +44,34 @@ import Testing
         }
     }
 
+    /// The admin API binds loopback unless configured; the S3 and RPC ports every address.
+    @Test func adminDefaultsToLoopback() throws {
+        let noAdminAddress = base.replacingOccurrences(of: "api_bind_addr = \"127.0.0.1:3902\"\n", with: "")
+        let config = try NodeConfig.parse(toml: noAdminAddress, path: "t.toml", environment: [:])
+        #expect(config.adminBindAddr == HostPort(host: "127.0.0.1", port: 3902))
+        #expect(config.rpcBindAddr.host == "0.0.0.0")
+    }
+
+    /// `SHALE_ERASURE_BACKEND` reaches the server's config (it used to be read by the bench alone).
+    @Test func erasureBackendFromTheEnvironment() throws {
+        #expect(try NodeConfig.parse(toml: base, path: "t.toml", environment: [:]).erasureBackend == .preferred)
+        #expect(try NodeConfig.parse(toml: base, path: "t.toml", environment: ["SHALE_ERASURE_BACKEND": "swift"]).erasureBackend == .swift)
+        #expect(throws: NodeConfig.Error.self) {
+            try NodeConfig.parse(toml: base, path: "t.toml", environment: ["SHALE_ERASURE_BACKEND": "gpu"])
+        }
+    }
+
+    /// `--admin` and SHALE_ADMIN_ADDR take a URL too (a URL used to become the host "http").
+    @Test func adminAddressAsURL() {
+        #expect(HostPort(addressOrURL: "http://127.0.0.1:3902") == HostPort(host: "127.0.0.1", port: 3902))
+        #expect(HostPort(addressOrURL: "http://node1:3902/") == HostPort(host: "node1", port: 3902))
+        #expect(HostPort(addressOrURL: "127.0.0.1:3902") == HostPort(host: "127.0.0.1", port: 3902))
+        #expect(HostPort(addressOrURL: "http://[::1]:3902") == HostPort(host: "::1", port: 3902))
+        #expect(HostPort(addressOrURL: "https://node1:3902") == nil)
+        #expect(HostPort(addressOrURL: "http://node1:3902/v1") == nil)
+        #expect(HostPort(addressOrURL: "http://node1") == nil)
+    }
+
     @Test func environmentOverridesKeys() throws {
         let config = try NodeConfig.parse(toml: base, path: "t.toml", environment: [
             "SHALE_ADMIN_API_BIND_ADDR": "127.0.0.9:4000", "SHALE_BOOTSTRAP_PEERS": "", "SHALE_LOG_LEVEL": "debug",
