@@ -38,9 +38,11 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        .target(name: "CodeParameters"),
         .target(
             name: "Erasure",
             dependencies: [
+                "CodeParameters",
                 .target(name: "CISAL", condition: .when(traits: ["ISAL"])),
             ]
         ),
@@ -55,11 +57,11 @@ let package = Package(
         ),
         .target(
             name: "Placement",
-            dependencies: ["Erasure", "Units", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CodeParameters", "Units", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "LayoutPlanner",
-            dependencies: ["Placement", "Units", "Erasure", .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: ["Placement", "Units", "CodeParameters", .product(name: "TOMLKit", package: "TOMLKit")]
         ),
         .target(
             name: "ErasureBench",
@@ -67,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "ClusterModel",
-            dependencies: ["Placement", "Erasure", "Checksums", "Units"]
+            dependencies: ["Placement", "CodeParameters", "Checksums", "Units"]
         ),
         .target(
             name: "Storage",
@@ -155,7 +157,7 @@ let package = Package(
         ),
         .testTarget(name: "UnitsTests", dependencies: ["Units"]),
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
-        .testTarget(name: "PlacementTests", dependencies: ["Placement", "Erasure", "Units"]),
+        .testTarget(name: "PlacementTests", dependencies: ["Placement", "CodeParameters", "Units"]),
         .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units", "Checksums"]),

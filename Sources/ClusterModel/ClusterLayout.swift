@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Placement
 import Units
 

@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Placement
 
 /// `shale layout plan`: a layout computed from a nodes file, with no cluster.

@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Units
 
 /// An applied (or proposed) cluster layout: who stores what.

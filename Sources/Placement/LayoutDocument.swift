@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Units
 
 /// The stable JSON form of a layout (`shale layout plan --json`, `--output`,

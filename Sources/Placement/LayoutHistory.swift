@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Units
 
 /// A change to one node's role, waiting for `apply`.

@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Units
 
 /// The input to one layout computation.

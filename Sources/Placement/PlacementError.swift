@@ -1,11 +1,11 @@
-import Erasure
+import CodeParameters
 
 /// Why a layout cannot be computed or a change cannot be made.
 public enum PlacementError: Error, Equatable, Sendable, CustomStringConvertible {
     case noStorageNodes
     case zeroCapacity(NodeID)
     case duplicateNode(NodeID)
-    case invalidCode(ErasureError)
+    case invalidCode(CodeParameterError)
     case invalidZoneCap(Int)
     case zoneCapTooSmall(zoneCap: Int, zones: Int, slots: Int)
     case notEnoughRoom(slotsPerPartition: Int, placeable: Int, zoneCap: Int)

@@ -106,9 +106,9 @@ struct ReedSolomonTests {
 
     @Test("parameters are validated")
     func validatesParameters() {
-        #expect(throws: ErasureError.invalidDataShardCount(0)) { try ErasureCode(dataShards: 0, parityShards: 2) }
-        #expect(throws: ErasureError.invalidParityShardCount(-1)) { try ErasureCode(dataShards: 2, parityShards: -1) }
-        #expect(throws: ErasureError.tooManyShards(total: 256)) { try ErasureCode(dataShards: 200, parityShards: 56) }
+        #expect(throws: CodeParameterError.invalidDataShardCount(0)) { try ErasureCode(dataShards: 0, parityShards: 2) }
+        #expect(throws: CodeParameterError.invalidParityShardCount(-1)) { try ErasureCode(dataShards: 2, parityShards: -1) }
+        #expect(throws: CodeParameterError.tooManyShards(total: 256)) { try ErasureCode(dataShards: 200, parityShards: 56) }
         #expect((try? ErasureCode(dataShards: 200, parityShards: 55)) != nil)
         #expect((try? ErasureCode(dataShards: 1, parityShards: 0)) != nil)
         #expect(ErasureError.tooManyMissing(missing: 3, tolerated: 2).description.contains("at most 2"))

@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Testing
 @testable import Placement
 import Units

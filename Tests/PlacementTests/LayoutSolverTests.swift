@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 import Testing
 @testable import Placement
 import Units
@@ -241,7 +241,7 @@ struct LayoutSolverTests {
         #expect(throws: PlacementError.notEnoughRoom(slotsPerPartition: 6, placeable: 4, zoneCap: 3)) {
             try LayoutSolver.solve(PlacementRequest(roles: lopsided, code: code(4, 2)))
         }
-        #expect(throws: ErasureError.tooManyShards(total: 256)) { try ErasureCode(dataShards: 250, parityShards: 6) }
+        #expect(throws: CodeParameterError.tooManyShards(total: 256)) { try ErasureCode(dataShards: 250, parityShards: 6) }
     }
 }
 

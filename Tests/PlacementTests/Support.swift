@@ -1,4 +1,4 @@
-import Erasure
+import CodeParameters
 @testable import Placement
 import Units
 

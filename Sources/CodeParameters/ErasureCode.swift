@@ -1,5 +1,6 @@
 /// The parameters of a Reed-Solomon code: k data shards and m parity shards.
-/// k = 1 is replication with m + 1 copies.
+/// k = 1 is replication with m + 1 copies. A value type below both Erasure
+/// (which encodes with it) and Placement (which places its k + m slots).
 public struct ErasureCode: Hashable, Sendable, CustomStringConvertible {
     /// GF(2^8) has 255 non-zero elements; the Cauchy construction needs i ^ j ≠ 0
     /// over distinct row/column indices, which holds up to 255 rows here.
@@ -8,7 +9,7 @@ public struct ErasureCode: Hashable, Sendable, CustomStringConvertible {
     public let dataShards: Int
     public let parityShards: Int
 
-    public init(dataShards: Int, parityShards: Int) throws(ErasureError) {
+    public init(dataShards: Int, parityShards: Int) throws(CodeParameterError) {
         guard dataShards >= 1 else { throw .invalidDataShardCount(dataShards) }
         guard parityShards >= 0 else { throw .invalidParityShardCount(parityShards) }
         guard dataShards + parityShards <= Self.maxTotalShards else {
@@ -19,7 +20,7 @@ public struct ErasureCode: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses "K+M", e.g. "4+2".
-    public init(parsing text: String) throws(ErasureError) {
+    public init(parsing text: String) throws(CodeParameterError) {
         let parts = text.split(separator: "+", omittingEmptySubsequences: false)
         guard parts.count == 2, let k = Int(parts[0]), let m = Int(parts[1]) else { throw .unparsableCode(text) }
         try self.init(dataShards: k, parityShards: m)
@@ -39,4 +40,22 @@ public struct ShardIndex: Hashable, Comparable, Sendable, CustomStringConvertibl
     public init(_ rawValue: Int) { self.rawValue = rawValue }
     public static func < (lhs: ShardIndex, rhs: ShardIndex) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { String(rawValue) }
+}
+
+/// Why k and m do not make a code, with a message fit for a user.
+public enum CodeParameterError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidDataShardCount(Int)
+    case invalidParityShardCount(Int)
+    case tooManyShards(total: Int)
+    case unparsableCode(String)
+
+    public var description: String {
+        switch self {
+        case .invalidDataShardCount(let k): return "data shard count k must be at least 1 (got \(k))"
+        case .invalidParityShardCount(let m): return "parity shard count m must be at least 0 (got \(m))"
+        case .tooManyShards(let total): return "k + m must be at most \(ErasureCode.maxTotalShards) (got \(total))"
+        case .unparsableCode(let text):
+            return "'\(text)' is not an erasure code: write K+M, e.g. 4+2 (k data shards, m parity shards)"
+        }
+    }
 }
