@@ -123,15 +123,14 @@ public final class ObjectService: Sendable {
                                     object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         }
 
-        let stored: [Int]
-        let etag: String
-        let checksum: ObjectChecksum?
-        do {
-            (etag, checksum, stored) = try await stream(body, request: request, code: code, sinks: &sinks, quorum: quorum)
-        } catch {
-            for sink in sinks.values { await sink.abort() }
-            throw error
-        }
+        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: erasureBackend, quorum: quorum, logger: logger)
+        let expectations = BodyExpectations(
+            contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
+            checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
+        let outcome = try await pipeline.run(body, expecting: expectations, sinks: sinks)
+        let stored = outcome.durableSlots
+        let etag = Hex.encode(outcome.md5)
+        let checksum = outcome.checksum
 
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
@@ -151,105 +150,5 @@ public final class ObjectService: Sendable {
         if let old = previous?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
         Counter(label: "shale_objects_put_total").increment()
         return version
-    }
-
-    /// Reads the body block by block, encodes each stripe and hands shard i
-    /// to sink i. Returns the ETag, the verified checksum and the slots whose shard is durable.
-    private func stream<Body: AsyncSequence>(_ body: Body, request: PutRequest, code: ErasureCode,
-                                             sinks: inout [Int: any ShardSink], quorum: Int) async throws(ObjectError)
-        -> (String, ObjectChecksum?, [Int])
-        where Body.Element == ByteBuffer
-    {
-        let blockSize = blockSizeBytes
-        let total = request.contentLength
-        let blockCount = total == 0 ? 0 : (total + blockSize - 1) / blockSize
-        var md5 = Insecure.MD5()
-        var sha = request.expectedSHA256 == nil ? nil : SHA256()
-        var checksummer = request.checksumAlgorithm.map(ChecksumHasher.init)
-        let codec: ReedSolomon
-        do { codec = try ReedSolomon(code, backend: erasureBackend) } catch { throw .internalError("\(error)") }
-        let stripe = StripeBuffer(code: code, maxBlockLength: blockSize)
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(blockSize, 1), alignment: 64)
-        defer { block.deallocate() }
-        var filled = 0
-        var received = 0
-        var blockIndex = 0
-
-        func flush() async throws(ObjectError) {
-            do { try stripe.load(block: UnsafeRawBufferPointer(rebasing: block[0..<filled])); try codec.encode(stripe) } catch {
-                throw .internalError("\(error)")
-            }
-            try await send(stripe, to: &sinks, quorum: quorum)
-            filled = 0
-            blockIndex += 1
-        }
-
-        do {
-            for try await part in body {
-                var part = part
-                guard received + part.readableBytes <= total else { throw ObjectError.incompleteBody(expected: total, received: received + part.readableBytes) }
-                received += part.readableBytes
-                part.withUnsafeReadableBytes { raw in
-                    md5.update(bufferPointer: raw)
-                    sha?.update(bufferPointer: raw)
-                    checksummer?.update(raw)
-                }
-                while part.readableBytes > 0 {
-                    if filled == blockSize && blockIndex < blockCount - 1 { try await flush() }
-                    let n = min(part.readableBytes, blockSize - filled)
-                    part.withUnsafeReadableBytes { raw in
-                        (block.baseAddress! + filled).copyMemory(from: raw.baseAddress!, byteCount: n)
-                    }
-                    part.moveReaderIndex(forwardBy: n)
-                    filled += n
-                }
-            }
-        } catch let error as ObjectError {
-            throw error
-        } catch {
-            throw .incompleteBody(expected: total, received: received)
-        }
-        guard received == total else { throw .incompleteBody(expected: total, received: received) }
-        let digest = Array(md5.finalize())
-        if let expected = request.expectedMD5, expected != digest { throw .badDigest }
-        if let sha, Array(sha.finalize()) != request.expectedSHA256 { throw .contentSHA256Mismatch }
-        let checksum = checksummer.map { ObjectChecksum(algorithm: $0.algorithm, digest: $0.finalize()) }
-        if let checksum, let expected = request.expectedChecksum, expected != checksum.digest {
-            throw .checksumMismatch(checksum.algorithm)
-        }
-        if blockCount > 0 { try await flush() }
-
-        var durable: [Int] = []
-        for (slot, sink) in sinks.sorted(by: { $0.key < $1.key }) {
-            do { try await sink.finish(); durable.append(slot) } catch {
-                logger.warning("shard write failed", metadata: ["slot": "\(slot)", "error": "\(error)"])
-            }
-        }
-        if blockCount > 0 && durable.count < quorum {
-            throw .unavailable("\(durable.count) shards durable, write quorum is \(quorum)")
-        }
-        return (Hex.encode(digest), checksum, durable)
-    }
-
-    /// Hands each shard of the encoded stripe to its sink, all at once;
-    /// a sink that fails is dropped, and too few left fails the PUT.
-    private func send(_ stripe: StripeBuffer, to sinks: inout [Int: any ShardSink], quorum: Int) async throws(ObjectError) {
-        let length = stripe.shardLength
-        var failed: [Int] = []
-        for (slot, sink) in sinks {
-            let shard = UnsafeRawBufferPointer(stripe.shard(slot))
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: shard[0..<length]))
-            do { try await sink.write(shard, crc: crc) } catch {
-                logger.warning("shard write failed", metadata: ["slot": "\(slot)", "error": "\(error)"])
-                failed.append(slot)
-            }
-        }
-        for slot in failed {
-            await sinks[slot]?.abort()
-            sinks[slot] = nil
-        }
-        guard sinks.count >= quorum else {
-            throw .unavailable("only \(sinks.count) shard owners still writing, write quorum is \(quorum)")
-        }
     }
 }

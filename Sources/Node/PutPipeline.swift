@@ -1,0 +1,286 @@
+import AsyncAlgorithms
+import Checksums
+import Crypto
+import Erasure
+import Logging
+import NIOCore
+import Synchronization
+
+/// What a body must turn out to be: its declared length and the digests the
+/// client sent. The same for an object and (later) a multipart part.
+struct BodyExpectations: Sendable {
+    var contentLength: Int
+    /// Content-MD5, decoded.
+    var md5: [UInt8]?
+    /// A signed payload's SHA-256 (nil for UNSIGNED-PAYLOAD).
+    var sha256: [UInt8]?
+    /// The `x-amz-checksum-*` algorithm to compute, and the digest to match when one was sent.
+    var checksumAlgorithm: ChecksumAlgorithm?
+    var checksum: [UInt8]?
+}
+
+/// What a pipeline run leaves: the body's digests and the durable slots.
+struct PutOutcome: Sendable {
+    let md5: [UInt8]
+    let checksum: ObjectChecksum?
+    let durableSlots: [Int]
+}
+
+/// A PUT's body on its way to shards, in two stages joined by a rendezvous
+/// channel (so at most one filled block waits between them):
+/// - the reader takes the body's pieces, checks the length, feeds MD5,
+///   SHA-256 and the requested checksum, and cuts blocks;
+/// - the encoder stripes and encodes each block and hands shard i to sink i,
+///   to all sinks at once.
+/// Hashing thus overlaps encoding and sending, and one slow sink no longer
+/// delays the writes of the others within a block. The last block is held
+/// back until every digest checked out, so a body that fails them never
+/// completes a shard anywhere. Nothing here knows objects: a multipart part
+/// is the same stream.
+struct PutPipeline: Sendable {
+    let code: ErasureCode
+    let blockSizeBytes: Int
+    let backend: ErasureBackendKind
+    let quorum: Int
+    let logger: Logger
+
+    /// Streams `body` to `sinks` (slot → sink). On success the sinks that
+    /// made the quorum are durable and the others aborted; on failure every
+    /// sink is aborted.
+    func run<Body: AsyncSequence>(_ body: Body, expecting expected: BodyExpectations, sinks: [Int: any ShardSink])
+        async throws(ObjectError) -> PutOutcome where Body.Element == ByteBuffer
+    {
+        let fanOut = ShardFanOut(sinks: sinks, quorum: quorum, logger: logger)
+        let blocks = AsyncChannel<ByteBuffer>()
+        let encoder = Task { [self] in await encode(blocks, into: fanOut) }
+        let digests: BodyDigests
+        do {
+            digests = try await read(body, expecting: expected, into: blocks, fanOut: fanOut)
+        } catch {
+            blocks.finish()
+            await encoder.value
+            await fanOut.abortAll()
+            throw error
+        }
+        blocks.finish()
+        await encoder.value
+        if let failure = fanOut.failure {
+            await fanOut.abortAll()
+            throw failure
+        }
+        let durable = await fanOut.finishAll()
+        if expected.contentLength > 0 && durable.count < quorum {
+            throw .unavailable("\(durable.count) shards durable, write quorum is \(quorum)")
+        }
+        return PutOutcome(md5: digests.md5, checksum: digests.checksum, durableSlots: durable)
+    }
+
+    struct BodyDigests {
+        let md5: [UInt8]
+        let checksum: ObjectChecksum?
+    }
+
+    /// The reader stage: returns once the whole body is read and checked and
+    /// every block handed on (the last one only after the checks).
+    private func read<Body: AsyncSequence>(_ body: Body, expecting expected: BodyExpectations, into blocks: AsyncChannel<ByteBuffer>,
+                                           fanOut: ShardFanOut) async throws(ObjectError) -> BodyDigests where Body.Element == ByteBuffer
+    {
+        let total = expected.contentLength
+        let blockCount = total == 0 ? 0 : (total + blockSizeBytes - 1) / blockSizeBytes
+        var md5 = Insecure.MD5()
+        var sha = expected.sha256 == nil ? nil : SHA256()
+        var checksummer = expected.checksumAlgorithm.map(ChecksumHasher.init)
+        var block = ByteBuffer()
+        block.reserveCapacity(min(blockSizeBytes, total))
+        var received = 0
+        var handedOn = 0
+        do {
+            for try await piece in body {
+                var piece = piece
+                guard received + piece.readableBytes <= total else {
+                    throw ObjectError.incompleteBody(expected: total, received: received + piece.readableBytes)
+                }
+                received += piece.readableBytes
+                piece.withUnsafeReadableBytes { raw in
+                    md5.update(bufferPointer: raw)
+                    sha?.update(bufferPointer: raw)
+                    checksummer?.update(raw)
+                }
+                while piece.readableBytes > 0 {
+                    if block.readableBytes == blockSizeBytes && handedOn < blockCount - 1 {
+                        if let failure = fanOut.failure { throw failure }
+                        await blocks.send(block)
+                        handedOn += 1
+                        block = ByteBuffer()
+                        block.reserveCapacity(min(blockSizeBytes, total - handedOn * blockSizeBytes))
+                    }
+                    let n = min(piece.readableBytes, blockSizeBytes - block.readableBytes)
+                    var slice = piece.readSlice(length: n)!
+                    block.writeBuffer(&slice)
+                }
+            }
+        } catch let error as ObjectError {
+            throw error
+        } catch {
+            throw .incompleteBody(expected: total, received: received)
+        }
+        guard received == total else { throw .incompleteBody(expected: total, received: received) }
+        let digest = Array(md5.finalize())
+        if let wanted = expected.md5, wanted != digest { throw .badDigest }
+        if let sha, Array(sha.finalize()) != expected.sha256 { throw .contentSHA256Mismatch }
+        let checksum = checksummer.map { ObjectChecksum(algorithm: $0.algorithm, digest: $0.finalize()) }
+        if let checksum, let wanted = expected.checksum, wanted != checksum.digest { throw .checksumMismatch(checksum.algorithm) }
+        if let failure = fanOut.failure { throw failure }
+        if blockCount > 0 { await blocks.send(block) }
+        return BodyDigests(md5: digest, checksum: checksum)
+    }
+
+    /// The encoder stage: one reused stripe; after a failure it only drains
+    /// the channel, so the reader is never left waiting on it.
+    private func encode(_ blocks: AsyncChannel<ByteBuffer>, into fanOut: ShardFanOut) async {
+        let codec: ReedSolomon
+        do { codec = try ReedSolomon(code, backend: backend) } catch {
+            fanOut.fail(.internalError("\(error)"))
+            for await _ in blocks {}
+            return
+        }
+        let stripe = StripeBuffer(code: code, maxBlockLength: blockSizeBytes)
+        for await block in blocks {
+            guard fanOut.failure == nil else { continue }
+            do {
+                try block.withUnsafeReadableBytes { raw throws(ErasureError) in try stripe.load(block: raw) }
+                try codec.encode(stripe)
+            } catch {
+                fanOut.fail(.internalError("\(error)"))
+                continue
+            }
+            await fanOut.send(stripe)
+        }
+    }
+}
+
+/// The sinks of one PUT and the state of each shard write. Driven by one
+/// stage at a time (the encoder, then the caller), so its sinks are never
+/// used by two tasks at once; the failure is read across stages.
+final class ShardFanOut: @unchecked Sendable {
+    private var sinks: [Int: any ShardSink]
+    private var states: [Int: ShardWriteState]
+    private let quorum: Int
+    private let logger: Logger
+    private let firstFailure = Mutex<ObjectError?>(nil)
+
+    init(sinks: [Int: any ShardSink], quorum: Int, logger: Logger) {
+        self.sinks = sinks
+        self.states = sinks.mapValues { _ in .open }
+        self.quorum = quorum
+        self.logger = logger
+    }
+
+    var failure: ObjectError? { firstFailure.withLock { $0 } }
+
+    func fail(_ error: ObjectError) { firstFailure.withLock { $0 = $0 ?? error } }
+
+    private func move(_ slot: Int, _ event: ShardWriteState.Event) {
+        guard let state = states[slot], let next = state.next(event) else {
+            preconditionFailure("shard write of slot \(slot): \(String(describing: states[slot])) cannot take \(event)")
+        }
+        states[slot] = next
+    }
+
+    /// Writes shard i of the stripe to sink i, all sinks at once, each with
+    /// its CRC32C. A sink that fails is aborted and dropped; fewer live
+    /// sinks than the quorum fails the PUT.
+    func send(_ stripe: StripeBuffer) async {
+        let length = stripe.shardLength
+        let live = sinks.filter { states[$0.key] == .open || states[$0.key] == .streaming }
+        let failed: [(Int, NodeError)] = await withTaskGroup(of: (Int, NodeError?).self) { group in
+            for (slot, sink) in live {
+                let shard = SendableBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(stripe.shard(slot))[0..<length]))
+                let driver = SinkDriver(sink)
+                group.addTask {
+                    let crc = CRC32C.checksum(shard.bytes)
+                    do throws(NodeError) {
+                        try await driver.sink.write(shard.bytes, crc: crc)
+                        return (slot, nil)
+                    } catch {
+                        return (slot, error)
+                    }
+                }
+            }
+            var failed: [(Int, NodeError)] = []
+            for await (slot, error) in group {
+                if let error { failed.append((slot, error)) }
+            }
+            return failed
+        }
+        for (slot, _) in live where !failed.contains(where: { $0.0 == slot }) { move(slot, .chunkWritten) }
+        for (slot, error) in failed {
+            logger.warning("shard write failed", metadata: ["slot": "\(slot)", "error": "\(error)"])
+            await abort(slot)
+        }
+        let writing = states.values.filter { $0 == .streaming }.count
+        if writing < quorum {
+            fail(.unavailable("only \(writing) shard owners still writing, write quorum is \(quorum)"))
+        }
+    }
+
+    private func abort(_ slot: Int) async {
+        guard let state = states[slot], !state.isTerminal, let sink = sinks[slot] else { return }
+        move(slot, .failed)
+        await sink.abort()
+    }
+
+    /// Aborts every shard write that is not durable.
+    func abortAll() async {
+        for slot in states.keys.sorted() { await abort(slot) }
+    }
+
+    /// Makes every streaming shard durable, all at once; returns the slots
+    /// that are (a failed finish is aborted).
+    func finishAll() async -> [Int] {
+        let streaming = states.filter { $0.value == .streaming }.keys.sorted()
+        for slot in streaming { move(slot, .finishRequested) }
+        let results: [(Int, NodeError?)] = await withTaskGroup(of: (Int, NodeError?).self) { group in
+            for slot in streaming {
+                let driver = SinkDriver(sinks[slot]!)
+                group.addTask {
+                    do throws(NodeError) {
+                        try await driver.sink.finish()
+                        return (slot, nil)
+                    } catch {
+                        return (slot, error)
+                    }
+                }
+            }
+            var results: [(Int, NodeError?)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        var durable: [Int] = []
+        for (slot, error) in results.sorted(by: { $0.0 < $1.0 }) {
+            if let error {
+                logger.warning("shard write failed", metadata: ["slot": "\(slot)", "error": "\(error)"])
+                await abort(slot)
+            } else {
+                move(slot, .finished)
+                durable.append(slot)
+            }
+        }
+        // Sinks opened but never written (an empty body has none) are dropped too.
+        await abortAll()
+        return durable
+    }
+}
+
+/// A shard's bytes inside the stripe, read by one writer task while the
+/// stripe is not touched (the fan-out awaits every writer before the next block).
+struct SendableBytes: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+}
+
+/// A sink handed to the one task that drives it for this step.
+struct SinkDriver: @unchecked Sendable {
+    let sink: any ShardSink
+    init(_ sink: any ShardSink) { self.sink = sink }
+}

@@ -1,0 +1,198 @@
+import Crypto
+import Erasure
+import Foundation
+import Logging
+import NIOCore
+@testable import Node
+import Synchronization
+import Testing
+
+/// A shard sink in memory: records chunks, can fail its n-th write, and can
+/// hold its first write until the test opens the gate.
+final class MemorySink: ShardSink, @unchecked Sendable {
+    struct Record { var chunks: [[UInt8]] = []; var finished = false; var aborted = false; var abortCount = 0 }
+    let record = Mutex(Record())
+    let failOnWrite: Int?
+    let gate: Gate?
+
+    init(failOnWrite: Int? = nil, gate: Gate? = nil) {
+        self.failOnWrite = failOnWrite
+        self.gate = gate
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
+        #expect(CRC32C.checksum(chunk) == crc)
+        let count = record.withLock { $0.chunks.count }
+        if count == 0, let gate { await gate.wait() }
+        if let failOnWrite, count + 1 == failOnWrite { throw .peer("injected write failure") }
+        let bytes = Array(chunk)
+        record.withLock { $0.chunks.append(bytes) }
+    }
+
+    func finish() async throws(NodeError) {
+        record.withLock {
+            #expect(!$0.aborted)
+            $0.finished = true
+        }
+    }
+
+    func abort() async {
+        record.withLock {
+            $0.aborted = true
+            $0.abortCount += 1
+        }
+    }
+
+    var state: Record { record.withLock { $0 } }
+}
+
+/// Holds waiters until opened.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.open { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+@Suite struct PutPipelineTests {
+    let code = try! ErasureCode(dataShards: 4, parityShards: 2)
+    let blockSize = 64 * 1024
+
+    func body(_ size: Int, seed: UInt8 = 7) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) } }
+
+    /// The body in pieces of awkward sizes, as a socket delivers it.
+    func pieces(_ bytes: [UInt8]) -> AsyncStream<ByteBuffer> {
+        AsyncStream { continuation in
+            var offset = 0
+            var step = 1000
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + step)
+                continuation.yield(ByteBuffer(bytes: bytes[offset..<end]))
+                offset = end
+                step = step * 3 % 70_001 + 1
+            }
+            continuation.finish()
+        }
+    }
+
+    func pipeline(quorum: Int = 5) -> PutPipeline {
+        PutPipeline(code: code, blockSizeBytes: blockSize, backend: .preferred, quorum: quorum, logger: Logger(label: "test"))
+    }
+
+    func expectations(_ bytes: [UInt8], md5: [UInt8]? = nil) -> BodyExpectations {
+        BodyExpectations(contentLength: bytes.count, md5: md5 ?? Array(Insecure.MD5.hash(data: bytes)), sha256: Array(SHA256.hash(data: bytes)))
+    }
+
+    /// Data shards, block by block, give the body back.
+    func reassemble(_ sinks: [MemorySink], size: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        let blocks = sinks[0].state.chunks.count
+        for block in 0..<blocks {
+            for slot in 0..<code.dataShards { out += sinks[slot].state.chunks[block] }
+            let blockLength = min(blockSize, size - block * blockSize)
+            out = Array(out.prefix(block * blockSize + blockLength))
+        }
+        return out
+    }
+
+    @Test func everyShardIsWrittenAndTheDataShardsAreTheBody() async throws {
+        let bytes = body(3 * blockSize + 12_345)
+        let sinks = (0..<6).map { _ in MemorySink() }
+        let outcome = try await pipeline().run(pieces(bytes), expecting: expectations(bytes), sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        #expect(outcome.durableSlots == [0, 1, 2, 3, 4, 5])
+        #expect(outcome.md5 == Array(Insecure.MD5.hash(data: bytes)))
+        #expect(sinks.allSatisfy { $0.state.finished && !$0.state.aborted && $0.state.chunks.count == 4 })
+        #expect(reassemble(sinks, size: bytes.count) == bytes)
+    }
+
+    @Test func aFailingSinkIsAbortedOnceAndTheQuorumCarriesOn() async throws {
+        let bytes = body(2 * blockSize + 1)
+        let sinks = (0..<6).map { $0 == 3 ? MemorySink(failOnWrite: 2) : MemorySink() }
+        let outcome = try await pipeline().run(pieces(bytes), expecting: expectations(bytes), sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        #expect(outcome.durableSlots == [0, 1, 2, 4, 5])
+        #expect(sinks[3].state.aborted && sinks[3].state.abortCount == 1 && !sinks[3].state.finished)
+    }
+
+    @Test func losingTheQuorumAbortsEveryShard() async {
+        let bytes = body(3 * blockSize)
+        let sinks = (0..<6).map { $0 >= 4 ? MemorySink(failOnWrite: 1) : MemorySink() }
+        await #expect(throws: ObjectError.self) {
+            _ = try await pipeline().run(pieces(bytes), expecting: expectations(bytes), sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        }
+        #expect(sinks.allSatisfy { $0.state.aborted && $0.state.abortCount == 1 && !$0.state.finished })
+    }
+
+    /// A body that fails its MD5 never completes a shard: the last block is held back.
+    @Test func aBadDigestHoldsBackTheLastBlock() async {
+        let bytes = body(3 * blockSize + 5)
+        let sinks = (0..<6).map { _ in MemorySink() }
+        await #expect(throws: ObjectError.badDigest) {
+            _ = try await pipeline().run(pieces(bytes), expecting: expectations(bytes, md5: Array(repeating: 0, count: 16)),
+                                         sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        }
+        #expect(sinks.allSatisfy { $0.state.aborted && !$0.state.finished && $0.state.chunks.count < 4 })
+    }
+
+    @Test func aShortBodyIsRefused() async {
+        let bytes = body(blockSize)
+        let sinks = (0..<6).map { _ in MemorySink() }
+        var expected = expectations(bytes)
+        expected.contentLength += 1
+        await #expect(throws: ObjectError.incompleteBody(expected: blockSize + 1, received: blockSize)) {
+            _ = try await pipeline().run(pieces(bytes), expecting: expected, sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        }
+        #expect(sinks.allSatisfy { $0.state.aborted && $0.state.chunks.isEmpty })
+    }
+
+    /// The shards of a block go to all sinks at once: a sink that holds its
+    /// write does not keep the others from receiving theirs.
+    @Test func theFanOutIsConcurrent() async throws {
+        let bytes = body(2 * blockSize)
+        let gate = Gate()
+        let sinks = (0..<6).map { $0 == 0 ? MemorySink(gate: gate) : MemorySink() }
+        let run = Task { [pipeline = pipeline()] in
+            try await pipeline.run(pieces(bytes), expecting: expectations(bytes), sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while sinks[1...].contains(where: { $0.state.chunks.isEmpty }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(sinks[1...].allSatisfy { $0.state.chunks.count == 1 })
+        #expect(sinks[0].state.chunks.isEmpty)
+        gate.open()
+        let outcome = try await run.value
+        #expect(outcome.durableSlots == [0, 1, 2, 3, 4, 5])
+    }
+
+    @Test func shardWriteLifecycle() {
+        typealias S = ShardWriteState
+        #expect(S.open.next(.chunkWritten) == .streaming)
+        #expect(S.streaming.next(.chunkWritten) == .streaming)
+        #expect(S.streaming.next(.finishRequested) == .finishing)
+        #expect(S.finishing.next(.finished) == .durable)
+        for state in [S.open, .streaming, .finishing] { #expect(state.next(.failed) == .aborted) }
+        for event in [S.Event.chunkWritten, .finishRequested, .finished, .failed] {
+            #expect(S.durable.next(event) == nil)
+            #expect(S.aborted.next(event) == nil)
+        }
+        #expect(S.finishing.next(.chunkWritten) == nil)
+        #expect(S.open.next(.finished) == nil)
+    }
+}
