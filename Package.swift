@@ -164,7 +164,8 @@ let package = Package(
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [
-            "Node", "ClusterModel", "Placement", "Erasure", "Storage", .product(name: "NIOCore", package: "swift-nio"),
+            "Node", "ClusterModel", "Placement", "Erasure", "Storage", "Units", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

@@ -167,7 +167,7 @@ struct AdminHandlers: Sendable {
     func status() async -> Response {
         let views = await node.nodeViews()
         let version = await node.state.layout.currentVersion.rawValue
-        let now = Date()
+        let now = node.wallClock.now
         let nodes = views.map { view in
             NodeStatusDocument(id: view.id.rawValue, hostname: view.hostname, address: view.address, isSelf: view.isSelf,
                                healthy: view.healthy, lastSeenSecondsAgo: view.lastSeen.map { max(0, now.timeIntervalSince($0)) },

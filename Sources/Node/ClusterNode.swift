@@ -23,6 +23,8 @@ public actor ClusterNode {
     nonisolated let logger: Logger
     nonisolated let client: RPCClient
     nonisolated let auth: RPCAuth
+    /// Where this node reads the time (the system clock but in tests).
+    public nonisolated let wallClock: any WallClock
 
     public private(set) var state: ClusterState
     public private(set) var peerTable = PeerTable()
@@ -30,13 +32,15 @@ public actor ClusterNode {
     private var stateDigest: String
     private var syncsInFlight: Set<NodeID> = []
 
-    public init(config: NodeConfig, identity: NodeIdentity, logger: Logger, http: HTTPClient) throws(NodeError) {
+    public init(config: NodeConfig, identity: NodeIdentity, logger: Logger, http: HTTPClient,
+                clock wallClock: any WallClock = SystemClock()) throws(NodeError) {
+        self.wallClock = wallClock
         self.config = config
         self.identity = identity
         self.logger = logger
         self.hostname = ProcessInfo.processInfo.hostName
         auth = RPCAuth(secretHex: config.rpcSecret)
-        client = RPCClient(auth: auth, identity: identity, http: http)
+        client = RPCClient(auth: auth, identity: identity, http: http, clock: wallClock)
         let loaded = try Self.loadState(metadataDir: config.metadataDir)
         state = loaded
         clock = HybridClock(node: identity.id.rawValue)
@@ -100,7 +104,7 @@ public actor ClusterNode {
 
     // MARK: Changing the cluster state
 
-    private func nowMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+    private func nowMillis() -> UInt64 { wallClock.nowMillis() }
 
     /// Applies a local change with a fresh stamp, persists it, and pushes it to the peers.
     private func update<T>(_ what: String, _ body: (inout ClusterState, Stamp) throws(ClusterError) -> T) throws(NodeError) -> T {
@@ -232,7 +236,7 @@ public actor ClusterNode {
     private func heard(_ info: PeerInfo, from sender: NodeID) {
         guard let address = HostPort(info.address), info.id == sender.rawValue else { return }
         let isNew = peerTable.peers[sender]?.address != address
-        peerTable.heard(from: sender, address: address, hostname: info.hostname, dataAvailableBytes: info.dataAvailableBytes, at: Date())
+        peerTable.heard(from: sender, address: address, hostname: info.hostname, dataAvailableBytes: info.dataAvailableBytes, at: wallClock.now)
         if isNew {
             logger.info("peer joined", metadata: ["node": "\(sender.shortForm)", "address": "\(address)"])
             persistPeers()
@@ -308,7 +312,7 @@ public actor ClusterNode {
 
     /// Pushes the state to every healthy peer (after a local change).
     private func pushState() async {
-        let now = Date()
+        let now = wallClock.now
         let targets = peerTable.peers.values.filter { peerTable.isHealthy($0.id, now: now) }
         await withTaskGroup(of: Void.self) { group in
             for peer in targets { group.addTask { await self.sync(with: peer.id, at: peer.address) } }
@@ -378,7 +382,7 @@ public actor ClusterNode {
             layouts = state.layout.history().applied
             cachedLayouts = (stateDigest, layouts)
         }
-        let now = Date()
+        let now = wallClock.now
         var addresses: [NodeID: HostPort] = [:]
         var healthy: Set<NodeID> = []
         for peer in peerTable.peers.values {
@@ -403,7 +407,7 @@ public actor ClusterNode {
 
     /// Every node this one knows, with its liveness and applied role.
     public func nodeViews() -> [NodeView] {
-        let now = Date()
+        let now = wallClock.now
         let roles = state.layout.history().current?.roles ?? [:]
         var views: [NodeView] = []
         let me = selfInfo
@@ -428,7 +432,7 @@ public actor ClusterNode {
         guard let layout = state.layout.history().current else {
             return (false, "no layout applied: assign roles and run `shale layout apply`", 0, 0)
         }
-        let now = Date()
+        let now = wallClock.now
         let members = Array(layout.roles.keys)
         let reachable = members.filter { $0 == id || peerTable.isHealthy($0, now: now) }.count
         let quorum = members.count / 2 + 1

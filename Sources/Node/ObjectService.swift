@@ -45,7 +45,7 @@ public final class ObjectService: Sendable {
     func stamp(replacing replaced: Stamp?) -> Stamp {
         clock.withLock { clock in
             if let replaced { clock.observe(replaced) }
-            return clock.next(wallMillis: UInt64(Date().timeIntervalSince1970 * 1000))
+            return clock.next(wallMillis: node.wallClock.nowMillis())
         }
     }
 
@@ -139,7 +139,7 @@ public final class ObjectService: Sendable {
         }
         let version = ObjectVersion(
             versionID: versionID, size: size, etag: etag, contentType: request.contentType, userMetadata: request.userMetadata,
-            lastModifiedMillis: UInt64(Date().timeIntervalSince1970 * 1000), dataShards: code.dataShards,
+            lastModifiedMillis: node.wallClock.nowMillis(), dataShards: code.dataShards,
             parityShards: code.parityShards, blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: stored,
             checksum: checksum, contentHeaders: request.contentHeaders)
         let record = ObjectRecord(bucketID: request.bucket.hex, key: request.key, stamp: stamp(replacing: previous?.stamp), version: version)

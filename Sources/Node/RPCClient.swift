@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Placement
+import Units
 
 /// Calls to other nodes' RPC port. Connections are pooled and reused by
 /// AsyncHTTPClient, which also reconnects after a peer restarts; every call
@@ -14,12 +15,13 @@ struct RPCClient: Sendable {
     let auth: RPCAuth
     let identity: NodeIdentity
     let http: HTTPClient
+    let clock: any WallClock
 
     /// Calls `method` at `address`; returns the answer's body and the
     /// responder's id, which must be `expected` when given.
     func call(_ method: RPCMethod, at address: HostPort, body: Data, expected: NodeID?,
               timeout: TimeAmount = defaultTimeout) async throws(NodeError) -> (Data, NodeID) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Int64(clock.nowMillis())
         let signed = auth.signRequest(method: "POST", path: method.path, body: body, identity: identity, nowMillis: now)
         var request = HTTPClientRequest(url: "http://\(address)\(method.path)")
         request.method = .POST

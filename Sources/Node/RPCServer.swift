@@ -30,7 +30,7 @@ public enum RPCServer {
             let buffer = try await request.collectBody(upTo: maxRequestBytes)
             let body = Data(buffer: buffer)
             let headers = RPCAuth.Signed(fields: request.headers)
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = Int64(node.wallClock.nowMillis())
             let path = request.uri.path
             let sender: NodeID
             switch node.auth.verifyRequest(method: "POST", path: path, body: body, headers: headers, nowMillis: now) {
@@ -69,7 +69,7 @@ public enum RPCServer {
                          _ body: (ShardQuery, String) async throws -> Response) async throws -> Response {
         let headers = RPCAuth.Signed(fields: request.headers)
         let path = request.uri.path + "?" + (request.uri.query ?? "")
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Int64(node.wallClock.nowMillis())
         if case .failure(let failure) = node.auth.verifyRequest(method: "POST", path: path, bodyHash: RPCAuth.streamedBody,
                                                                 headers: headers, nowMillis: now) {
             logger.warning("refused RPC call", metadata: ["path": "\(request.uri.path)", "reason": "\(failure)"])

@@ -15,7 +15,7 @@ extension RPCClient {
     func stream(_ method: RPCMethod, query: String, at address: HostPort, expected: NodeID,
                 body: HTTPClientRequest.Body?, timeout: TimeAmount) async throws(NodeError) -> HTTPClientResponse {
         let path = method.path + "?" + query
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = Int64(clock.nowMillis())
         let signed = auth.signRequest(method: "POST", path: path, bodyHash: RPCAuth.streamedBody, identity: identity, nowMillis: now)
         var request = HTTPClientRequest(url: "http://\(address)\(path)")
         request.method = .POST

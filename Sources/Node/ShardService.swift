@@ -82,7 +82,7 @@ extension ObjectService {
     /// transaction, before their files are written: a shard no version
     /// references can then be found and collected.
     func noteLocalShards(_ keys: [ShardKey], of object: ObjectName) async throws(NodeError) {
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let now = node.wallClock.nowMillis()
         let notes = keys.map {
             MetadataStore.LocalShard(versionID: $0.versionID, slot: $0.slot, bucket: object.bucket, key: object.key, createdMillis: now)
         }

@@ -15,7 +15,7 @@ extension ObjectService {
     /// looked at, so a PUT in flight or a GET of a replaced version is safe;
     /// a shard found live is looked at again one grace period later.
     func collectStrays() async {
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let now = node.wallClock.nowMillis()
         let graceMillis = UInt64(max(node.config.strayShardGraceSeconds, node.config.shardDeletionDelaySeconds)) * 1000
         guard now > graceMillis,
               let candidates = try? await metadataStore.shards(createdBefore: now - graceMillis, limit: Self.strayBatchSize),

@@ -117,7 +117,7 @@ struct S3Responder: HTTPResponder {
         if let authority = request.head.authority { headers.append(("host", authority)) }
         let signed = SigV4.Request(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query ?? "", headers: headers)
         let state = await node.state
-        let now = Int64(Date().timeIntervalSince1970)
+        let now = node.wallClock.nowSeconds
         do {
             let (authorization, payloadHash) = try SigV4.verify(signed, secretFor: { id in
                 AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue }
