@@ -67,12 +67,8 @@ extension ObjectService {
                 try await writer.write(ShardWire.frame(bytes, crc: read.crc))
             }
         }
-        let signature = node.auth.signResponse(requestMAC: requestMAC, status: 200, bodyHash: RPCAuth.streamedBody, identity: node.identity)
-        var fields = HTTPFields()
-        fields[.contentType] = "application/octet-stream"
-        fields[HTTPField.Name(RPCAuth.Header.node)!] = signature.node
-        fields[HTTPField.Name(RPCAuth.Header.mac)!] = signature.mac
-        fields[HTTPField.Name(RPCAuth.Header.signature)!] = signature.signature
+        let fields = RPCServer.signedFields(node: node, requestMAC: requestMAC, status: .ok, bodyHash: RPCAuth.streamedBody,
+                                            contentType: "application/octet-stream")
         return Response(status: .ok, headers: fields, body: body)
     }
 }

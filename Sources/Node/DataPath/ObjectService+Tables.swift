@@ -119,39 +119,56 @@ extension ObjectService {
 
     // MARK: Serving other nodes
 
-    /// Answers an authenticated object-table or shard call from a peer.
-    func handle(_ method: RPCMethod, body: Data) async throws(NodeError) -> Data {
-        let decoder = JSONDecoder()
-        let encoder = JSONEncoder()
+    /// Decodes a peer's JSON call, runs it, encodes the answer; storage and
+    /// decoding failures become typed node errors.
+    func answer<Message: Decodable, Reply: Encodable>(_ body: Data, as _: Message.Type,
+                                                      _ run: (Message) async throws -> Reply) async throws(NodeError) -> Data {
         do {
-            switch method {
-            case .metadataMerge:
-                let message = try decoder.decode(MetadataMergeMessage.self, from: body)
-                try await metadataStore.merge(message.records)
-                return Data("{}".utf8)
-            case .metadataGet:
-                let message = try decoder.decode(MetadataGetMessage.self, from: body)
-                return try encoder.encode(MetadataGetReply(record: try await metadataStore.get(bucket: message.bucketID, key: message.key)))
-            case .metadataList:
-                let message = try decoder.decode(MetadataListMessage.self, from: body)
-                let limit = min(max(message.limit, 1), 1000)
-                let records = try await metadataStore.list(bucket: message.bucketID, prefix: message.prefix, after: message.after, limit: limit)
-                return try encoder.encode(MetadataListReply(records: records))
-            case .metadataDigest:
-                let message = try decoder.decode(MetadataDigestMessage.self, from: body)
-                return try encoder.encode(MetadataDigestReply(digest: Hex.encode(try await metadataStore.digest(bucket: message.bucketID))))
-            case .shardDelete:
-                try await deleteLocalShards(try decoder.decode(ShardDeleteMessage.self, from: body))
-                return Data("{}".utf8)
-            case .ping, .sync, .shardPut, .shardGet:
-                throw NodeError.invalidRequest("\(method.rawValue) is not an object-table call")
-            }
+            let message = try JSONDecoder().decode(Message.self, from: body)
+            return try JSONEncoder().encode(try await run(message))
         } catch let error as NodeError {
             throw error
         } catch let error as StorageError {
             throw .storage("\(error)")
         } catch {
-            throw .invalidRequest("malformed \(method.rawValue) call: \(error)")
+            throw .invalidRequest("malformed call: \(error)")
+        }
+    }
+
+    func answerMetadataMerge(_ body: Data) async throws(NodeError) -> Data {
+        try await answer(body, as: MetadataMergeMessage.self) { message in
+            try await self.metadataStore.merge(message.records)
+            return EmptyReply()
+        }
+    }
+
+    func answerMetadataGet(_ body: Data) async throws(NodeError) -> Data {
+        try await answer(body, as: MetadataGetMessage.self) { message in
+            MetadataGetReply(record: try await self.metadataStore.get(bucket: message.bucketID, key: message.key))
+        }
+    }
+
+    func answerMetadataList(_ body: Data) async throws(NodeError) -> Data {
+        try await answer(body, as: MetadataListMessage.self) { message in
+            let limit = min(max(message.limit, 1), 1000)
+            return MetadataListReply(records: try await self.metadataStore.list(bucket: message.bucketID, prefix: message.prefix,
+                                                                                after: message.after, limit: limit))
+        }
+    }
+
+    func answerMetadataDigest(_ body: Data) async throws(NodeError) -> Data {
+        try await answer(body, as: MetadataDigestMessage.self) { message in
+            MetadataDigestReply(digest: Hex.encode(try await self.metadataStore.digest(bucket: message.bucketID)))
+        }
+    }
+
+    func answerShardDelete(_ body: Data) async throws(NodeError) -> Data {
+        try await answer(body, as: ShardDeleteMessage.self) { message in
+            try await self.deleteLocalShards(message)
+            return EmptyReply()
         }
     }
 }
+
+/// `{}`: the answer of a call that returns nothing.
+struct EmptyReply: Codable, Sendable {}

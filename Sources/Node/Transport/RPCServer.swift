@@ -14,17 +14,21 @@ public enum RPCServer {
 
     public static func application(node: ClusterNode, objects: ObjectService, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
-        router.post(RouterPath(RPCMethod.shardPut.path)) { request, _ -> Response in
-            try await streamed(request, node: node, logger: logger) { query, requestMAC in
-                try await objects.receiveShard(query, body: request.body)
-                return signed(node: node, requestMAC: requestMAC, status: .ok, body: Data("{}".utf8))
+        var calls: [RPCMethod: @Sendable (Data, NodeID) async throws(NodeError) -> Data] = [:]
+        for method in RPCMethod.allCases {
+            switch RPCMethod.handler(method, node: node, objects: objects) {
+            case .call(let answer):
+                calls[method] = answer
+            case .stream(let answer):
+                router.post(RouterPath(method.path)) { request, _ -> Response in
+                    Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
+                    return try await streamed(request, node: node, logger: logger) { query, requestMAC in
+                        try await answer(query, request, requestMAC)
+                    }
+                }
             }
         }
-        router.post(RouterPath(RPCMethod.shardGet.path)) { request, _ -> Response in
-            try await streamed(request, node: node, logger: logger) { query, requestMAC in
-                try objects.serveShard(query, requestMAC: requestMAC)
-            }
-        }
+        let table = calls
         router.post("/rpc/v1/:method") { request, context -> Response in
             var request = request
             let buffer = try await request.collectBody(upTo: maxRequestBytes)
@@ -41,17 +45,12 @@ public enum RPCServer {
             case .success(let node): sender = node
             }
             let requestMAC = headers?.mac ?? ""
-            guard let method = context.parameters.get("method").flatMap(RPCMethod.init(rawValue:)) else {
+            guard let method = context.parameters.get("method").flatMap(RPCMethod.init(rawValue:)), let answer = table[method] else {
                 return signed(node: node, requestMAC: requestMAC, status: .notFound, body: Data("no such RPC method".utf8))
             }
             Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
             do {
-                let answer: Data
-                switch method {
-                case .ping, .sync: answer = try await node.handle(method, body: body, from: sender)
-                default: answer = try await objects.handle(method, body: body)
-                }
-                return signed(node: node, requestMAC: requestMAC, status: .ok, body: answer)
+                return signed(node: node, requestMAC: requestMAC, status: .ok, body: try await answer(body, sender))
             } catch {
                 return signed(node: node, requestMAC: requestMAC, status: .badRequest, body: Data("\(error)".utf8))
             }
@@ -89,14 +88,24 @@ public enum RPCServer {
         }
     }
 
+    /// A JSON answer, signed for the caller.
     static func signed(node: ClusterNode, requestMAC: String, status: HTTPResponse.Status, body: Data) -> Response {
-        let signature = node.auth.signResponse(requestMAC: requestMAC, status: status.code, body: body, identity: node.identity)
+        let fields = signedFields(node: node, requestMAC: requestMAC, status: status, bodyHash: RPCAuth.bodyHash(body),
+                                  contentType: "application/json")
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    /// The headers that sign an answer (the one place answers are signed):
+    /// `bodyHash` is the body's hash, or `RPCAuth.streamedBody` for chunked shard streams.
+    static func signedFields(node: ClusterNode, requestMAC: String, status: HTTPResponse.Status, bodyHash: String,
+                             contentType: String) -> HTTPFields {
+        let signature = node.auth.signResponse(requestMAC: requestMAC, status: status.code, bodyHash: bodyHash, identity: node.identity)
         var fields = HTTPFields()
-        fields[.contentType] = "application/json"
+        fields[.contentType] = contentType
         fields[HTTPField.Name(RPCAuth.Header.node)!] = signature.node
         fields[HTTPField.Name(RPCAuth.Header.mac)!] = signature.mac
         fields[HTTPField.Name(RPCAuth.Header.signature)!] = signature.signature
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: body)))
+        return fields
     }
 }
 

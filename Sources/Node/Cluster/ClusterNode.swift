@@ -337,24 +337,21 @@ public actor ClusterNode {
 
     // MARK: Serving RPC
 
-    /// Answers an authenticated call from `sender`.
-    func handle(_ method: RPCMethod, body: Data, from sender: NodeID) throws(NodeError) -> Data {
-        let decoder = JSONDecoder()
-        switch method {
-        case .ping:
-            guard let message = try? decoder.decode(PingMessage.self, from: body), message.node.id == sender.rawValue else {
-                throw .invalidRequest("malformed ping")
-            }
-            heard(message.node, from: sender)
-            learn(message.knownPeers)
-            return (try? JSONEncoder().encode(pingMessage())) ?? Data()
-        case .sync:
-            guard let message = try? decoder.decode(SyncMessage.self, from: body) else { throw .invalidRequest("malformed state") }
-            merge(message.state, from: sender)
-            return (try? JSONEncoder().encode(SyncMessage(state: state))) ?? Data()
-        default:
-            throw .invalidRequest("\(method.rawValue) is not a membership call")
+    /// `ping`: a peer's heartbeat; answered with this node's.
+    func answerPing(_ body: Data, from sender: NodeID) throws(NodeError) -> Data {
+        guard let message = try? JSONDecoder().decode(PingMessage.self, from: body), message.node.id == sender.rawValue else {
+            throw .invalidRequest("malformed ping")
         }
+        heard(message.node, from: sender)
+        learn(message.knownPeers)
+        return (try? JSONEncoder().encode(pingMessage())) ?? Data()
+    }
+
+    /// `sync`: a peer's cluster state, merged; answered with the merged state.
+    func answerSync(_ body: Data, from sender: NodeID) throws(NodeError) -> Data {
+        guard let message = try? JSONDecoder().decode(SyncMessage.self, from: body) else { throw .invalidRequest("malformed state") }
+        merge(message.state, from: sender)
+        return (try? JSONEncoder().encode(SyncMessage(state: state))) ?? Data()
     }
 
     // MARK: Routing

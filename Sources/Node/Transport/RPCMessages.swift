@@ -40,7 +40,7 @@ struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
 struct MetadataDigestReply: Codable, Sendable { let digest: String }
 struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots: [Int] }
 
-enum RPCMethod: String, Sendable {
+enum RPCMethod: String, Sendable, CaseIterable {
     case ping
     case sync
     case metadataMerge = "metadata-merge"

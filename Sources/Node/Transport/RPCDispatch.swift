@@ -1,0 +1,36 @@
+import Foundation
+import Hummingbird
+import Placement
+
+/// Who answers each RPC method: one table for the whole node, so a method
+/// is routed once and no handler has to refuse another's methods.
+enum RPCHandler: Sendable {
+    /// A JSON call: the request body in, the answer's body out.
+    case call(@Sendable (_ body: Data, _ sender: NodeID) async throws(NodeError) -> Data)
+    /// A streamed shard call: the parsed shard query and the request in, the
+    /// answer out (its body streamed when it carries chunks).
+    case stream(@Sendable (_ query: ShardQuery, _ request: Request, _ requestMAC: String) async throws -> Response)
+}
+
+extension RPCMethod {
+    /// The dispatch table. Every case of `RPCMethod` has exactly one entry
+    /// (a switch, so adding a method without a handler does not compile).
+    static func handler(_ method: RPCMethod, node: ClusterNode, objects: ObjectService) -> RPCHandler {
+        switch method {
+        case .ping: return .call { body, sender throws(NodeError) in try await node.answerPing(body, from: sender) }
+        case .sync: return .call { body, sender throws(NodeError) in try await node.answerSync(body, from: sender) }
+        case .metadataMerge: return .call { body, _ throws(NodeError) in try await objects.answerMetadataMerge(body) }
+        case .metadataGet: return .call { body, _ throws(NodeError) in try await objects.answerMetadataGet(body) }
+        case .metadataList: return .call { body, _ throws(NodeError) in try await objects.answerMetadataList(body) }
+        case .metadataDigest: return .call { body, _ throws(NodeError) in try await objects.answerMetadataDigest(body) }
+        case .shardDelete: return .call { body, _ throws(NodeError) in try await objects.answerShardDelete(body) }
+        case .shardPut:
+            return .stream { query, request, requestMAC in
+                try await objects.receiveShard(query, body: request.body)
+                return RPCServer.signed(node: node, requestMAC: requestMAC, status: .ok, body: Data("{}".utf8))
+            }
+        case .shardGet:
+            return .stream { query, _, requestMAC in try objects.serveShard(query, requestMAC: requestMAC) }
+        }
+    }
+}
