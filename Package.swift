@@ -84,15 +84,22 @@ let package = Package(
             dependencies: ["Units", "Checksums", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "NodeConfiguration",
+            dependencies: [
+                "Erasure",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "AdminAPI",
             dependencies: ["Placement"]
         ),
         .target(
             name: "Node",
             dependencies: [
-                "ClusterModel", "Placement", "Erasure", "Storage", "Units", "Checksums",
+                "ClusterModel", "Placement", "Erasure", "Storage", "Units", "Checksums", "NodeConfiguration",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -134,6 +141,7 @@ let package = Package(
             dependencies: [
                 "Admin",
                 "AdminAPI",
+                "NodeConfiguration",
                 "S3Server",
                 "ClusterModel",
                 "Erasure",
@@ -162,6 +170,7 @@ let package = Package(
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units", "Checksums"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums"]),
+        .testTarget(name: "S3ServerTests", dependencies: ["S3Server", "S3Protocol", "Node", "ClusterModel"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [
             "Node", "ClusterModel", "Placement", "Erasure", "Storage", "Units", .product(name: "NIOCore", package: "swift-nio"),

@@ -5,7 +5,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
-import Node
+import NodeConfiguration
 
 /// Where the admin API is and how to authenticate: `--admin` / `--token`,
 /// else SHALE_ADMIN_ADDR / SHALE_ADMIN_TOKEN, else the node's config file.

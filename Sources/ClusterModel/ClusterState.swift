@@ -1,3 +1,4 @@
+import Foundation
 import Placement
 
 /// Everything every node knows alike: the layout workflow, buckets, access
@@ -159,4 +160,40 @@ public func resolveNode(_ text: String, among candidates: some Collection<NodeID
     if matches.count == 1 { return matches.first! }
     if matches.count > 1 { throw .ambiguousNode(text, matches: matches.sorted().map(\.shortForm)) }
     throw .unknownNode(text)
+}
+
+/// `cluster_state.json`: the state with the format it was written in.
+/// Format 1 is the bare state (files written before the format was
+/// recorded); format 2 wraps it as `{"format": 2, "state": …}`.
+public struct ClusterStateFile: Codable, Sendable {
+    public static let currentFormat = 2
+
+    public let format: Int
+    public let state: ClusterState
+
+    public init(state: ClusterState) {
+        format = Self.currentFormat
+        self.state = state
+    }
+
+    public enum FormatError: Error, CustomStringConvertible {
+        case newer(Int)
+        public var description: String {
+            switch self {
+            case .newer(let format):
+                return "it was written by a newer Shale (format \(format)); this one reads formats 1...\(ClusterStateFile.currentFormat)"
+            }
+        }
+    }
+
+    /// Reads a file of any known format.
+    public static func decode(_ data: Data) throws -> ClusterState {
+        struct Probe: Decodable { let format: Int? }
+        let decoder = JSONDecoder()
+        guard let format = try decoder.decode(Probe.self, from: data).format else {
+            return try decoder.decode(ClusterState.self, from: data)
+        }
+        guard format <= currentFormat else { throw FormatError.newer(format) }
+        return try decoder.decode(ClusterStateFile.self, from: data).state
+    }
 }

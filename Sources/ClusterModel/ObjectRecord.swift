@@ -60,14 +60,39 @@ public struct ContentHeaders: Codable, Sendable, Equatable {
 /// The metadata-table row of (bucket, key): the newest version or a
 /// tombstone, with the stamp that decides merges (last writer wins).
 public struct ObjectRecord: Codable, Sendable, Equatable {
+    /// The row format this build writes. 1: rows without a `format` field
+    /// (before checksums and content headers); 2: `ObjectVersion.checksum`
+    /// and `contentHeaders` may be present.
+    public static let currentFormat = 2
+
     public var bucketID: String
     public var key: String
     public var stamp: Stamp
     /// nil: deleted (a tombstone, kept so an older write cannot come back).
     public var version: ObjectVersion?
+    /// The format the row was written in (1 for rows that carry none).
+    public var format: Int
 
     public init(bucketID: String, key: String, stamp: Stamp, version: ObjectVersion?) {
         self.bucketID = bucketID; self.key = key; self.stamp = stamp; self.version = version
+        format = Self.currentFormat
+    }
+
+    enum CodingKeys: String, CodingKey { case bucketID, key, stamp, version, format }
+
+    /// Reads rows of every format up to the current one; a row written by a
+    /// newer Shale is refused, never half-read.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decodeIfPresent(Int.self, forKey: .format) ?? 1
+        guard (1...Self.currentFormat).contains(format) else {
+            throw DecodingError.dataCorruptedError(forKey: .format, in: container,
+                debugDescription: "object row format \(format) was written by a newer Shale; this one reads formats 1...\(Self.currentFormat)")
+        }
+        bucketID = try container.decode(String.self, forKey: .bucketID)
+        key = try container.decode(String.self, forKey: .key)
+        stamp = try container.decode(Stamp.self, forKey: .stamp)
+        version = try container.decodeIfPresent(ObjectVersion.self, forKey: .version)
     }
 
     public var isTombstone: Bool { version == nil }

@@ -48,6 +48,23 @@ public final class ReedSolomon: Sendable {
         try engine.reconstruct(length: shardLength, shards: shards, missing: missing.union(targets), targets: targets)
     }
 
+    private static let sharedCodecs = Mutex<[SharedKey: ReedSolomon]>([:])
+    private struct SharedKey: Hashable { let code: ErasureCode; let backend: ErasureBackendKind }
+
+    /// The process's one codec for a code and backend, so its encode tables
+    /// and its cache of decode tables (per erasure pattern) outlive any one
+    /// request: a degraded read does not rebuild them.
+    public static func shared(_ code: ErasureCode, backend: ErasureBackendKind = .preferred) throws(ErasureError) -> ReedSolomon {
+        let key = SharedKey(code: code, backend: backend)
+        if let codec = sharedCodecs.withLock({ $0[key] }) { return codec }
+        let codec = try ReedSolomon(code, backend: backend)
+        return sharedCodecs.withLock { codecs in
+            if let existing = codecs[key] { return existing }
+            codecs[key] = codec
+            return codec
+        }
+    }
+
     private func validate(_ shardLength: Int) throws(ErasureError) {
         guard (0...Self.maxShardLengthBytes).contains(shardLength) else { throw .invalidShardLength(shardLength) }
     }

@@ -52,11 +52,15 @@ public struct S3Error: Error, Equatable, Sendable {
     }
 
     public let code: Code
+    /// What the client reads: never a peer's address, a path or an internal error.
     public let message: String
+    /// The cause, for the node's log only.
+    public let logDetail: String?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, logDetail: String? = nil) {
         self.code = code
         self.message = message
+        self.logDetail = logDetail
     }
 
     public var status: Int { code.status }

@@ -2,9 +2,13 @@ import ClusterModel
 import Node
 import S3Protocol
 
-/// The one place where the layers' errors become S3 answers; anything not
-/// named here is an InternalError with no internals shown.
+/// The one place where the layers' errors become S3 answers. Messages sent
+/// to clients are fixed texts or counts; the cause (a peer's address, a
+/// path, an internal error) goes to the node's log as `logDetail`.
 extension S3Error {
+    static let internalMessage = "We encountered an internal error. Please try again."
+    static let retryMessage = "Please reduce your request rate or try again: a node of the cluster did not answer in time."
+
     init(_ error: ObjectError) {
         switch error {
         case .noSuchKey: self.init(.noSuchKey, error.description)
@@ -13,7 +17,7 @@ extension S3Error {
         case .contentSHA256Mismatch: self.init(.xAmzContentSHA256Mismatch, error.description)
         case .incompleteBody: self.init(.incompleteBody, error.description)
         case .unreadable: self.init(.serviceUnavailable, error.description)
-        case .internalError: self.init(.internalError, "We encountered an internal error. Please try again.")
+        case .internalError(let cause): self.init(.internalError, Self.internalMessage, logDetail: cause)
         }
     }
 
@@ -25,10 +29,11 @@ extension S3Error {
             case .invalidBucketName: self.init(.invalidBucketName, "The specified bucket is not valid: \(cluster.description)")
             case .bucketNotEmpty: self.init(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
             case .bucketExists: self.init(.bucketAlreadyExists, "The requested bucket name is not available.")
-            default: self.init(.internalError, "We encountered an internal error. Please try again.")
+            default: self.init(.internalError, Self.internalMessage, logDetail: cluster.description)
             }
-        case .notReady, .peer: self.init(.serviceUnavailable, "Please reduce your request rate or try again: \(error.description)")
-        default: self.init(.internalError, "We encountered an internal error. Please try again.")
+        case .notReady(let why): self.init(.serviceUnavailable, "The cluster is not ready: \(why)")
+        case .peer(let cause): self.init(.serviceUnavailable, Self.retryMessage, logDetail: cause)
+        default: self.init(.internalError, Self.internalMessage, logDetail: error.description)
         }
     }
 }

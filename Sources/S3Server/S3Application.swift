@@ -59,12 +59,14 @@ struct S3Responder: HTTPResponder {
         } catch let error as S3Error {
             Counter(label: "shale_s3_errors_total", dimensions: [("code", error.code.rawValue)]).increment()
             if error.code == .internalError || error.code == .serviceUnavailable {
-                logger.warning("s3 request failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)", "path": "\(resource)"])
+                logger.warning("s3 request failed", metadata: [
+                    "code": "\(error.code.rawValue)", "message": "\(error.message)", "cause": "\(error.logDetail ?? "-")", "path": "\(resource)",
+                ])
             }
             return Self.errorResponse(error, resource: resource, requestID: requestID, isHead: request.method == .head)
         } catch {
             logger.error("s3 request failed unexpectedly", metadata: ["error": "\(error)", "path": "\(resource)"])
-            return Self.errorResponse(S3Error(.internalError, "We encountered an internal error. Please try again."),
+            return Self.errorResponse(S3Error(.internalError, S3Error.internalMessage),
                                       resource: resource, requestID: requestID, isHead: request.method == .head)
         }
     }

@@ -112,3 +112,42 @@ import Units
         #expect(old.checksum == nil && old.contentHeaders == nil && old.etag == "e" && old.userMetadata == ["x": "Hello Worldé"])
     }
 }
+
+@Suite struct FormatVersionTests {
+    /// A row exactly as the previous format wrote it (no `format`, no checksum, no content headers).
+    let previousFormatRow = """
+        {"bucketID":"00ff","key":"a/b.parquet","stamp":{"millis":1764000000000,"counter":2,"node":"n1"},
+         "version":{"versionID":"0123456789abcdef0123456789abcdef","size":5,"etag":"5d41402abc4b2a76b9719d911017c592",
+         "contentType":"text/plain","userMetadata":{"x":"y"},"lastModifiedMillis":1764000000000,"dataShards":4,
+         "parityShards":2,"blockSizeBytes":1048576,"layoutVersion":1,"storedSlots":[0,1,2,3,4,5]}}
+        """
+
+    @Test func rowsOfThePreviousFormatAreRead() throws {
+        let record = try JSONDecoder().decode(ObjectRecord.self, from: Data(previousFormatRow.utf8))
+        #expect(record.format == 1 && record.key == "a/b.parquet" && record.stamp.counter == 2)
+        #expect(record.version?.size == 5 && record.version?.checksum == nil && record.version?.contentHeaders == nil)
+        let rewritten = try JSONDecoder().decode(ObjectRecord.self, from: JSONEncoder().encode(
+            ObjectRecord(bucketID: record.bucketID, key: record.key, stamp: record.stamp, version: record.version)))
+        #expect(rewritten.format == ObjectRecord.currentFormat && rewritten.version == record.version)
+    }
+
+    @Test func rowsOfANewerFormatAreRefused() {
+        let newer = previousFormatRow.replacingOccurrences(of: "{\"bucketID\"", with: "{\"format\":99,\"bucketID\"")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ObjectRecord.self, from: Data(newer.utf8)) }
+    }
+
+    @Test func clusterStateFilesOfEveryFormat() throws {
+        var state = ClusterState()
+        let id = try #require(BucketID(hex: String(repeating: "0f", count: BucketID.byteCount)))
+        _ = state.buckets.set(id.hex, BucketRecord(id: id, name: try BucketName(validating: "lake"), createdMillis: 5),
+                              stamp: Stamp(millis: 5, counter: 0, node: "n"))
+        // Format 1: the bare state, as files written before the format was recorded.
+        let bare = try JSONEncoder().encode(state)
+        #expect(try ClusterStateFile.decode(bare) == state)
+        let current = try JSONEncoder().encode(ClusterStateFile(state: state))
+        #expect(String(decoding: current, as: UTF8.self).contains("\"format\":2"))
+        #expect(try ClusterStateFile.decode(current) == state)
+        let newer = Data(#"{"format":3,"state":{}}"#.utf8)
+        #expect(throws: ClusterStateFile.FormatError.self) { try ClusterStateFile.decode(newer) }
+    }
+}

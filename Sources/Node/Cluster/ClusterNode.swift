@@ -66,7 +66,7 @@ public actor ClusterNode {
         let path = (metadataDir as NSString).appendingPathComponent(stateFile)
         guard let data = FileManager.default.contents(atPath: path) else { return ClusterState() }
         do {
-            return try JSONDecoder().decode(ClusterState.self, from: data)
+            return try ClusterStateFile.decode(data)
         } catch {
             throw .storage("\(path) is damaged (\(error)); restore it from a backup, or move it away to rejoin with the state of the other nodes")
         }
@@ -81,7 +81,7 @@ public actor ClusterNode {
     static func encode(_ state: ClusterState) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(state)) ?? Data()
+        return (try? encoder.encode(ClusterStateFile(state: state))) ?? Data()
     }
 
     static func digest(_ state: ClusterState) -> String { digest(encoded: encode(state)) }

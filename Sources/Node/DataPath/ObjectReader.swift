@@ -66,7 +66,7 @@ extension ObjectService {
         let channel = AsyncThrowingChannel<ByteBuffer, any Error>()
         let producer = Task {
             do throws(ObjectError) {
-                let reader = try StripeReader(version, owners: plan.owners, routing: plan.routing, service: self, blocks: firstBlock...lastBlock)
+                let reader = try stripeReader(version, owners: plan.owners, routing: plan.routing, blocks: firstBlock...lastBlock)
                 defer {
                     for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
                 }

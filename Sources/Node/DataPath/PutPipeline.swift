@@ -139,7 +139,7 @@ struct PutPipeline: Sendable {
     /// the channel, so the reader is never left waiting on it.
     private func encode(_ blocks: AsyncChannel<ByteBuffer>, into fanOut: ShardFanOut) async {
         let codec: ReedSolomon
-        do { codec = try ReedSolomon(code, backend: backend) } catch {
+        do { codec = try ReedSolomon.shared(code, backend: backend) } catch {
             fanOut.fail(.internalError("\(error)"))
             for await _ in blocks {}
             return

@@ -6,6 +6,23 @@ import NIOCore
 import Placement
 import Storage
 
+/// Opens the shards a reader needs: a file on this node or a stream from
+/// the owner. The reader knows only this, not the service behind it.
+protocol ShardSourceOpener: Sendable {
+    /// Whether a call to `owner` can be tried at all (itself, or a healthy peer).
+    func reachable(_ owner: NodeID) -> Bool
+    /// Opens `key` on `owner`, positioned at the first of `chunks`.
+    func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource
+}
+
+/// What a reader needs besides its shards.
+struct StripeReaderSettings: Sendable {
+    var backend: ErasureBackendKind
+    /// A source that has not delivered a block's chunk by then is read around.
+    var slowShardTimeoutMillis: Int
+    var logger: Logger
+}
+
 /// Reads an object version stripe by stripe from any k of its shards:
 /// data shards first (no decoding on the healthy path), parity only to
 /// replace a shard that is missing, unreachable or corrupt — from that
@@ -18,24 +35,24 @@ final class StripeReader {
     let format: ShardFileFormat
     let stripe: StripeBuffer
     let owners: [NodeID]
-    let routing: ClusterNode.Routing
-    let service: ObjectService
+    let opener: any ShardSourceOpener
+    let settings: StripeReaderSettings
     let lastBlock: Int
     /// Shards found damaged or missing while reading (for the repair queue).
     private(set) var damaged: Set<Int> = []
     private var sources: [Int: any ShardSource] = [:]
     private var failed: Set<Int>
 
-    init(_ version: ObjectVersion, owners: [NodeID], routing: ClusterNode.Routing, service: ObjectService,
+    init(_ version: ObjectVersion, owners: [NodeID], opener: any ShardSourceOpener, settings: StripeReaderSettings,
          blocks: ClosedRange<Int>, excluding excluded: Set<Int> = []) throws(ObjectError) {
         self.version = version
         self.owners = owners
-        self.routing = routing
-        self.service = service
+        self.opener = opener
+        self.settings = settings
         lastBlock = blocks.upperBound
         do {
             code = try ErasureCode(dataShards: version.dataShards, parityShards: version.parityShards)
-            codec = try ReedSolomon(code, backend: service.erasureBackend)
+            codec = try ReedSolomon.shared(code, backend: settings.backend)
         } catch { throw .internalError("\(error)") }
         guard let format = ObjectService.shardFormat(size: version.size, blockSize: version.blockSizeBytes, code: code) else {
             throw .internalError("no shards in an empty object")
@@ -43,12 +60,12 @@ final class StripeReader {
         self.format = format
         stripe = StripeBuffer(code: code, maxBlockLength: version.blockSizeBytes)
         failed = excluded.union((0..<code.totalShards).filter { !version.storedSlots.contains($0) || $0 >= owners.count })
-        for slot in 0..<min(code.totalShards, owners.count) where !failed.contains(slot) && !routing.reachable(owners[slot]) {
+        for slot in 0..<min(code.totalShards, owners.count) where !failed.contains(slot) && !opener.reachable(owners[slot]) {
             failed.insert(slot)
         }
     }
 
-    var logger: Logger { service.logger }
+    var logger: Logger { settings.logger }
 
     /// Fills the stripe for `block`: all data shards, plus `targets` rebuilt.
     func read(block: Int, rebuilding targets: ShardSet = ShardSet()) async throws(ObjectError) -> StripeBuffer {
@@ -87,7 +104,7 @@ final class StripeReader {
     /// nil (read) or their error.
     private func readChunks(_ reads: [(Int, any ShardSource, ShardBuffer)], length: Int) async -> [Int: NodeError?] {
         guard !reads.isEmpty else { return [:] }
-        let timeout = Duration.milliseconds(service.slowShardTimeoutMillis)
+        let timeout = Duration.milliseconds(settings.slowShardTimeoutMillis)
         return await withTaskGroup(of: ReadOutcome.self) { group in
             for (slot, source, buffer) in reads {
                 group.addTask {
@@ -101,12 +118,17 @@ final class StripeReader {
                 return .deadline
             }
             var outcomes: [Int: NodeError?] = [:]
+            var deadlinePassed = false
             for await outcome in group {
                 switch outcome {
                 case .done(let slot, let error):
+                    // A read that ends after the deadline was cancelled by it: the
+                    // shard was slow, not lost, and is left out (read around, not repaired).
+                    guard !deadlinePassed else { continue }
                     outcomes[slot] = error
                     if outcomes.count == reads.count { group.cancelAll() }
                 case .deadline:
+                    deadlinePassed = true
                     if outcomes.count < reads.count { group.cancelAll() }
                 }
             }
@@ -142,17 +164,8 @@ final class StripeReader {
 
     private func open(_ slot: Int, at block: Int) async -> (any ShardSource)? {
         let key = ShardKey(versionID: version.versionID, slot: slot)!
-        let owner = owners[slot]
         do throws(NodeError) {
-            if owner == routing.selfID {
-                return try LocalShardSource(store: service.shards, key: key, firstChunk: block, logger: logger)
-            }
-            guard let address = routing.addresses[owner] else { throw .peer("no address for \(owner.shortForm)") }
-            let query = ShardQuery(key: key, format: format, chunks: block..<(lastBlock + 1))
-            // The deadline covers the answer's head only; each chunk then has its own (above).
-            let response = try await service.node.client.stream(.shardGet, query: query.text, at: address, expected: owner,
-                                                                 body: nil, timeout: .milliseconds(Int64(service.slowShardTimeoutMillis)))
-            return RemoteShardSource(response: response)
+            return try await opener.open(key, on: owners[slot], format: format, chunks: block..<(lastBlock + 1))
         } catch {
             logger.warning("shard unavailable", metadata: ["shard": "\(key)", "error": "\(error)"])
             failed.insert(slot)
@@ -160,6 +173,41 @@ final class StripeReader {
             if case .shardMissing = error { damaged.insert(slot) }
             return nil
         }
+    }
+}
+
+/// The node's opener: local shard files, or shard-get streams from peers
+/// as one routing snapshot sees them.
+struct ClusterShardOpener: ShardSourceOpener {
+    let shards: ShardStore
+    let client: RPCClient
+    let routing: ClusterNode.Routing
+    let slowShardTimeoutMillis: Int
+    let logger: Logger
+
+    func reachable(_ owner: NodeID) -> Bool { routing.reachable(owner) }
+
+    func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource {
+        if owner == routing.selfID {
+            return try LocalShardSource(store: shards, key: key, firstChunk: chunks.lowerBound, logger: logger)
+        }
+        guard let address = routing.addresses[owner] else { throw .peer("no address for \(owner.shortForm)") }
+        let query = ShardQuery(key: key, format: format, chunks: chunks)
+        // The deadline covers the answer's head only; each chunk then has its own (in the reader).
+        let response = try await client.stream(.shardGet, query: query.text, at: address, expected: owner,
+                                                body: nil, timeout: .milliseconds(Int64(slowShardTimeoutMillis)))
+        return RemoteShardSource(response: response)
+    }
+}
+
+extension ObjectService {
+    /// A reader over the owners of `version` as `routing` sees them.
+    func stripeReader(_ version: ObjectVersion, owners: [NodeID], routing: ClusterNode.Routing, blocks: ClosedRange<Int>,
+                      excluding excluded: Set<Int> = []) throws(ObjectError) -> StripeReader {
+        let opener = ClusterShardOpener(shards: shards, client: node.client, routing: routing,
+                                        slowShardTimeoutMillis: slowShardTimeoutMillis, logger: logger)
+        let settings = StripeReaderSettings(backend: erasureBackend, slowShardTimeoutMillis: slowShardTimeoutMillis, logger: logger)
+        return try StripeReader(version, owners: owners, opener: opener, settings: settings, blocks: blocks, excluding: excluded)
     }
 }
 

@@ -79,8 +79,8 @@ extension ObjectService {
         guard item.slot < owners.count, routing.reachable(owners[item.slot]) else {
             throw .unavailable("the owner of slot \(item.slot) is not reachable")
         }
-        let reader = try StripeReader(version, owners: owners, routing: routing, service: self,
-                                      blocks: 0...(version.blockCount - 1), excluding: [item.slot])
+        let reader = try stripeReader(version, owners: owners, routing: routing, blocks: 0...(version.blockCount - 1),
+                                      excluding: [item.slot])
         let key = ShardKey(versionID: version.versionID, slot: item.slot)!
         let owner = owners[item.slot]
         let sinks = await openSinks(versionID: version.versionID, slots: [item.slot], owners: owners, format: reader.format,

@@ -1,0 +1,146 @@
+import ClusterModel
+import Erasure
+import Foundation
+import Logging
+@testable import Node
+import Placement
+import Storage
+import Testing
+
+/// How one slot's shard behaves for a reader.
+enum ShardBehaviour: Sendable, Equatable {
+    case whole
+    /// The owner answers that it has no such shard.
+    case missing
+    /// The owner does not answer heartbeats.
+    case unreachable
+    /// Chunk n fails its CRC32C on the owner's disk.
+    case corrupt(chunk: Int)
+    /// Chunk n never arrives (a stopped or overloaded node).
+    case slow(chunk: Int)
+}
+
+final class MemoryShardSource: ShardSource, @unchecked Sendable {
+    let chunks: [[UInt8]]
+    let behaviour: ShardBehaviour
+    var position: Int
+
+    init(chunks: [[UInt8]], behaviour: ShardBehaviour, first: Int) {
+        self.chunks = chunks
+        self.behaviour = behaviour
+        position = first
+    }
+
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+        defer { position += 1 }
+        if case .corrupt(let chunk) = behaviour, chunk == position { throw .storage("chunk \(position) failed its CRC32C") }
+        if case .slow(let chunk) = behaviour, chunk == position {
+            try? await Task.sleep(for: .seconds(3600))
+            throw .peer("cancelled")
+        }
+        precondition(chunks[position].count == length)
+        chunks[position].withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
+    }
+}
+
+struct MemoryOpener: ShardSourceOpener {
+    let shards: [[[UInt8]]]
+    let behaviours: [Int: ShardBehaviour]
+    let owners: [NodeID]
+
+    func reachable(_ owner: NodeID) -> Bool { behaviours[owners.firstIndex(of: owner)!] != .unreachable }
+
+    func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource {
+        let behaviour = behaviours[key.slot] ?? .whole
+        if behaviour == .missing { throw .shardMissing("\(key)") }
+        return MemoryShardSource(chunks: shards[key.slot], behaviour: behaviour, first: chunks.lowerBound)
+    }
+}
+
+@Suite struct StripeReaderTests {
+    let code = try! ErasureCode(dataShards: 4, parityShards: 2)
+    let blockSize = 64 * 1024
+    let owners = (0..<6).map { NodeID(String(repeating: String($0), count: 64)) }
+
+    func body(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) } }
+
+    /// Every slot's chunks, encoded as a PUT would.
+    func shards(of bytes: [UInt8]) throws -> [[[UInt8]]] {
+        let codec = try ReedSolomon(code)
+        let stripe = StripeBuffer(code: code, maxBlockLength: blockSize)
+        var out = [[[UInt8]]](repeating: [], count: code.totalShards)
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + blockSize)
+            try bytes[offset..<end].withUnsafeBytes { try stripe.load(block: $0) }
+            try codec.encode(stripe)
+            for slot in 0..<code.totalShards { out[slot].append(Array(UnsafeRawBufferPointer(stripe.shard(slot))[0..<stripe.shardLength])) }
+            offset = end
+        }
+        return out
+    }
+
+    func version(size: Int) -> ObjectVersion {
+        ObjectVersion(versionID: String(repeating: "ab", count: 16), size: UInt64(size), etag: "e", contentType: nil, userMetadata: [:],
+                      lastModifiedMillis: 0, dataShards: 4, parityShards: 2, blockSizeBytes: blockSize, layoutVersion: LayoutVersion(1),
+                      storedSlots: [0, 1, 2, 3, 4, 5])
+    }
+
+    func readAll(size: Int, shards: [[[UInt8]]], behaviours: [Int: ShardBehaviour], timeoutMillis: Int = 5000)
+        async throws -> (bytes: [UInt8], damaged: Set<Int>)
+    {
+        let opener = MemoryOpener(shards: shards, behaviours: behaviours, owners: owners)
+        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"))
+        let blocks = (size + blockSize - 1) / blockSize
+        let reader = try StripeReader(version(size: size), owners: owners, opener: opener, settings: settings, blocks: 0...(blocks - 1))
+        var out: [UInt8] = []
+        for block in 0..<blocks {
+            let stripe = try await reader.read(block: block)
+            let slice = ObjectService.slice(of: stripe, from: 0, to: stripe.blockLength)
+            out += slice.readableBytesView
+        }
+        return (out, reader.damaged)
+    }
+
+    /// Every single and double loss of 4+2, of each kind, reads back whole;
+    /// shards missing or corrupt on a reachable owner are reported for repair.
+    @Test func everyLossPatternOfTwoReadsBack() async throws {
+        let size = 3 * blockSize + 4097
+        let bytes = body(size)
+        let encoded = try shards(of: bytes)
+        let kinds: [ShardBehaviour] = [.missing, .unreachable, .corrupt(chunk: 1)]
+        var patterns: [[Int: ShardBehaviour]] = [[:]]
+        for a in 0..<6 {
+            for kind in kinds { patterns.append([a: kind]) }
+            for b in (a + 1)..<6 {
+                for kind in kinds { patterns.append([a: kind, b: kinds[(kinds.firstIndex(of: kind)! + 1) % kinds.count]]) }
+            }
+        }
+        #expect(patterns.count == 1 + 18 + 45)
+        for pattern in patterns {
+            let (read, damaged) = try await readAll(size: size, shards: encoded, behaviours: pattern)
+            #expect(read == bytes, "pattern \(pattern)")
+            // Only shards a read needed can be found damaged: data shards, and parity read in their place.
+            let expected = Set(pattern.filter { $0.value != .unreachable }.keys)
+            #expect(damaged.isSubset(of: expected), "pattern \(pattern): damaged \(damaged)")
+            #expect(expected.filter { $0 < 4 }.isSubset(of: damaged), "pattern \(pattern): damaged \(damaged)")
+        }
+    }
+
+    @Test func threeLossesAreUnreadableNotWrong() async throws {
+        let size = 2 * blockSize
+        let encoded = try shards(of: body(size))
+        await #expect(throws: ObjectError.self) {
+            _ = try await readAll(size: size, shards: encoded, behaviours: [0: .missing, 1: .corrupt(chunk: 0), 5: .unreachable])
+        }
+    }
+
+    /// A shard that stops delivering is read around after the deadline, and not reported for repair.
+    @Test func aSlowShardIsReadAround() async throws {
+        let size = 3 * blockSize
+        let bytes = body(size)
+        let (read, damaged) = try await readAll(size: size, shards: try shards(of: bytes), behaviours: [2: .slow(chunk: 1)], timeoutMillis: 50)
+        #expect(read == bytes)
+        #expect(damaged.isEmpty)
+    }
+}
