@@ -170,7 +170,12 @@ let package = Package(
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units", "Checksums"]),
         .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums"]),
-        .testTarget(name: "S3ServerTests", dependencies: ["S3Server", "S3Protocol", "Node", "ClusterModel"]),
+        .testTarget(name: "S3ServerTests", dependencies: [
+            "S3Server", "S3Protocol", "Node", "ClusterModel", "Checksums", "Placement", "Units",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [
             "Node", "ClusterModel", "Placement", "Erasure", "Storage", "Units", .product(name: "NIOCore", package: "swift-nio"),

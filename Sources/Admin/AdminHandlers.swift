@@ -11,8 +11,8 @@ import Units
 
 /// One function per admin operation; each decodes, calls the node, encodes.
 struct AdminHandlers: Sendable {
-    let node: ClusterNode
-    let objects: ObjectService
+    let node: any ClusterAdministration
+    let objects: any ObjectStore
     let metrics: AdminMetrics
 
     func register(on router: Router<BasicRequestContext>) {

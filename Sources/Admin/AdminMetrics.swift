@@ -30,7 +30,7 @@ public final class AdminMetrics: Sendable {
         return AdminMetrics(registry: registry)
     }
 
-    func render(node: ClusterNode) async -> [UInt8] {
+    func render(node: any ClusterAdministration) async -> [UInt8] {
         let views = await node.nodeViews()
         let state = await node.state
         peersHealthy.set(Double(views.filter(\.healthy).count))

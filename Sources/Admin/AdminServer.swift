@@ -12,7 +12,9 @@ import Units
 public enum AdminServer {
     static let maxRequestBytes = 1 << 20
 
-    public static func application(node: ClusterNode, objects: ObjectService, metrics: AdminMetrics, logger: Logger) -> some ApplicationProtocol {
+    /// The admin API of a node, which it knows through `ClusterAdministration` and `ObjectStore`.
+    public static func application(node: any ClusterAdministration, objects: any ObjectStore, metrics: AdminMetrics,
+                                   logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TokenMiddleware(adminToken: node.config.adminToken, metricsToken: node.config.metricsToken))
         let handlers = AdminHandlers(node: node, objects: objects, metrics: metrics)

@@ -12,12 +12,15 @@ import Units
 /// The S3 API (3900): path-style requests, SigV4 header auth, XML answers.
 /// Thin: route, authenticate, authorize, call the object service, render.
 public enum S3Server {
-    public static func application(node: ClusterNode, objects: ObjectService, logger: Logger) -> some ApplicationProtocol {
-        let responder = S3Responder(node: node, objects: objects, region: node.config.s3Region, logger: logger)
+    /// The S3 API of a node: `cluster` and `objects` are protocols, so the
+    /// same responder runs over in-memory ones in tests.
+    public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, address: HostPort,
+                                   logger: Logger) -> some ApplicationProtocol {
+        let responder = S3Responder(cluster: cluster, objects: objects, region: region, logger: logger)
         return Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()])),
-            configuration: .init(address: .hostname(node.config.s3BindAddr.host, port: node.config.s3BindAddr.port), serverName: "shale"),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "shale"),
             logger: logger)
     }
 }
@@ -44,16 +47,23 @@ struct Caller {
 
 struct S3Responder: HTTPResponder {
     typealias Context = S3RequestContext
-    let node: ClusterNode
-    let objects: ObjectService
+    let cluster: any ClusterControl
+    let objects: any ObjectStore
     let region: String?
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        let channel = context.channel
+        return await answer(request, sendContinue: { try await channel.triggerUserOutboundEvent(SendContinue()).get() })
+    }
+
+    /// The answer to one request, errors rendered as S3 XML. `sendContinue`
+    /// lets a client that sent `Expect: 100-continue` send its body.
+    func answer(_ request: Request, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
         let requestID = Hex.encode(randomBytes(8)).uppercased()
         let resource = request.uri.path
         do {
-            var response = try await handle(request, requestID: requestID, channel: context.channel)
+            var response = try await handle(request, requestID: requestID, sendContinue: sendContinue)
             response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
             return response
         } catch let error as S3Error {
@@ -83,7 +93,7 @@ struct S3Responder: HTTPResponder {
 
     /// Route, authenticate, authorize, refuse what is not implemented, and
     /// only then let the client send its body (100 Continue) and run the handler.
-    func handle(_ request: Request, requestID: String, channel: any Channel) async throws -> Response {
+    func handle(_ request: Request, requestID: String, sendContinue: @escaping @Sendable () async throws -> Void) async throws -> Response {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query)
@@ -92,8 +102,8 @@ struct S3Responder: HTTPResponder {
         let bucket = try authorize(operation, caller: caller)
         let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         try RequestRefusals.check(operation.name, headers: headers, query: query)
-        let handlers = S3Handlers(node: node, objects: objects, region: region, caller: caller, query: query, headers: headers,
-                                  sendContinue: { try await channel.triggerUserOutboundEvent(SendContinue()).get() })
+        let handlers = S3Handlers(cluster: cluster, objects: objects, region: region, caller: caller, query: query, headers: headers,
+                                  sendContinue: sendContinue)
         switch operation {
         case .listBuckets: return try handlers.listBuckets()
         case .createBucket(let name): return try await handlers.createBucket(name, request: request)
@@ -118,8 +128,8 @@ struct S3Responder: HTTPResponder {
         // HTTP/1's Host header arrives as the request's authority.
         if let authority = request.head.authority { headers.append(("host", authority)) }
         let signed = SigV4.Request(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query ?? "", headers: headers)
-        let state = await node.state
-        let now = node.wallClock.nowSeconds
+        let state = await cluster.state
+        let now = cluster.wallClock.nowSeconds
         do {
             let (authorization, payloadHash) = try SigV4.verify(signed, secretFor: { id in
                 AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue }

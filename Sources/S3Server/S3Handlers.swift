@@ -11,8 +11,8 @@ import Units
 
 /// One request's handlers: parse what S3 sends, call the service, render.
 struct S3Handlers {
-    let node: ClusterNode
-    let objects: ObjectService
+    let cluster: any ClusterControl
+    let objects: any ObjectStore
     let region: String?
     let caller: Caller
     let query: [String: String]
@@ -75,8 +75,8 @@ struct S3Handlers {
         }
         try BucketConfiguration.check(String(buffer: configuration), region: region)
         do {
-            _ = try await node.createBucket(name: name)
-            try await node.setPermissions(bucket: name, key: caller.key.id.rawValue, permissions: [.read, .write, .owner], allowed: true)
+            _ = try await cluster.createBucket(name: name)
+            try await cluster.setPermissions(bucket: name, key: caller.key.id.rawValue, permissions: [.read, .write, .owner], allowed: true)
         } catch { throw S3Error(error) }
         var fields = HTTPFields()
         fields[.location] = "/\(name)"
@@ -89,7 +89,7 @@ struct S3Handlers {
                 throw S3Error(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
             }
         } catch let error as ObjectError { throw S3Error(error) }
-        do { try await node.deleteBucket(name: name) { _ throws(NodeError) in true } } catch { throw S3Error(error) }
+        do { try await cluster.deleteBucket(name: name) { _ throws(NodeError) in true } } catch { throw S3Error(error) }
         return Response(status: .noContent)
     }
 

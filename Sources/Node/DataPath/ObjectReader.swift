@@ -22,10 +22,21 @@ extension ObjectService {
     /// readable: made before an answer's headers go out, used for its body.
     public struct ReadPlan: Sendable {
         public let version: ObjectVersion
-        let bucket: BucketID
-        let key: String
-        let owners: [NodeID]
-        let routing: ClusterNode.Routing
+        public let bucket: BucketID
+        public let key: String
+        /// Where the cluster's shards are; nil in a plan made by another store.
+        let placement: (owners: [NodeID], routing: ClusterNode.Routing)?
+
+        init(version: ObjectVersion, bucket: BucketID, key: String, owners: [NodeID], routing: ClusterNode.Routing) {
+            self.version = version; self.bucket = bucket; self.key = key
+            placement = (owners, routing)
+        }
+
+        /// A plan for a store that needs nothing but the version (tests' in-memory stores).
+        public init(version: ObjectVersion, bucket: BucketID, key: String) {
+            self.version = version; self.bucket = bucket; self.key = key
+            placement = nil
+        }
     }
 
     /// The owners of `version`'s slots: the partition's owners under the
@@ -66,7 +77,8 @@ extension ObjectService {
         let channel = AsyncThrowingChannel<ByteBuffer, any Error>()
         let producer = Task {
             do throws(ObjectError) {
-                let reader = try stripeReader(version, owners: plan.owners, routing: plan.routing, blocks: firstBlock...lastBlock)
+                guard let placement = plan.placement else { throw ObjectError.internalError("a read plan without shard owners") }
+                let reader = try stripeReader(version, owners: placement.owners, routing: placement.routing, blocks: firstBlock...lastBlock)
                 defer {
                     for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
                 }

@@ -70,6 +70,8 @@ extension ObjectService {
         public var isTruncated = false
         /// Where the next page starts (the last key or common prefix returned).
         public var nextCursor: String?
+
+        public init() {}
     }
 
     /// Lists live objects of a bucket in key order after `cursor`, rolling

@@ -1,0 +1,53 @@
+import ClusterModel
+import Erasure
+import NIOCore
+import Placement
+import Units
+
+/// What the S3 API needs of the data path. `ObjectService` is the
+/// cluster's; tests use an in-memory one, so the S3 layer is tested
+/// without nodes or sockets.
+public protocol ObjectStore: Sendable {
+    func put<Body: AsyncSequence>(_ request: ObjectService.PutRequest, body: Body) async throws(ObjectError) -> ObjectVersion
+        where Body.Element == ByteBuffer
+    func head(bucket: BucketID, key: String) async throws(ObjectError) -> ObjectVersion
+    /// Checked before an answer's headers go out: the version can be read now.
+    func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ObjectService.ReadPlan
+    func read(_ plan: ObjectService.ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError)
+    func delete(bucket: BucketID, key: String) async throws(ObjectError)
+    func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
+        -> ObjectService.Listing
+    func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool
+}
+
+/// What the S3 API needs of the cluster: its replicated state, the time,
+/// and the bucket changes S3 can make. `ClusterNode` is the real one.
+public protocol ClusterControl: Sendable {
+    var state: ClusterState { get async }
+    var wallClock: any WallClock { get }
+    func createBucket(name: String) async throws(NodeError) -> BucketRecord
+    func setPermissions(bucket: String, key: String, permissions: Set<Permission>, allowed: Bool) async throws(NodeError)
+    func deleteBucket(name: String, isEmpty: @Sendable (BucketRecord) async throws(NodeError) -> Bool) async throws(NodeError)
+}
+
+/// What the admin API needs of the node: everything `ClusterControl` has,
+/// plus the node's identity and configuration, its views, and the guide's
+/// commands (layout, keys, `node connect`). `ClusterNode` is the real one.
+public protocol ClusterAdministration: ClusterControl {
+    var id: NodeID { get }
+    var config: NodeConfig { get }
+    func nodeViews() async -> [ClusterNode.NodeView]
+    func health() async -> (ready: Bool, reason: String?, reachable: Int, total: Int)
+    func connect(_ text: String) async throws(NodeError) -> Peer
+    func layoutAssign(nodes: [String], role: NodeRole, replace: String?) async throws(NodeError)
+    func layoutRemove(nodes: [String]) async throws(NodeError)
+    func layoutConfig(code: ErasureCode?, zoneCap: Int?) async throws(NodeError)
+    func layoutApply(version: LayoutVersion) async throws(NodeError) -> Layout
+    func layoutRevert() async throws(NodeError)
+    func createKey(name: String) async throws(NodeError) -> AccessKeyRecord
+    func importKey(id: String, secret: String, name: String) async throws(NodeError) -> AccessKeyRecord
+    func deleteKey(matching text: String) async throws(NodeError) -> AccessKeyRecord
+}
+
+extension ObjectService: ObjectStore {}
+extension ClusterNode: ClusterAdministration {}

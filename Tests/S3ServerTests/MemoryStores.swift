@@ -1,0 +1,138 @@
+import Checksums
+import ClusterModel
+import Crypto
+import Foundation
+import NIOCore
+import Node
+import Placement
+import Units
+
+/// The cluster side of the S3 API in memory: a replicated state of one.
+final class MemoryCluster: ClusterControl, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = ClusterState()
+    private var counter: UInt32 = 0
+    let clock = ManualClock(millis: 1_900_000_000_000)
+
+    var state: ClusterState { get async { lock.withLock { current } } }
+    var wallClock: any WallClock { clock }
+
+    private func change<T>(_ body: (inout ClusterState, Stamp) throws(ClusterError) -> T) throws(NodeError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        counter += 1
+        var next = current
+        do {
+            let result = try body(&next, Stamp(millis: clock.nowMillis(), counter: counter, node: "memory"))
+            current = next
+            return result
+        } catch { throw .cluster(error) }
+    }
+
+    func createBucket(name: String) async throws(NodeError) -> BucketRecord {
+        let id = BucketID(bytes: randomBytes(BucketID.byteCount))!
+        let now = clock.nowMillis()
+        return try change { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
+            try state.createBucket(name: name, id: id, createdMillis: now, stamp: stamp)
+        }
+    }
+
+    func setPermissions(bucket: String, key: String, permissions: Set<Permission>, allowed: Bool) async throws(NodeError) {
+        try change { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
+            let record = try state.bucket(named: bucket)
+            let keyRecord = try state.key(matching: key)
+            try state.setPermissions(permissions, allowed: allowed, key: keyRecord.id, bucketID: record.id, stamp: stamp)
+        }
+    }
+
+    func deleteBucket(name: String, isEmpty: @Sendable (BucketRecord) async throws(NodeError) -> Bool) async throws(NodeError) {
+        let record: BucketRecord
+        do { record = try await state.bucket(named: name) } catch { throw .cluster(error) }
+        guard try await isEmpty(record) else { throw .cluster(.bucketNotEmpty(name)) }
+        try change { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in try state.deleteBucket(name: name, stamp: stamp) }
+    }
+
+    func addKey(name: String) throws -> AccessKeyRecord {
+        let record = AccessKeyRecord(id: AccessKeyID(randomBytes: randomBytes(AccessKeyID.hexDigits / 2)), name: name,
+                                     secret: SecretKey(randomBytes: randomBytes(SecretKey.hexDigits / 2)), createdMillis: clock.nowMillis())
+        try change { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in try state.addKey(record, stamp: stamp) }
+        return record
+    }
+}
+
+/// The data path in memory: whole bodies in a dictionary, with the same
+/// checks of length and digests as the real pipeline.
+final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
+    private let lock = NSLock()
+    private var objects: [String: [String: (version: ObjectVersion, bytes: [UInt8])]] = [:]
+    let clock: ManualClock
+
+    init(clock: ManualClock) { self.clock = clock }
+
+    var count: Int { lock.withLock { objects.values.map(\.count).reduce(0, +) } }
+
+    func put<Body: AsyncSequence>(_ request: ObjectService.PutRequest, body: Body) async throws(ObjectError) -> ObjectVersion
+        where Body.Element == ByteBuffer
+    {
+        var bytes: [UInt8] = []
+        do { for try await piece in body { bytes += piece.readableBytesView } } catch { throw .incompleteBody(expected: request.contentLength, received: bytes.count) }
+        guard bytes.count == request.contentLength else { throw .incompleteBody(expected: request.contentLength, received: bytes.count) }
+        let md5 = Array(Insecure.MD5.hash(data: bytes))
+        if let expected = request.expectedMD5, expected != md5 { throw .badDigest }
+        var checksum: ObjectChecksum?
+        if let algorithm = request.checksumAlgorithm {
+            let digest = ChecksumHasher.digest(algorithm, of: bytes)
+            if let expected = request.expectedChecksum, expected != digest { throw .checksumMismatch(algorithm) }
+            checksum = ObjectChecksum(algorithm: algorithm, digest: digest)
+        }
+        let version = ObjectVersion(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count), etag: Hex.encode(md5),
+                                    contentType: request.contentType, userMetadata: request.userMetadata, lastModifiedMillis: clock.nowMillis(),
+                                    dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: [],
+                                    checksum: checksum, contentHeaders: request.contentHeaders)
+        lock.withLock { objects[request.bucket.hex, default: [:]][request.key] = (version, bytes) }
+        return version
+    }
+
+    func head(bucket: BucketID, key: String) async throws(ObjectError) -> ObjectVersion {
+        guard let found = lock.withLock({ objects[bucket.hex]?[key] }) else { throw .noSuchKey }
+        return found.version
+    }
+
+    func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ObjectService.ReadPlan {
+        ObjectService.ReadPlan(version: version, bucket: bucket, key: key)
+    }
+
+    func read(_ plan: ObjectService.ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
+        guard let found = lock.withLock({ objects[plan.bucket.hex]?[plan.key] }), found.version == plan.version else { throw .noSuchKey }
+        do { try await emit(ByteBuffer(bytes: found.bytes[Int(range.lowerBound)..<Int(range.upperBound)])) } catch {
+            throw .internalError("client went away")
+        }
+    }
+
+    func delete(bucket: BucketID, key: String) async throws(ObjectError) {
+        lock.withLock { _ = objects[bucket.hex]?.removeValue(forKey: key) }
+    }
+
+    func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
+        -> ObjectService.Listing
+    {
+        let all = lock.withLock { objects[bucket.hex] ?? [:] }
+        var listing = ObjectService.Listing()
+        for key in all.keys.sorted() where key.hasPrefix(prefix) && key > (cursor ?? "") {
+            var entry = key
+            if let delimiter, let range = key.dropFirst(prefix.count).firstRange(of: delimiter) {
+                entry = String(key[..<range.upperBound])
+                if listing.commonPrefixes.last == entry || (cursor.map { entry <= $0 } ?? false) { continue }
+            }
+            if listing.objects.count + listing.commonPrefixes.count == maxKeys {
+                listing.isTruncated = true
+                break
+            }
+            if entry == key { listing.objects.append((key, all[key]!.version)) } else { listing.commonPrefixes.append(entry) }
+            listing.nextCursor = entry
+        }
+        return listing
+    }
+
+    func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool { lock.withLock { objects[bucket.hex]?.isEmpty ?? true } }
+}
