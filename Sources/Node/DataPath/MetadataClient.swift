@@ -12,7 +12,7 @@ import Storage
 /// with an older row are repaired in the background.
 struct MetadataClient: Sendable {
     let store: MetadataStore
-    let client: RPCClient
+    let transport: any PeerTransport
     let wantedReplicas: Int
     let logger: Logger
 
@@ -55,7 +55,7 @@ struct MetadataClient: Sendable {
     func push(_ records: [ObjectRecord], to nodes: [NodeID], routing: ClusterNode.Routing) async -> [NodeID: Bool] {
         let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: records))) ?? Data()
         return await each(nodes, routing: routing) { node, address in
-            if let address { _ = try await client.call(.metadataMerge, at: address, body: body, expected: node) } else { try await store.merge(records) }
+            if let address { _ = try await transport.call(.metadataMerge, to: node, at: address, body: body) } else { try await store.merge(records) }
             return true
         }
     }
@@ -73,7 +73,7 @@ struct MetadataClient: Sendable {
         let body = (try? JSONEncoder().encode(MetadataGetMessage(bucketID: bucket.hex, key: key))) ?? Data()
         let answers: [NodeID: MetadataGetReply] = await each(replicas.all, routing: routing) { node, address in
             if let address {
-                let (data, _) = try await client.call(.metadataGet, at: address, body: body, expected: node)
+                let data = try await transport.call(.metadataGet, to: node, at: address, body: body)
                 return try JSONDecoder().decode(MetadataGetReply.self, from: data)
             }
             return MetadataGetReply(record: try await store.get(bucket: bucket.hex, key: key))
@@ -109,7 +109,7 @@ struct MetadataClient: Sendable {
         let body = (try? JSONEncoder().encode(message)) ?? Data()
         let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
             if let address {
-                let (data, _) = try await client.call(.metadataList, at: address, body: body, expected: node)
+                let data = try await transport.call(.metadataList, to: node, at: address, body: body)
                 return try JSONDecoder().decode(MetadataListReply.self, from: data).records
             }
             return try await store.list(bucket: bucket.hex, prefix: prefix, after: after, limit: limit)

@@ -121,56 +121,10 @@ extension ObjectService {
 
     // MARK: Serving other nodes
 
-    /// Decodes a peer's JSON call, runs it, encodes the answer; storage and
-    /// decoding failures become typed node errors.
-    func answer<Message: Decodable, Reply: Encodable>(_ body: Data, as _: Message.Type,
-                                                      _ run: (Message) async throws -> Reply) async throws(NodeError) -> Data {
-        do {
-            let message = try JSONDecoder().decode(Message.self, from: body)
-            return try JSONEncoder().encode(try await run(message))
-        } catch let error as NodeError {
-            throw error
-        } catch let error as StorageError {
-            throw .storage("\(error)")
-        } catch {
-            throw .invalidRequest("malformed call: \(error)")
-        }
-    }
-
-    func answerMetadataMerge(_ body: Data) async throws(NodeError) -> Data {
-        try await answer(body, as: MetadataMergeMessage.self) { message in
-            try await self.metadataStore.merge(message.records)
-            return EmptyReply()
-        }
-    }
-
-    func answerMetadataGet(_ body: Data) async throws(NodeError) -> Data {
-        try await answer(body, as: MetadataGetMessage.self) { message in
-            MetadataGetReply(record: try await self.metadataStore.get(bucket: message.bucketID, key: message.key))
-        }
-    }
-
-    func answerMetadataList(_ body: Data) async throws(NodeError) -> Data {
-        try await answer(body, as: MetadataListMessage.self) { message in
-            let limit = min(max(message.limit, 1), 1000)
-            return MetadataListReply(records: try await self.metadataStore.list(bucket: message.bucketID, prefix: message.prefix,
-                                                                                after: message.after, limit: limit))
-        }
-    }
-
-    func answerMetadataDigest(_ body: Data) async throws(NodeError) -> Data {
-        try await answer(body, as: MetadataDigestMessage.self) { message in
-            MetadataDigestReply(digest: Hex.encode(try await self.metadataStore.digest(bucket: message.bucketID)))
-        }
-    }
-
     func answerShardDelete(_ body: Data) async throws(NodeError) -> Data {
-        try await answer(body, as: ShardDeleteMessage.self) { message in
+        try await answerJSON(body, as: ShardDeleteMessage.self) { message in
             try await self.deleteLocalShards(message)
             return EmptyReply()
         }
     }
 }
-
-/// `{}`: the answer of a call that returns nothing.
-struct EmptyReply: Codable, Sendable {}

@@ -18,6 +18,8 @@ public final class ObjectService: Sendable {
     let shards: ShardStore
     let metadataStore: MetadataStore
     let metadata: MetadataClient
+    /// Answers other nodes' calls on this node's object-table replica.
+    let replica: MetadataReplica
     let logger: Logger
     let blockSizeBytes: Int
     let writeQuorumSetting: Int?
@@ -31,7 +33,8 @@ public final class ObjectService: Sendable {
         self.logger = logger
         shards = ShardStore(dataDir: node.config.dataDir)
         do { metadataStore = try MetadataStore(metadataDir: node.config.metadataDir) } catch { throw .storage("\(error)") }
-        metadata = MetadataClient(store: metadataStore, client: node.client, wantedReplicas: node.config.metadataReplicas, logger: logger)
+        metadata = MetadataClient(store: metadataStore, transport: node.client, wantedReplicas: node.config.metadataReplicas, logger: logger)
+        replica = MetadataReplica(store: metadataStore)
         blockSizeBytes = node.config.blockSizeBytes
         writeQuorumSetting = node.config.writeQuorum
         slowShardTimeoutMillis = node.config.slowShardTimeoutMillis

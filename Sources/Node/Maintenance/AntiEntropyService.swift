@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Placement
 import ServiceLifecycle
+import Storage
 import Units
 
 /// Periodic anti-entropy among metadata replicas: for every bucket this
@@ -31,38 +32,55 @@ public struct AntiEntropyService: Service {
 extension ObjectService {
     func antiEntropyRound() async {
         let routing = await node.routing()
-        let buckets = await node.state.liveBuckets.values
+        let buckets = await node.state.liveBuckets.values.map(\.bucketID)
+        let antiEntropy = MetadataAntiEntropy(store: metadataStore, transport: node.client, logger: logger)
+        await antiEntropy.round(buckets: buckets, metadata: metadata, routing: routing)
+    }
+}
+
+/// One node's anti-entropy with the other replicas of the tables it holds.
+/// Needs only its store, a transport and the metadata client's choice of
+/// replicas, so it runs unchanged in the simulated cluster.
+struct MetadataAntiEntropy: Sendable {
+    static let pageSize = 1000
+    let store: MetadataStore
+    let transport: any PeerTransport
+    let logger: Logger
+
+    /// Reconciles every bucket this node is a current replica of with each
+    /// other reachable replica (of every applied layout).
+    func round(buckets: [BucketID], metadata: MetadataClient, routing: ClusterNode.Routing) async {
         for bucket in buckets {
-            guard let replicas = try? metadata.replicas(of: bucket.bucketID, routing: routing),
-                  replicas.current.contains(routing.selfID) else { continue }
+            guard let replicas = try? metadata.replicas(of: bucket, routing: routing), replicas.current.contains(routing.selfID) else { continue }
             for peer in replicas.all where peer != routing.selfID && routing.reachable(peer) {
-                do { try await reconcile(bucket: bucket.bucketID, with: peer, routing: routing) } catch {
+                guard let address = routing.addresses[peer] else { continue }
+                do { _ = try await reconcile(bucket: bucket, with: peer, at: address) } catch {
                     logger.debug("anti-entropy skipped a replica", metadata: ["node": "\(peer.shortForm)", "error": "\(error)"])
                 }
             }
         }
     }
 
-    /// Pulls `peer`'s rows of `bucket` when its digest differs from ours.
-    func reconcile(bucket: BucketID, with peer: NodeID, routing: ClusterNode.Routing) async throws {
-        guard let address = routing.addresses[peer] else { return }
+    /// Pulls `peer`'s rows of `bucket` when its digest differs from ours; returns the rows merged.
+    func reconcile(bucket: BucketID, with peer: NodeID, at address: HostPort) async throws -> Int {
         let body = try JSONEncoder().encode(MetadataDigestMessage(bucketID: bucket.hex))
-        let (data, _) = try await node.client.call(.metadataDigest, at: address, body: body, expected: peer)
+        let data = try await transport.call(.metadataDigest, to: peer, at: address, body: body)
         let theirs = try JSONDecoder().decode(MetadataDigestReply.self, from: data).digest
-        guard theirs != Hex.encode(try await metadataStore.digest(bucket: bucket.hex)) else { return }
+        guard theirs != Hex.encode(try await store.digest(bucket: bucket.hex)) else { return 0 }
         var after: String?
         var pulled = 0
         while true {
-            let request = try JSONEncoder().encode(MetadataListMessage(bucketID: bucket.hex, prefix: "", after: after, limit: 1000))
-            let (page, _) = try await node.client.call(.metadataList, at: address, body: request, expected: peer)
+            let request = try JSONEncoder().encode(MetadataListMessage(bucketID: bucket.hex, prefix: "", after: after, limit: Self.pageSize))
+            let page = try await transport.call(.metadataList, to: peer, at: address, body: request)
             let records = try JSONDecoder().decode(MetadataListReply.self, from: page).records
-            pulled += try await metadataStore.merge(records)
-            guard records.count == 1000, let last = records.last else { break }
+            pulled += try await store.merge(records)
+            guard records.count == Self.pageSize, let last = records.last else { break }
             after = last.key
         }
         if pulled > 0 {
             logger.info("anti-entropy merged rows", metadata: ["bucket": "\(bucket.hex.prefix(16))", "from": "\(peer.shortForm)", "rows": "\(pulled)"])
             Counter(label: "shale_anti_entropy_rows_total").increment(by: pulled)
         }
+        return pulled
     }
 }

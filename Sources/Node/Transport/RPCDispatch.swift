@@ -19,10 +19,12 @@ extension RPCMethod {
         switch method {
         case .ping: return .call { body, sender throws(NodeError) in try await node.answerPing(body, from: sender) }
         case .sync: return .call { body, sender throws(NodeError) in try await node.answerSync(body, from: sender) }
-        case .metadataMerge: return .call { body, _ throws(NodeError) in try await objects.answerMetadataMerge(body) }
-        case .metadataGet: return .call { body, _ throws(NodeError) in try await objects.answerMetadataGet(body) }
-        case .metadataList: return .call { body, _ throws(NodeError) in try await objects.answerMetadataList(body) }
-        case .metadataDigest: return .call { body, _ throws(NodeError) in try await objects.answerMetadataDigest(body) }
+        case .metadataMerge, .metadataGet, .metadataList, .metadataDigest:
+            let replica = objects.replica
+            return .call { body, _ throws(NodeError) in
+                guard let answer = try await replica.answer(method, body: body) else { throw .invalidRequest("not an object-table call") }
+                return answer
+            }
         case .shardDelete: return .call { body, _ throws(NodeError) in try await objects.answerShardDelete(body) }
         case .shardPut:
             return .stream { query, request, requestMAC in

@@ -1,0 +1,56 @@
+import ClusterModel
+import Foundation
+import Storage
+import Units
+
+/// This node's side of the object-table calls: answers other nodes' merges,
+/// reads, listings and digests from the local replica. Needs only the store.
+struct MetadataReplica: Sendable {
+    let store: MetadataStore
+
+    /// The answer to one of the object-table methods, or nil for another method.
+    func answer(_ method: RPCMethod, body: Data) async throws(NodeError) -> Data? {
+        switch method {
+        case .metadataMerge:
+            return try await answerJSON(body, as: MetadataMergeMessage.self) { message in
+                try await store.merge(message.records)
+                return EmptyReply()
+            }
+        case .metadataGet:
+            return try await answerJSON(body, as: MetadataGetMessage.self) { message in
+                MetadataGetReply(record: try await store.get(bucket: message.bucketID, key: message.key))
+            }
+        case .metadataList:
+            return try await answerJSON(body, as: MetadataListMessage.self) { message in
+                let limit = min(max(message.limit, 1), 1000)
+                return MetadataListReply(records: try await store.list(bucket: message.bucketID, prefix: message.prefix,
+                                                                       after: message.after, limit: limit))
+            }
+        case .metadataDigest:
+            return try await answerJSON(body, as: MetadataDigestMessage.self) { message in
+                MetadataDigestReply(digest: Hex.encode(try await store.digest(bucket: message.bucketID)))
+            }
+        case .ping, .sync, .shardDelete, .shardPut, .shardGet:
+            return nil
+        }
+    }
+}
+
+/// Decodes a peer's JSON call, runs it, encodes the answer; storage and
+/// decoding failures become typed node errors.
+func answerJSON<Message: Decodable, Reply: Encodable>(_ body: Data, as _: Message.Type,
+                                                      _ run: (Message) async throws -> Reply) async throws(NodeError) -> Data {
+    do {
+        let message = try JSONDecoder().decode(Message.self, from: body)
+        return try JSONEncoder().encode(try await run(message))
+    } catch let error as NodeError {
+        throw error
+    } catch let error as StorageError {
+        throw .storage("\(error)")
+    } catch {
+        throw .invalidRequest("malformed call: \(error)")
+    }
+}
+
+/// `{}`: the answer of a call that returns nothing.
+struct EmptyReply: Codable, Sendable {}
