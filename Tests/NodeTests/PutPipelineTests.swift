@@ -23,7 +23,10 @@ final class MemorySink: ShardSink, @unchecked Sendable {
     func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
         #expect(CRC32C.checksum(chunk) == crc)
         let count = record.withLock { $0.chunks.count }
-        if count == 0, let gate { await gate.wait() }
+        if count == 0, let gate {
+            await gate.wait()
+            if Task.isCancelled { throw .peer("write cancelled while held") }
+        }
         if let failOnWrite, count + 1 == failOnWrite { throw .peer("injected write failure") }
         let bytes = Array(chunk)
         record.withLock { $0.chunks.append(bytes) }
@@ -46,26 +49,35 @@ final class MemorySink: ShardSink, @unchecked Sendable {
     var state: Record { record.withLock { $0 } }
 }
 
-/// Holds waiters until opened.
+/// Holds waiters until opened; a cancelled waiter is let go (and its sink then fails).
 final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private struct State { var open = false; var next = 0; var waiters: [Int: CheckedContinuation<Void, Never>] = [:] }
+    private let state = Mutex(State())
 
     func wait() async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> Bool in
-                if state.open { return true }
-                state.waiters.append(continuation)
-                return false
+        let id = state.withLock { state -> Int in
+            state.next += 1
+            return state.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.open || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 
     func open() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -92,8 +104,9 @@ final class Gate: Sendable {
         }
     }
 
-    func pipeline(quorum: Int = 5) -> PutPipeline {
-        PutPipeline(code: code, blockSizeBytes: blockSize, backend: .preferred, quorum: quorum, logger: Logger(label: "test"))
+    func pipeline(quorum: Int = 5, slowWriteMillis: Int? = nil) -> PutPipeline {
+        PutPipeline(code: code, blockSizeBytes: blockSize, backend: .preferred, quorum: quorum, slowWriteMillis: slowWriteMillis,
+                    logger: Logger(label: "test"))
     }
 
     func expectations(_ bytes: [UInt8], md5: [UInt8]? = nil) -> BodyExpectations {
@@ -179,6 +192,35 @@ final class Gate: Sendable {
         gate.open()
         let outcome = try await run.value
         #expect(outcome.durableSlots == [0, 1, 2, 3, 4, 5])
+    }
+
+    /// One owner that does not take its chunk: once a quorum of the others
+    /// did and the slow-write deadline passed, it is aborted and the PUT
+    /// completes without it (never half-written: aborted, not finished).
+    @Test func aSlowSinkIsDroppedAfterTheDeadline() async throws {
+        let bytes = body(3 * blockSize + 11)
+        let gate = Gate()
+        let sinks = (0..<6).map { $0 == 2 ? MemorySink(gate: gate) : MemorySink() }
+        let outcome = try await pipeline(slowWriteMillis: 50).run(pieces(bytes), expecting: expectations(bytes),
+            sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        #expect(outcome.durableSlots == [0, 1, 3, 4, 5])
+        #expect(sinks[2].state.aborted && !sinks[2].state.finished && sinks[2].state.chunks.isEmpty)
+        gate.open()
+    }
+
+    /// Below the quorum the deadline does not drop anyone: the PUT waits.
+    @Test func theDeadlineNeverBreaksTheQuorum() async throws {
+        let bytes = body(blockSize)
+        let gate = Gate()
+        let sinks = (0..<6).map { $0 < 2 ? MemorySink(gate: gate) : MemorySink() }
+        let run = Task { [pipeline = pipeline(slowWriteMillis: 20)] in
+            try await pipeline.run(pieces(bytes), expecting: expectations(bytes),
+                                   sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        gate.open()
+        let outcome = try await run.value
+        #expect(outcome.durableSlots.count >= 5)
     }
 
     @Test func shardWriteLifecycle() {

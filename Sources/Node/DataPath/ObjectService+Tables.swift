@@ -44,7 +44,7 @@ extension ObjectService {
                             try await self.deleteLocalShards(ShardDeleteMessage(versionID: versionID, slots: slots))
                         } else if let address = routing.addresses[owner] {
                             let body = (try? JSONEncoder().encode(ShardDeleteMessage(versionID: versionID, slots: slots))) ?? Data()
-                            _ = try await self.node.client.call(.shardDelete, at: address, body: body, expected: owner)
+                            _ = try await self.peers.call(.shardDelete, to: owner, at: address, body: body)
                         }
                     } catch {
                         self.logger.info("shard deletion deferred", metadata: ["version": "\(versionID)", "node": "\(owner.shortForm)", "error": "\(error)"])

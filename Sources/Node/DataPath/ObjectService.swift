@@ -28,12 +28,23 @@ public final class ObjectService: Sendable {
     let repairs = RepairQueue()
     private let clock: Mutex<HybridClock>
 
-    public init(node: ClusterNode, logger: Logger) throws(NodeError) {
+    /// How JSON calls and shard streams reach other nodes.
+    let peers: any PeerTransport
+    let shardTransport: any ShardTransport
+
+    public convenience init(node: ClusterNode, logger: Logger) throws(NodeError) {
+        try self.init(node: node, logger: logger, peers: node.client, shardTransport: RPCShardTransport(client: node.client))
+    }
+
+    /// With other transports: the simulated cluster's in-memory network.
+    init(node: ClusterNode, logger: Logger, peers: any PeerTransport, shardTransport: any ShardTransport) throws(NodeError) {
         self.node = node
         self.logger = logger
+        self.peers = peers
+        self.shardTransport = shardTransport
         shards = ShardStore(dataDir: node.config.dataDir)
         do { metadataStore = try MetadataStore(metadataDir: node.config.metadataDir) } catch { throw .storage("\(error)") }
-        metadata = MetadataClient(store: metadataStore, transport: node.client, wantedReplicas: node.config.metadataReplicas, logger: logger)
+        metadata = MetadataClient(store: metadataStore, transport: peers, wantedReplicas: node.config.metadataReplicas, logger: logger)
         replica = MetadataReplica(store: metadataStore)
         blockSizeBytes = node.config.blockSizeBytes
         writeQuorumSetting = node.config.writeQuorum
@@ -126,7 +137,8 @@ public final class ObjectService: Sendable {
                                     object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         }
 
-        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: erasureBackend, quorum: quorum, logger: logger)
+        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: erasureBackend, quorum: quorum,
+                                   slowWriteMillis: slowShardTimeoutMillis, logger: logger)
         let expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)

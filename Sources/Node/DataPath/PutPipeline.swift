@@ -42,6 +42,10 @@ struct PutPipeline: Sendable {
     let blockSizeBytes: Int
     let backend: ErasureBackendKind
     let quorum: Int
+    /// A sink that has not taken a block's chunk this long after a quorum
+    /// of the others did is dropped (aborted), so one slow owner does not
+    /// hold the PUT; nil waits for every sink.
+    var slowWriteMillis: Int? = nil
     let logger: Logger
 
     /// Streams `body` to `sinks` (slot → sink). On success the sinks that
@@ -50,7 +54,7 @@ struct PutPipeline: Sendable {
     func run<Body: AsyncSequence>(_ body: Body, expecting expected: BodyExpectations, sinks: [Int: any ShardSink])
         async throws(ObjectError) -> PutOutcome where Body.Element == ByteBuffer
     {
-        let fanOut = ShardFanOut(sinks: sinks, quorum: quorum, logger: logger)
+        let fanOut = ShardFanOut(sinks: sinks, quorum: quorum, slowWriteMillis: slowWriteMillis, logger: logger)
         let blocks = AsyncChannel<ByteBuffer>()
         let encoder = Task { [self] in await encode(blocks, into: fanOut) }
         let digests: BodyDigests
@@ -166,14 +170,21 @@ final class ShardFanOut: @unchecked Sendable {
     private var sinks: [Int: any ShardSink]
     private var states: [Int: ShardWriteState]
     private let quorum: Int
+    private let slowWriteMillis: Int?
     private let logger: Logger
     private let firstFailure = Mutex<ObjectError?>(nil)
 
-    init(sinks: [Int: any ShardSink], quorum: Int, logger: Logger) {
+    init(sinks: [Int: any ShardSink], quorum: Int, slowWriteMillis: Int? = nil, logger: Logger) {
         self.sinks = sinks
         self.states = sinks.mapValues { _ in .open }
         self.quorum = quorum
+        self.slowWriteMillis = slowWriteMillis
         self.logger = logger
+    }
+
+    private enum WriteOutcome: Sendable {
+        case done(Int, NodeError?)
+        case deadline
     }
 
     var failure: ObjectError? { firstFailure.withLock { $0 } }
@@ -188,12 +199,14 @@ final class ShardFanOut: @unchecked Sendable {
     }
 
     /// Writes shard i of the stripe to sink i, all sinks at once, each with
-    /// its CRC32C. A sink that fails is aborted and dropped; fewer live
-    /// sinks than the quorum fails the PUT.
+    /// its CRC32C. A sink that fails, or is still writing `slowWriteMillis`
+    /// after a quorum of the others finished, is aborted and dropped; fewer
+    /// live sinks than the quorum fails the PUT.
     func send(_ stripe: StripeBuffer) async {
         let length = stripe.shardLength
         let live = sinks.filter { states[$0.key] == .open || states[$0.key] == .streaming }
-        let failed: [(Int, NodeError)] = await withTaskGroup(of: (Int, NodeError?).self) { group in
+        let quorum = self.quorum
+        let failed: [(Int, NodeError)] = await withTaskGroup(of: WriteOutcome.self) { group in
             for (slot, sink) in live {
                 let shard = SendableBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(stripe.shard(slot))[0..<length]))
                 let driver = SinkDriver(sink)
@@ -201,17 +214,38 @@ final class ShardFanOut: @unchecked Sendable {
                     let crc = CRC32C.checksum(shard.bytes)
                     do throws(NodeError) {
                         try await driver.sink.write(shard.bytes, crc: crc)
-                        return (slot, nil)
+                        return .done(slot, nil)
                     } catch {
-                        return (slot, error)
+                        return .done(slot, error)
                     }
                 }
             }
-            var failed: [(Int, NodeError)] = []
-            for await (slot, error) in group {
-                if let error { failed.append((slot, error)) }
+            if let slowWriteMillis {
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(slowWriteMillis))
+                    return .deadline
+                }
             }
-            return failed
+            // The group waits for cancelled writers too, so no task touches the stripe after this returns.
+            var results: [Int: NodeError?] = [:]
+            var deadlinePassed = false
+            for await outcome in group {
+                switch outcome {
+                case .done(let slot, let error):
+                    results[slot] = error
+                case .deadline:
+                    deadlinePassed = true
+                }
+                let succeeded = results.values.filter { $0 == nil }.count
+                if results.count == live.count || (deadlinePassed && succeeded >= quorum) { group.cancelAll() }
+            }
+            return live.keys.sorted().compactMap { slot -> (Int, NodeError)? in
+                switch results[slot] {
+                case .some(.none): return nil
+                case .some(.some(let error)): return (slot, error)
+                case .none: return (slot, .peer("shard write did not finish in time"))
+                }
+            }
         }
         for (slot, _) in live where !failed.contains(where: { $0.0 == slot }) { move(slot, .chunkWritten) }
         for (slot, error) in failed {

@@ -65,6 +65,8 @@ final class RemoteShardSink: ShardSink {
         if let error = failure.error { throw error }
         await channel.send(ShardWire.frame(chunk, crc: crc))
         if let error = failure.error { throw error }
+        // A send cancelled by the PUT's slow-write deadline returns without sending.
+        if Task.isCancelled { throw .peer("shard write cancelled: the owner was too slow") }
     }
 
     func finish() async throws(NodeError) {

@@ -103,8 +103,7 @@ extension ObjectService {
                     logger.error("cannot create shard file", metadata: ["error": "\(error)"])
                 }
             } else if let address = routing.addresses[owner] {
-                sinks[slot] = RemoteShardSink(client: node.client, address: address, node: owner,
-                                              query: ShardQuery(key: keys[slot]!, format: format, chunks: 0..<format.chunkCount, object: object))
+                sinks[slot] = await shardTransport.sink(for: keys[slot]!, format: format, object: object, on: owner, at: address)
             }
         }
         return sinks

@@ -176,11 +176,11 @@ final class StripeReader {
     }
 }
 
-/// The node's opener: local shard files, or shard-get streams from peers
-/// as one routing snapshot sees them.
+/// The node's opener: local shard files, or the shard transport's streams
+/// from peers, as one routing snapshot sees them.
 struct ClusterShardOpener: ShardSourceOpener {
     let shards: ShardStore
-    let client: RPCClient
+    let transport: any ShardTransport
     let routing: ClusterNode.Routing
     let slowShardTimeoutMillis: Int
     let logger: Logger
@@ -192,11 +192,9 @@ struct ClusterShardOpener: ShardSourceOpener {
             return try LocalShardSource(store: shards, key: key, firstChunk: chunks.lowerBound, logger: logger)
         }
         guard let address = routing.addresses[owner] else { throw .peer("no address for \(owner.shortForm)") }
-        let query = ShardQuery(key: key, format: format, chunks: chunks)
         // The deadline covers the answer's head only; each chunk then has its own (in the reader).
-        let response = try await client.stream(.shardGet, query: query.text, at: address, expected: owner,
-                                                body: nil, timeout: .milliseconds(Int64(slowShardTimeoutMillis)))
-        return RemoteShardSource(response: response)
+        return try await transport.source(for: key, format: format, chunks: chunks, on: owner, at: address,
+                                          headTimeoutMillis: slowShardTimeoutMillis)
     }
 }
 
@@ -204,7 +202,7 @@ extension ObjectService {
     /// A reader over the owners of `version` as `routing` sees them.
     func stripeReader(_ version: ObjectVersion, owners: [NodeID], routing: ClusterNode.Routing, blocks: ClosedRange<Int>,
                       excluding excluded: Set<Int> = []) throws(ObjectError) -> StripeReader {
-        let opener = ClusterShardOpener(shards: shards, client: node.client, routing: routing,
+        let opener = ClusterShardOpener(shards: shards, transport: shardTransport, routing: routing,
                                         slowShardTimeoutMillis: slowShardTimeoutMillis, logger: logger)
         let settings = StripeReaderSettings(backend: erasureBackend, slowShardTimeoutMillis: slowShardTimeoutMillis, logger: logger)
         return try StripeReader(version, owners: owners, opener: opener, settings: settings, blocks: blocks, excluding: excluded)

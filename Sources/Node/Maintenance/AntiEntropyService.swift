@@ -33,7 +33,7 @@ extension ObjectService {
     func antiEntropyRound() async {
         let routing = await node.routing()
         let buckets = await node.state.liveBuckets.values.map(\.bucketID)
-        let antiEntropy = MetadataAntiEntropy(store: metadataStore, transport: node.client, logger: logger)
+        let antiEntropy = MetadataAntiEntropy(store: metadataStore, transport: peers, logger: logger)
         await antiEntropy.round(buckets: buckets, metadata: metadata, routing: routing)
     }
 }
