@@ -141,13 +141,7 @@ struct SimulatedCluster {
             nodes.append(node)
             services.append(service)
         }
-        // Membership: every node hears every other's heartbeat (the clock stands still, so nobody fails).
-        for a in nodes {
-            for b in nodes where a !== b {
-                let ping = PingMessage(node: b.selfInfo, knownPeers: [], stateDigest: "")
-                _ = try await a.answerPing(try JSONEncoder().encode(ping), from: b.id)
-            }
-        }
+        try await heartbeat(nodes)
         let first = nodes[0]
         for (i, node) in nodes.enumerated() {
             try await first.layoutAssign(nodes: [node.id.rawValue], role: NodeRole(zone: ZoneName("dc\(i / 2 + 1)"), capacity: ByteCount(bytes: 1 << 40)),
@@ -161,6 +155,18 @@ struct SimulatedCluster {
         return SimulatedCluster(clock: clock, network: network, nodes: nodes, services: services, bucket: bucket)
     }
 
+
+    /// Membership: every node hears every other's heartbeat now (the clock
+    /// stands still between heartbeats, so nobody is failed unless the test
+    /// moves it).
+    static func heartbeat(_ nodes: [ClusterNode]) async throws {
+        for a in nodes {
+            for b in nodes where a !== b {
+                let ping = PingMessage(node: b.selfInfo, knownPeers: [], stateDigest: "")
+                _ = try await a.answerPing(try JSONEncoder().encode(ping), from: b.id)
+            }
+        }
+    }
 
     func put(_ key: String, _ bytes: [UInt8], via index: Int) async throws(ObjectError) -> ObjectVersion {
         let request = ObjectService.PutRequest(bucket: bucket, key: key, contentLength: bytes.count, contentType: nil, userMetadata: [:],
@@ -225,6 +231,39 @@ struct SimulatedCluster {
         }
         sim.network.setDown([])
         for (key, bytes) in written { #expect(try await sim.get(key, via: 3) == bytes) }
+    }
+
+    /// m + 1 owners down: the PUT is refused (503), nothing becomes visible,
+    /// and objects written before still read.
+    @Test func threeOwnersDownRefuseThePut() async throws {
+        let sim = try await SimulatedCluster.start()
+        let before = body(65536 + 3, seed: 77)
+        _ = try await sim.put("old", before, via: 0)
+        sim.network.setDown(Set(sim.nodes.suffix(3).map(\.id)))
+        await #expect(throws: ObjectError.self) { _ = try await sim.put("new", body(1000, seed: 78), via: 0) }
+        sim.network.setDown([])
+        await #expect(throws: ObjectError.noSuchKey) { _ = try await sim.get("new", via: 1) }
+        #expect(try await sim.get("old", via: 1) == before)
+    }
+
+    /// The shards of a replaced version are strays once no version names
+    /// them: kept through the grace period, collected after it — the clock
+    /// is moved, not waited for.
+    @Test func strayShardsAreCollectedAfterTheGracePeriod() async throws {
+        let sim = try await SimulatedCluster.start()
+        let first = try await sim.put("s", body(2 * 65536, seed: 5), via: 0)
+        let second = try await sim.put("s", body(65536, seed: 6), via: 1)
+        #expect(sim.shardFiles(of: first.versionID) == 6)
+        sim.clock.advance(byMillis: 60_000)
+        try await SimulatedCluster.heartbeat(sim.nodes)
+        for service in sim.services { await service.collectStrays() }
+        #expect(sim.shardFiles(of: first.versionID) == 6, "inside the grace period nothing is collected")
+        sim.clock.advance(byMillis: 3_600_000)
+        try await SimulatedCluster.heartbeat(sim.nodes)
+        for service in sim.services { await service.collectStrays() }
+        #expect(sim.shardFiles(of: first.versionID) == 0)
+        #expect(sim.shardFiles(of: second.versionID) == 6)
+        #expect(try await sim.get("s", via: 4) == body(65536, seed: 6))
     }
 
     /// One owner that stops taking chunks: the PUT completes without it
