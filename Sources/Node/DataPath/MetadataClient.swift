@@ -4,13 +4,24 @@ import Logging
 import Placement
 import Storage
 
+/// What the data path and the workers need of the object tables: quorum
+/// reads and writes, merged listing pages, and who replicates a bucket.
+/// `MetadataClient` is the cluster's.
+protocol ObjectTables: Sendable {
+    func replicas(of bucket: BucketID, routing: ClusterNode.Routing) throws(ObjectError) -> MetadataClient.Replicas
+    func write(_ record: ObjectRecord, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError)
+    func read(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
+    func listPage(bucket: BucketID, prefix: String, after: String?, limit: Int,
+                  routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool)
+}
+
 /// Quorum reads and writes of the object tables. A bucket's rows live on
 /// its metadata replicas (`Layout.metadataReplicas`); writes go to the
 /// current layout's replicas and need a majority of them, reads ask the
 /// replicas of every applied layout (data is not moved between versions
 /// yet) and need a majority of the current ones. Replicas that answered
 /// with an older row are repaired in the background.
-struct MetadataClient: Sendable {
+struct MetadataClient: ObjectTables {
     let store: MetadataStore
     let transport: any PeerTransport
     let wantedReplicas: Int

@@ -17,7 +17,7 @@ public final class ObjectService: Sendable {
     let node: ClusterNode
     let shards: ShardStore
     let metadataStore: MetadataStore
-    let metadata: MetadataClient
+    let metadata: any ObjectTables
     /// Answers other nodes' calls on this node's object-table replica.
     let replica: MetadataReplica
     let logger: Logger

@@ -49,7 +49,7 @@ struct MetadataAntiEntropy: Sendable {
 
     /// Reconciles every bucket this node is a current replica of with each
     /// other reachable replica (of every applied layout).
-    func round(buckets: [BucketID], metadata: MetadataClient, routing: ClusterNode.Routing) async {
+    func round(buckets: [BucketID], metadata: any ObjectTables, routing: ClusterNode.Routing) async {
         for bucket in buckets {
             guard let replicas = try? metadata.replicas(of: bucket, routing: routing), replicas.current.contains(routing.selfID) else { continue }
             for peer in replicas.all where peer != routing.selfID && routing.reachable(peer) {
