@@ -17,7 +17,7 @@ import Units
 /// is a manual clock, membership and the cluster state are exchanged by
 /// calling the nodes' own handlers. Only sockets are missing.
 final class SimulatedDataNetwork: Sendable {
-    struct Faults { var down: Set<NodeID> = []; var slow: Set<NodeID> = [] }
+    struct Faults { var down: Set<NodeID> = []; var slow: Set<NodeID> = []; var cut: Set<[NodeID]> = [] }
     private let services = Mutex<[NodeID: ObjectService]>([:])
     private let faults = Mutex(Faults())
     let slowGate = Gate()
@@ -27,7 +27,14 @@ final class SimulatedDataNetwork: Sendable {
     func setDown(_ nodes: Set<NodeID>) { faults.withLock { $0.down = nodes } }
     func setSlow(_ nodes: Set<NodeID>) { faults.withLock { $0.slow = nodes } }
     func isSlow(_ node: NodeID) -> Bool { faults.withLock { $0.slow.contains(node) } }
-    func reaches(_ from: NodeID, _ to: NodeID) -> Bool { faults.withLock { !$0.down.contains(to) && !$0.down.contains(from) } }
+    /// Cuts every link between the two groups, both ways.
+    func partition(_ a: [NodeID], _ b: [NodeID]) {
+        faults.withLock { faults in for x in a { for y in b { faults.cut.insert([x, y].sorted()) } } }
+    }
+    func heal() { faults.withLock { $0 = Faults() } }
+    func reaches(_ from: NodeID, _ to: NodeID) -> Bool {
+        faults.withLock { !$0.down.contains(to) && !$0.down.contains(from) && !$0.cut.contains([from, to].sorted()) }
+    }
 }
 
 struct SimulatedPeers: PeerTransport {
@@ -105,6 +112,13 @@ struct SimulatedShards: ShardTransport {
     }
 }
 
+/// A node's clock that runs a fixed offset from the cluster's.
+struct SkewedClock: WallClock {
+    let base: ManualClock
+    let offsetMillis: Int64
+    func nowMillis() -> UInt64 { UInt64(Int64(base.nowMillis()) + offsetMillis) }
+}
+
 struct SimulatedCluster {
     let clock: ManualClock
     let network: SimulatedDataNetwork
@@ -112,8 +126,9 @@ struct SimulatedCluster {
     let services: [ObjectService]
     let bucket: BucketID
 
-    /// Six nodes in three zones, 4+2, 64 KiB blocks, one bucket.
-    static func start(slowShardTimeoutMillis: Int = 3000) async throws -> SimulatedCluster {
+    /// Six nodes in three zones, 4+2, 64 KiB blocks, one bucket. `skewMillis`
+    /// sets a node's clock ahead (positive) or behind (negative) the others'.
+    static func start(slowShardTimeoutMillis: Int = 3000, skewMillis: [Int: Int64] = [:]) async throws -> SimulatedCluster {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("shale-simcluster-\(UUID().uuidString)").path
         let network = SimulatedDataNetwork()
         let clock = ManualClock()
@@ -134,7 +149,8 @@ struct SimulatedCluster {
                 admin_token = "token-token-token-token"
                 """, path: "sim.toml", environment: [:])
             let identity = try NodeIdentity.loadOrCreate(metadataDir: config.metadataDir)
-            let node = try ClusterNode(config: config, identity: identity, logger: Logger(label: "sim-\(i)"), http: HTTPClient.shared, clock: clock)
+            let nodeClock: any WallClock = skewMillis[i - 1].map { SkewedClock(base: clock, offsetMillis: $0) } ?? clock
+            let node = try ClusterNode(config: config, identity: identity, logger: Logger(label: "sim-\(i)"), http: HTTPClient.shared, clock: nodeClock)
             let service = try ObjectService(node: node, logger: Logger(label: "sim-\(i)"), peers: SimulatedPeers(from: node.id, network: network),
                                             shardTransport: SimulatedShards(from: node.id, network: network))
             network.register(node.id, service)
@@ -264,6 +280,43 @@ struct SimulatedCluster {
         #expect(sim.shardFiles(of: first.versionID) == 0)
         #expect(sim.shardFiles(of: second.versionID) == 6)
         #expect(try await sim.get("s", via: 4) == body(65536, seed: 6))
+    }
+
+    /// A partition of the cluster into two halves (one zone and a half
+    /// each): neither side holds k + 1 = 5 owners, so neither writes; reads
+    /// of earlier objects go on where k shards are reachable; after healing,
+    /// everything reads and writes again.
+    @Test func aPartitionRefusesWritesOnBothSides() async throws {
+        let sim = try await SimulatedCluster.start()
+        let before = body(2 * 65536, seed: 31)
+        _ = try await sim.put("before", before, via: 0)
+        let left = Array(sim.nodes.prefix(3).map(\.id)), right = Array(sim.nodes.suffix(3).map(\.id))
+        sim.network.partition(left, right)
+        for via in [0, 5] {
+            await #expect(throws: ObjectError.self) { _ = try await sim.put("during", body(1000, seed: via), via: via) }
+        }
+        sim.network.heal()
+        await #expect(throws: ObjectError.noSuchKey) { _ = try await sim.get("during", via: 2) }
+        #expect(try await sim.get("before", via: 4) == before)
+        let after = body(65536, seed: 32)
+        _ = try await sim.put("after", after, via: 5)
+        #expect(try await sim.get("after", via: 0) == after)
+    }
+
+    /// A coordinator whose clock is an hour behind still wins over the
+    /// version it replaces (its stamp is set above the row it read), and
+    /// one an hour ahead does not freeze the key: the next write from a
+    /// correct clock replaces it.
+    @Test func skewedClocksNeverLoseAnOverwrite() async throws {
+        let sim = try await SimulatedCluster.start(skewMillis: [1: -3_600_000, 2: 3_600_000])
+        let bodies = (0..<4).map { body(5000 + $0, seed: 40 + $0) }
+        _ = try await sim.put("k", bodies[0], via: 0)
+        _ = try await sim.put("k", bodies[1], via: 1)  // an hour behind
+        #expect(try await sim.get("k", via: 3) == bodies[1])
+        _ = try await sim.put("k", bodies[2], via: 2)  // an hour ahead
+        #expect(try await sim.get("k", via: 4) == bodies[2])
+        _ = try await sim.put("k", bodies[3], via: 0)  // correct, after the one ahead
+        #expect(try await sim.get("k", via: 5) == bodies[3])
     }
 
     /// One owner that stops taking chunks: the PUT completes without it
