@@ -100,7 +100,7 @@ struct SimulatedShards: ShardTransport {
         guard network.reaches(from, node), let target = network.service(node) else {
             return NetworkSink(inner: nil, from: from, to: node, network: network)
         }
-        try? await target.noteLocalShards([key], of: object)
+        try? await target.access.note([key], of: object)
         return NetworkSink(inner: try? LocalShardSink(store: target.shards, key: key, format: format), from: from, to: node, network: network)
     }
 

@@ -39,19 +39,10 @@ extension ObjectService {
         }
     }
 
-    /// The owners of `version`'s slots: the partition's owners under the
-    /// layout the version was written with.
-    func owners(of version: ObjectVersion, bucket: BucketID, key: String, routing: ClusterNode.Routing) throws(ObjectError) -> [NodeID] {
-        guard let layout = routing.layout(version.layoutVersion) else {
-            throw .unreadable("layout version \(version.layoutVersion) is unknown here")
-        }
-        return layout.owners(of: PartitionID(bucket: bucket, key: key))
-    }
-
     /// Plans a read: fails (503) unless at least k written shards sit on reachable nodes.
     public func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ReadPlan {
         let routing = await node.routing()
-        let owners = version.size > 0 ? try owners(of: version, bucket: bucket, key: key, routing: routing) : []
+        let owners = version.size > 0 ? try routing.owners(of: version, bucket: bucket, key: key) : []
         if version.size > 0 {
             let available = version.storedSlots.filter { $0 < owners.count && routing.reachable(owners[$0]) }.count
             guard available >= version.dataShards else {
@@ -78,7 +69,7 @@ extension ObjectService {
         let producer = Task {
             do throws(ObjectError) {
                 guard let placement = plan.placement else { throw ObjectError.internalError("a read plan without shard owners") }
-                let reader = try stripeReader(version, owners: placement.owners, routing: placement.routing, blocks: firstBlock...lastBlock)
+                let reader = try access.stripeReader(version, owners: placement.owners, routing: placement.routing, blocks: firstBlock...lastBlock)
                 defer {
                     for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
                 }

@@ -26,7 +26,7 @@ extension ObjectService {
         Task {
             if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
             let routing = await node.routing()
-            guard let owners = try? owners(of: version, bucket: bucket, key: key, routing: routing) else { return }
+            guard let owners = try? routing.owners(of: version, bucket: bucket, key: key) else { return }
             await deleteShards(versionID: version.versionID, slots: version.storedSlots, owners: owners, routing: routing)
         }
     }
@@ -41,7 +41,7 @@ extension ObjectService {
                 group.addTask {
                     do throws(NodeError) {
                         if owner == routing.selfID {
-                            try await self.deleteLocalShards(ShardDeleteMessage(versionID: versionID, slots: slots))
+                            try await self.access.deleteLocal(ShardDeleteMessage(versionID: versionID, slots: slots))
                         } else if let address = routing.addresses[owner] {
                             let body = (try? JSONEncoder().encode(ShardDeleteMessage(versionID: versionID, slots: slots))) ?? Data()
                             _ = try await self.peers.call(.shardDelete, to: owner, at: address, body: body)
@@ -52,14 +52,6 @@ extension ObjectService {
                 }
             }
         }
-    }
-
-    func deleteLocalShards(_ message: ShardDeleteMessage) async throws(NodeError) {
-        for slot in message.slots {
-            guard let key = ShardKey(versionID: message.versionID, slot: slot) else { throw .invalidRequest("bad shard name") }
-            do { try shards.delete(key) } catch { throw .storage("\(error)") }
-        }
-        do { try await metadataStore.forgetShards(versionID: message.versionID, slots: message.slots) } catch { throw .storage("\(error)") }
     }
 
     // MARK: LIST
@@ -123,7 +115,7 @@ extension ObjectService {
 
     func answerShardDelete(_ body: Data) async throws(NodeError) -> Data {
         try await answerJSON(body, as: ShardDeleteMessage.self) { message in
-            try await self.deleteLocalShards(message)
+            try await self.access.deleteLocal(message)
             return EmptyReply()
         }
     }

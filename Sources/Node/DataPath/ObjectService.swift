@@ -31,6 +31,8 @@ public final class ObjectService: Sendable {
     /// How JSON calls and shard streams reach other nodes.
     let peers: any PeerTransport
     let shardTransport: any ShardTransport
+    /// Shards here and on the other nodes, for the data path and the workers.
+    let access: ShardAccess
 
     public convenience init(node: ClusterNode, logger: Logger) throws(NodeError) {
         try self.init(node: node, logger: logger, peers: node.client, shardTransport: RPCShardTransport(client: node.client))
@@ -50,6 +52,9 @@ public final class ObjectService: Sendable {
         writeQuorumSetting = node.config.writeQuorum
         slowShardTimeoutMillis = node.config.slowShardTimeoutMillis
         erasureBackend = node.config.erasureBackend
+        access = ShardAccess(shards: shards, index: metadataStore, transport: shardTransport, clock: node.wallClock,
+                             readerSettings: StripeReaderSettings(backend: node.config.erasureBackend,
+                                                                  slowShardTimeoutMillis: node.config.slowShardTimeoutMillis, logger: logger))
         clock = Mutex(HybridClock(node: node.id.rawValue))
     }
 
@@ -133,7 +138,7 @@ public final class ObjectService: Sendable {
             guard reachable.count >= quorum else {
                 throw .unavailable("\(reachable.count) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
             }
-            sinks = await openSinks(versionID: versionID, slots: reachable, owners: owners, format: format,
+            sinks = await access.openSinks(versionID: versionID, slots: reachable, owners: owners, format: format,
                                     object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         }
 

@@ -14,7 +14,7 @@ extension ObjectService {
     func receiveShard(_ query: ShardQuery, body: RequestBody) async throws {
         let format = query.format
         guard let object = query.object else { throw NodeError.invalidRequest("a shard write names its object") }
-        try await noteLocalShards([query.key], of: object)
+        try await access.note([query.key], of: object)
         let sink = try LocalShardSink(store: shards, key: query.key, format: format)
         var assembler = ChunkAssembler()
         var chunk = 0
@@ -70,43 +70,6 @@ extension ObjectService {
         let fields = RPCServer.signedFields(node: node, requestMAC: requestMAC, status: .ok, bodyHash: RPCAuth.streamedBody,
                                             contentType: "application/octet-stream")
         return Response(status: .ok, headers: fields, body: body)
-    }
-}
-
-extension ObjectService {
-    /// Notes shards of `object` in this node's shard index, in one
-    /// transaction, before their files are written: a shard no version
-    /// references can then be found and collected.
-    func noteLocalShards(_ keys: [ShardKey], of object: ObjectName) async throws(NodeError) {
-        let now = node.wallClock.nowMillis()
-        let notes = keys.map {
-            MetadataStore.LocalShard(versionID: $0.versionID, slot: $0.slot, bucket: object.bucket, key: object.key, createdMillis: now)
-        }
-        do { try await metadataStore.recordShards(notes) } catch { throw .storage("\(error)") }
-    }
-
-    /// A sink for each of `slots` of a new shard set: a file where the owner
-    /// is this node, a streamed upload to the owner otherwise. A slot whose
-    /// sink cannot be opened is left out (and logged); the caller counts.
-    func openSinks(versionID: String, slots: [Int], owners: [NodeID], format: ShardFileFormat, object: ObjectName,
-                   routing: ClusterNode.Routing) async -> [Int: any ShardSink] {
-        let keys = Dictionary(uniqueKeysWithValues: slots.map { ($0, ShardKey(versionID: versionID, slot: $0)!) })
-        let local = slots.filter { owners[$0] == routing.selfID }
-        var sinks: [Int: any ShardSink] = [:]
-        do { try await noteLocalShards(local.map { keys[$0]! }, of: object) } catch {
-            logger.error("cannot note shards in the shard index", metadata: ["error": "\(error)"])
-        }
-        for slot in slots {
-            let owner = owners[slot]
-            if owner == routing.selfID {
-                do { sinks[slot] = try LocalShardSink(store: shards, key: keys[slot]!, format: format) } catch {
-                    logger.error("cannot create shard file", metadata: ["error": "\(error)"])
-                }
-            } else if let address = routing.addresses[owner] {
-                sinks[slot] = await shardTransport.sink(for: keys[slot]!, format: format, object: object, on: owner, at: address)
-            }
-        }
-        return sinks
     }
 }
 

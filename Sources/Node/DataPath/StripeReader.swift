@@ -198,17 +198,6 @@ struct ClusterShardOpener: ShardSourceOpener {
     }
 }
 
-extension ObjectService {
-    /// A reader over the owners of `version` as `routing` sees them.
-    func stripeReader(_ version: ObjectVersion, owners: [NodeID], routing: ClusterNode.Routing, blocks: ClosedRange<Int>,
-                      excluding excluded: Set<Int> = []) throws(ObjectError) -> StripeReader {
-        let opener = ClusterShardOpener(shards: shards, transport: shardTransport, routing: routing,
-                                        slowShardTimeoutMillis: slowShardTimeoutMillis, logger: logger)
-        let settings = StripeReaderSettings(backend: erasureBackend, slowShardTimeoutMillis: slowShardTimeoutMillis, logger: logger)
-        return try StripeReader(version, owners: owners, opener: opener, settings: settings, blocks: blocks, excluding: excluded)
-    }
-}
-
 /// One shard's bytes in the stripe, handed to the task filling it (each
 /// task gets a different shard, and the stripe outlives the tasks).
 struct ShardBuffer: @unchecked Sendable {

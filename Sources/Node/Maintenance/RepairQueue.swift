@@ -68,23 +68,32 @@ public struct RepairService: Service {
 }
 
 extension ObjectService {
-    /// Rebuilds one shard of the current version of an object from k others
-    /// and writes it to the slot's owner, replacing what is there.
     func repair(_ item: RepairQueue.Item) async throws(ObjectError) {
-        let routing = await node.routing()
-        guard let record = try await metadata.read(bucket: item.bucket, key: item.key, routing: routing),
+        try await ShardRepairer(tables: metadata, access: access).repair(item, routing: await node.routing())
+    }
+}
+
+/// Rebuilds one shard of an object's current version from k others and
+/// writes it to the slot's owner, replacing what is there. Needs only the
+/// object tables and the shards (here and through the transport).
+struct ShardRepairer: Sendable {
+    let tables: any ObjectTables
+    let access: ShardAccess
+
+    func repair(_ item: RepairQueue.Item, routing: ClusterNode.Routing) async throws(ObjectError) {
+        guard let record = try await tables.read(bucket: item.bucket, key: item.key, routing: routing),
               let version = record.version, version.versionID == item.versionID else { return }
         guard version.blockCount > 0 else { return }
-        let owners = try owners(of: version, bucket: item.bucket, key: item.key, routing: routing)
+        let owners = try routing.owners(of: version, bucket: item.bucket, key: item.key)
         guard item.slot < owners.count, routing.reachable(owners[item.slot]) else {
             throw .unavailable("the owner of slot \(item.slot) is not reachable")
         }
-        let reader = try stripeReader(version, owners: owners, routing: routing, blocks: 0...(version.blockCount - 1),
-                                      excluding: [item.slot])
+        let reader = try access.stripeReader(version, owners: owners, routing: routing, blocks: 0...(version.blockCount - 1),
+                                             excluding: [item.slot])
         let key = ShardKey(versionID: version.versionID, slot: item.slot)!
         let owner = owners[item.slot]
-        let sinks = await openSinks(versionID: version.versionID, slots: [item.slot], owners: owners, format: reader.format,
-                                    object: ObjectName(bucket: item.bucket.hex, key: item.key), routing: routing)
+        let sinks = await access.openSinks(versionID: version.versionID, slots: [item.slot], owners: owners, format: reader.format,
+                                           object: ObjectName(bucket: item.bucket.hex, key: item.key), routing: routing)
         guard let sink = sinks[item.slot] else { throw .unavailable("cannot open the shard of slot \(item.slot) on its owner") }
         do throws(ObjectError) {
             for block in 0..<version.blockCount {
@@ -97,7 +106,7 @@ extension ObjectService {
             await sink.abort()
             throw error
         }
-        logger.info("shard repaired", metadata: ["shard": "\(key)", "owner": "\(owner.shortForm)"])
+        access.logger.info("shard repaired", metadata: ["shard": "\(key)", "owner": "\(owner.shortForm)"])
         Counter(label: "shale_shards_repaired_total").increment()
     }
 }

@@ -6,21 +6,32 @@ import Placement
 import Storage
 
 extension ObjectService {
-    static let strayBatchSize = 1000
-
-    /// Deletes shards on this node that no current object version names:
-    /// left by a write whose coordinator died before its metadata, by a
-    /// deletion this node missed while down, or by a delayed deletion lost
-    /// in a restart. Only shards older than `stray_shard_grace_seconds` are
-    /// looked at, so a PUT in flight or a GET of a replaced version is safe;
-    /// a shard found live is looked at again one grace period later.
     func collectStrays() async {
-        let now = node.wallClock.nowMillis()
-        let graceMillis = UInt64(max(node.config.strayShardGraceSeconds, node.config.shardDeletionDelaySeconds)) * 1000
+        let graceSeconds = max(node.config.strayShardGraceSeconds, node.config.shardDeletionDelaySeconds)
+        let collector = StrayCollector(tables: metadata, access: access, graceMillis: UInt64(graceSeconds) * 1000)
+        _ = await collector.collect(routing: await node.routing())
+    }
+}
+
+/// Deletes shards on this node that no current object version names:
+/// left by a write whose coordinator died before its metadata, by a
+/// deletion this node missed while down, or by a delayed deletion lost in a
+/// restart. Only shards older than the grace period are looked at, so a
+/// PUT in flight or a GET of a replaced version is safe; a shard found live
+/// is looked at again one grace period later. Needs only the object tables
+/// and this node's shards and index.
+struct StrayCollector: Sendable {
+    static let batchSize = 1000
+    let tables: any ObjectTables
+    let access: ShardAccess
+    let graceMillis: UInt64
+
+    /// One round; returns how many shards it deleted.
+    func collect(routing: ClusterNode.Routing) async -> Int {
+        let now = access.clock.nowMillis()
         guard now > graceMillis,
-              let candidates = try? await metadataStore.shards(createdBefore: now - graceMillis, limit: Self.strayBatchSize),
-              !candidates.isEmpty else { return }
-        let routing = await node.routing()
+              let candidates = try? await access.index.shards(createdBefore: now - graceMillis, limit: Self.batchSize),
+              !candidates.isEmpty else { return 0 }
         var collected = 0
         var live: [MetadataStore.LocalShard] = []
         // One metadata read per object, however many of its slots live here.
@@ -30,7 +41,7 @@ extension ObjectService {
             if current[object] == nil {
                 guard let bucket = BucketID(hex: shard.bucket) else { continue }
                 // A failed read (no quorum) decides nothing; a missing row means no version names the shard.
-                do { current[object] = CurrentVersion(id: try await metadata.read(bucket: bucket, key: shard.key, routing: routing)?.version?.versionID) } catch {
+                do { current[object] = CurrentVersion(id: try await tables.read(bucket: bucket, key: shard.key, routing: routing)?.version?.versionID) } catch {
                     continue
                 }
             }
@@ -40,17 +51,18 @@ extension ObjectService {
                 continue
             }
             do {
-                try await deleteLocalShards(ShardDeleteMessage(versionID: shard.versionID, slots: [shard.slot]))
+                try await access.deleteLocal(ShardDeleteMessage(versionID: shard.versionID, slots: [shard.slot]))
                 collected += 1
             } catch {
-                logger.warning("cannot collect a stray shard", metadata: ["shard": "\(shard.versionID).\(shard.slot)", "error": "\(error)"])
+                access.logger.warning("cannot collect a stray shard", metadata: ["shard": "\(shard.versionID).\(shard.slot)", "error": "\(error)"])
             }
         }
-        try? await metadataStore.recordShards(live)
+        try? await access.index.recordShards(live)
         if collected > 0 {
-            logger.info("stray shards collected", metadata: ["count": "\(collected)"])
+            access.logger.info("stray shards collected", metadata: ["count": "\(collected)"])
             Counter(label: "shale_stray_shards_collected_total").increment(by: collected)
         }
+        return collected
     }
 }
 

@@ -1,0 +1,83 @@
+import ClusterModel
+import Foundation
+import Logging
+import Placement
+import Storage
+import Units
+
+/// This node's way to shards anywhere: its own shard files and shard index,
+/// and the shard transport to the others. The data path and the
+/// maintenance workers use it alike, so neither needs the other.
+struct ShardAccess: Sendable {
+    let shards: ShardStore
+    /// The local shard index lives in the metadata store's SQLite file.
+    let index: MetadataStore
+    let transport: any ShardTransport
+    let clock: any WallClock
+    let readerSettings: StripeReaderSettings
+
+    var logger: Logger { readerSettings.logger }
+
+    /// Notes shards of `object` in this node's shard index, in one
+    /// transaction, before their files are written: a shard no version
+    /// references can then be found and collected.
+    func note(_ keys: [ShardKey], of object: ObjectName) async throws(NodeError) {
+        let now = clock.nowMillis()
+        let notes = keys.map {
+            MetadataStore.LocalShard(versionID: $0.versionID, slot: $0.slot, bucket: object.bucket, key: object.key, createdMillis: now)
+        }
+        do { try await index.recordShards(notes) } catch { throw .storage("\(error)") }
+    }
+
+    /// A sink for each of `slots` of a new shard set: a file where the owner
+    /// is this node, the transport's upload to the owner otherwise. A slot
+    /// whose sink cannot be opened is left out (and logged); the caller counts.
+    func openSinks(versionID: String, slots: [Int], owners: [NodeID], format: ShardFileFormat, object: ObjectName,
+                   routing: ClusterNode.Routing) async -> [Int: any ShardSink] {
+        let keys = Dictionary(uniqueKeysWithValues: slots.map { ($0, ShardKey(versionID: versionID, slot: $0)!) })
+        let local = slots.filter { owners[$0] == routing.selfID }
+        var sinks: [Int: any ShardSink] = [:]
+        do { try await note(local.map { keys[$0]! }, of: object) } catch {
+            logger.error("cannot note shards in the shard index", metadata: ["error": "\(error)"])
+        }
+        for slot in slots {
+            let owner = owners[slot]
+            if owner == routing.selfID {
+                do { sinks[slot] = try LocalShardSink(store: shards, key: keys[slot]!, format: format) } catch {
+                    logger.error("cannot create shard file", metadata: ["error": "\(error)"])
+                }
+            } else if let address = routing.addresses[owner] {
+                sinks[slot] = await transport.sink(for: keys[slot]!, format: format, object: object, on: owner, at: address)
+            }
+        }
+        return sinks
+    }
+
+    /// A reader over the owners of `version` as `routing` sees them.
+    func stripeReader(_ version: ObjectVersion, owners: [NodeID], routing: ClusterNode.Routing, blocks: ClosedRange<Int>,
+                      excluding excluded: Set<Int> = []) throws(ObjectError) -> StripeReader {
+        let opener = ClusterShardOpener(shards: shards, transport: transport, routing: routing,
+                                        slowShardTimeoutMillis: readerSettings.slowShardTimeoutMillis, logger: logger)
+        return try StripeReader(version, owners: owners, opener: opener, settings: readerSettings, blocks: blocks, excluding: excluded)
+    }
+
+    /// Deletes shards of this node and forgets them in the index.
+    func deleteLocal(_ message: ShardDeleteMessage) async throws(NodeError) {
+        for slot in message.slots {
+            guard let key = ShardKey(versionID: message.versionID, slot: slot) else { throw .invalidRequest("bad shard name") }
+            do { try shards.delete(key) } catch { throw .storage("\(error)") }
+        }
+        do { try await index.forgetShards(versionID: message.versionID, slots: message.slots) } catch { throw .storage("\(error)") }
+    }
+}
+
+extension ClusterNode.Routing {
+    /// The owners of `version`'s slots: the partition's owners under the
+    /// layout the version was written with.
+    func owners(of version: ObjectVersion, bucket: BucketID, key: String) throws(ObjectError) -> [NodeID] {
+        guard let layout = layout(version.layoutVersion) else {
+            throw .unreadable("layout version \(version.layoutVersion) is unknown here")
+        }
+        return layout.owners(of: PartitionID(bucket: bucket, key: key))
+    }
+}
