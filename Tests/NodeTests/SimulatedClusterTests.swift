@@ -117,6 +117,7 @@ struct SkewedClock: WallClock {
     let base: ManualClock
     let offsetMillis: Int64
     func nowMillis() -> UInt64 { UInt64(Int64(base.nowMillis()) + offsetMillis) }
+    func sleep(millis: UInt64) async throws { try await base.sleep(millis: millis) }
 }
 
 struct SimulatedCluster {
@@ -325,7 +326,11 @@ struct SimulatedCluster {
         let sim = try await SimulatedCluster.start(slowShardTimeoutMillis: 100)
         sim.network.setSlow([sim.nodes[4].id])
         let bytes = body(2 * 65536, seed: 9)
-        let version = try await sim.put("slow", bytes, via: 0)
+        let put = Task { try await sim.put("slow", bytes, via: 0) }
+        // The deadline runs on the simulated clock: wait for the fan-out to sleep on it, then move it past.
+        while sim.clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        sim.clock.advance(byMillis: 100)
+        let version = try await put.value
         #expect(version.storedSlots.count == 5)
         #expect(sim.shardFiles(of: version.versionID) == 5)
         #expect(try await sim.get("slow", via: 1) == bytes)

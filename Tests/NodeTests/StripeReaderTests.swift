@@ -5,7 +5,9 @@ import Logging
 @testable import Node
 import Placement
 import Storage
+import Synchronization
 import Testing
+import Units
 
 /// How one slot's shard behaves for a reader.
 enum ShardBehaviour: Sendable, Equatable {
@@ -20,14 +22,23 @@ enum ShardBehaviour: Sendable, Equatable {
     case slow(chunk: Int)
 }
 
+/// Counts reads that started hanging (a test moves the clock only then).
+final class HangCount: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
 final class MemoryShardSource: ShardSource, @unchecked Sendable {
     let chunks: [[UInt8]]
     let behaviour: ShardBehaviour
+    let hangs: HangCount?
     var position: Int
 
-    init(chunks: [[UInt8]], behaviour: ShardBehaviour, first: Int) {
+    init(chunks: [[UInt8]], behaviour: ShardBehaviour, first: Int, hangs: HangCount? = nil) {
         self.chunks = chunks
         self.behaviour = behaviour
+        self.hangs = hangs
         position = first
     }
 
@@ -35,6 +46,7 @@ final class MemoryShardSource: ShardSource, @unchecked Sendable {
         defer { position += 1 }
         if case .corrupt(let chunk) = behaviour, chunk == position { throw .storage("chunk \(position) failed its CRC32C") }
         if case .slow(let chunk) = behaviour, chunk == position {
+            hangs?.increment()
             try? await Task.sleep(for: .seconds(3600))
             throw .peer("cancelled")
         }
@@ -47,13 +59,14 @@ struct MemoryOpener: ShardSourceOpener {
     let shards: [[[UInt8]]]
     let behaviours: [Int: ShardBehaviour]
     let owners: [NodeID]
+    var hangs: HangCount? = nil
 
     func reachable(_ owner: NodeID) -> Bool { behaviours[owners.firstIndex(of: owner)!] != .unreachable }
 
     func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource {
         let behaviour = behaviours[key.slot] ?? .whole
         if behaviour == .missing { throw .shardMissing("\(key)") }
-        return MemoryShardSource(chunks: shards[key.slot], behaviour: behaviour, first: chunks.lowerBound)
+        return MemoryShardSource(chunks: shards[key.slot], behaviour: behaviour, first: chunks.lowerBound, hangs: hangs)
     }
 }
 
@@ -86,11 +99,12 @@ struct MemoryOpener: ShardSourceOpener {
                       storedSlots: [0, 1, 2, 3, 4, 5])
     }
 
-    func readAll(size: Int, shards: [[[UInt8]]], behaviours: [Int: ShardBehaviour], timeoutMillis: Int = 5000)
-        async throws -> (bytes: [UInt8], damaged: Set<Int>)
+    func readAll(size: Int, shards: [[[UInt8]]], behaviours: [Int: ShardBehaviour], timeoutMillis: Int = 5000,
+                 clock: any WallClock = SystemClock(), hangs: HangCount? = nil) async throws -> (bytes: [UInt8], damaged: Set<Int>)
     {
-        let opener = MemoryOpener(shards: shards, behaviours: behaviours, owners: owners)
-        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"))
+        let opener = MemoryOpener(shards: shards, behaviours: behaviours, owners: owners, hangs: hangs)
+        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"),
+                                            clock: clock)
         let blocks = (size + blockSize - 1) / blockSize
         let reader = try StripeReader(version(size: size), owners: owners, opener: opener, settings: settings, blocks: 0...(blocks - 1))
         var out: [UInt8] = []
@@ -142,5 +156,23 @@ struct MemoryOpener: ShardSourceOpener {
         let (read, damaged) = try await readAll(size: size, shards: try shards(of: bytes), behaviours: [2: .slow(chunk: 1)], timeoutMillis: 50)
         #expect(read == bytes)
         #expect(damaged.isEmpty)
+    }
+
+    /// The same on an injected clock: the deadline fires when the clock is moved, not after real time.
+    @Test func theSlowShardDeadlineRunsOnTheInjectedClock() async throws {
+        let size = 3 * blockSize
+        let bytes = body(size)
+        let clock = ManualClock()
+        let encoded = try shards(of: bytes)
+        let hangs = HangCount()
+        let read = Task {
+            try await readAll(size: size, shards: encoded, behaviours: [1: .slow(chunk: 2)], timeoutMillis: 3_000, clock: clock, hangs: hangs)
+        }
+        // Block 2's read of slot 1 hangs; its deadline sleeps on the clock until the clock moves.
+        while hangs.value == 0 || clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        try await Task.sleep(for: .milliseconds(20))
+        clock.advance(byMillis: 3_000)
+        let (got, damaged) = try await read.value
+        #expect(got == bytes && damaged.isEmpty)
     }
 }

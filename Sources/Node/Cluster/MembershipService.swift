@@ -12,7 +12,7 @@ public struct MembershipService: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await node.heartbeatRound()
-            try? await Task.sleep(for: .milliseconds(Self.intervalMillis))
+            try? await cancelWhenGracefulShutdown { try await node.wallClock.sleep(millis: UInt64(Self.intervalMillis)) }
         }
     }
 }

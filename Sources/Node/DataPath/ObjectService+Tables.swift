@@ -24,7 +24,7 @@ extension ObjectService {
         guard version.size > 0 else { return }
         let delay = node.config.shardDeletionDelaySeconds
         Task {
-            if delay > 0 { try? await Task.sleep(for: .seconds(delay)) }
+            if delay > 0 { try? await node.wallClock.sleep(millis: UInt64(delay) * 1000) }
             let routing = await node.routing()
             guard let owners = try? routing.owners(of: version, bucket: bucket, key: key) else { return }
             await deleteShards(versionID: version.versionID, slots: version.storedSlots, owners: owners, routing: routing)

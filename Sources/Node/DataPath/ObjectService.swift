@@ -54,7 +54,8 @@ public final class ObjectService: Sendable {
         erasureBackend = node.config.erasureBackend
         access = ShardAccess(shards: shards, index: metadataStore, transport: shardTransport, clock: node.wallClock,
                              readerSettings: StripeReaderSettings(backend: node.config.erasureBackend,
-                                                                  slowShardTimeoutMillis: node.config.slowShardTimeoutMillis, logger: logger))
+                                                                  slowShardTimeoutMillis: node.config.slowShardTimeoutMillis, logger: logger,
+                                                                  clock: node.wallClock))
         clock = Mutex(HybridClock(node: node.id.rawValue))
     }
 
@@ -143,7 +144,7 @@ public final class ObjectService: Sendable {
         }
 
         let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: erasureBackend, quorum: quorum,
-                                   slowWriteMillis: slowShardTimeoutMillis, logger: logger)
+                                   slowWriteMillis: slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
         let expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)

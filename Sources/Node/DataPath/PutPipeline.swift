@@ -5,6 +5,7 @@ import Erasure
 import Logging
 import NIOCore
 import Synchronization
+import Units
 
 /// What a body must turn out to be: its declared length and the digests the
 /// client sent. The same for an object and (later) a multipart part.
@@ -47,6 +48,8 @@ struct PutPipeline: Sendable {
     /// hold the PUT; nil waits for every sink.
     var slowWriteMillis: Int? = nil
     let logger: Logger
+    /// The clock the slow-write deadline is measured on.
+    var clock: any WallClock = SystemClock()
 
     /// Streams `body` to `sinks` (slot → sink). On success the sinks that
     /// made the quorum are durable and the others aborted; on failure every
@@ -54,7 +57,7 @@ struct PutPipeline: Sendable {
     func run<Body: AsyncSequence>(_ body: Body, expecting expected: BodyExpectations, sinks: [Int: any ShardSink])
         async throws(ObjectError) -> PutOutcome where Body.Element == ByteBuffer
     {
-        let fanOut = ShardFanOut(sinks: sinks, quorum: quorum, slowWriteMillis: slowWriteMillis, logger: logger)
+        let fanOut = ShardFanOut(sinks: sinks, quorum: quorum, slowWriteMillis: slowWriteMillis, clock: clock, logger: logger)
         let blocks = AsyncChannel<ByteBuffer>()
         let encoder = Task { [self] in await encode(blocks, into: fanOut) }
         let digests: BodyDigests
@@ -171,14 +174,16 @@ final class ShardFanOut: @unchecked Sendable {
     private var states: [Int: ShardWriteState]
     private let quorum: Int
     private let slowWriteMillis: Int?
+    private let clock: any WallClock
     private let logger: Logger
     private let firstFailure = Mutex<ObjectError?>(nil)
 
-    init(sinks: [Int: any ShardSink], quorum: Int, slowWriteMillis: Int? = nil, logger: Logger) {
+    init(sinks: [Int: any ShardSink], quorum: Int, slowWriteMillis: Int? = nil, clock: any WallClock = SystemClock(), logger: Logger) {
         self.sinks = sinks
         self.states = sinks.mapValues { _ in .open }
         self.quorum = quorum
         self.slowWriteMillis = slowWriteMillis
+        self.clock = clock
         self.logger = logger
     }
 
@@ -221,8 +226,9 @@ final class ShardFanOut: @unchecked Sendable {
                 }
             }
             if let slowWriteMillis {
+                let clock = self.clock
                 group.addTask {
-                    try? await Task.sleep(for: .milliseconds(slowWriteMillis))
+                    try? await clock.sleep(millis: UInt64(slowWriteMillis))
                     return .deadline
                 }
             }

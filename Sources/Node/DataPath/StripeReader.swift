@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import Placement
 import Storage
+import Units
 
 /// Opens the shards a reader needs: a file on this node or a stream from
 /// the owner. The reader knows only this, not the service behind it.
@@ -21,6 +22,8 @@ struct StripeReaderSettings: Sendable {
     /// A source that has not delivered a block's chunk by then is read around.
     var slowShardTimeoutMillis: Int
     var logger: Logger
+    /// The clock the slow-shard deadline is measured on.
+    var clock: any WallClock = SystemClock()
 }
 
 /// Reads an object version stripe by stripe from any k of its shards:
@@ -104,7 +107,8 @@ final class StripeReader {
     /// nil (read) or their error.
     private func readChunks(_ reads: [(Int, any ShardSource, ShardBuffer)], length: Int) async -> [Int: NodeError?] {
         guard !reads.isEmpty else { return [:] }
-        let timeout = Duration.milliseconds(settings.slowShardTimeoutMillis)
+        let timeoutMillis = UInt64(settings.slowShardTimeoutMillis)
+        let clock = settings.clock
         return await withTaskGroup(of: ReadOutcome.self) { group in
             for (slot, source, buffer) in reads {
                 group.addTask {
@@ -114,7 +118,7 @@ final class StripeReader {
                 }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await clock.sleep(millis: timeoutMillis)
                 return .deadline
             }
             var outcomes: [Int: NodeError?] = [:]

@@ -21,7 +21,7 @@ public struct AntiEntropyService: Service {
     public func run() async throws {
         let interval = objects.node.config.antiEntropyIntervalSeconds
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
+            try? await cancelWhenGracefulShutdown { try await objects.node.wallClock.sleep(millis: UInt64(interval) * 1000) }
             guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
             await objects.antiEntropyRound()
             await objects.collectStrays()

@@ -57,7 +57,7 @@ public struct RepairService: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard let item = objects.repairs.next() else {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Self.idleMillis)) }
+                try? await cancelWhenGracefulShutdown { try await objects.node.wallClock.sleep(millis: UInt64(Self.idleMillis)) }
                 continue
             }
             do { try await objects.repair(item) } catch {
