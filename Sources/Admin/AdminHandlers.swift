@@ -291,7 +291,7 @@ struct AdminHandlers: Sendable {
         case .invalidRequest(let message): return jsonError(.badRequest, code: "BadRequest", message)
         case .peer(let message): return jsonError(.badGateway, code: "PeerUnreachable", message)
         case .notReady(let message): return jsonError(.serviceUnavailable, code: "NotReady", message)
-        case .storage, .corruptTransfer, .shardMissing: return jsonError(.internalServerError, code: "InternalError", error.description)
+        case .disk, .storage, .corruptTransfer, .shardMissing: return jsonError(.internalServerError, code: "InternalError", error.description)
         }
     }
 

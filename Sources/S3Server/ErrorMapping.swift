@@ -33,6 +33,7 @@ extension S3Error {
             }
         case .notReady(let why): self.init(.serviceUnavailable, "The cluster is not ready: \(why)")
         case .peer(let cause): self.init(.serviceUnavailable, Self.retryMessage, logDetail: cause)
+        case .disk(let cause): self.init(.internalError, Self.internalMessage, logDetail: cause.description)
         default: self.init(.internalError, Self.internalMessage, logDetail: error.description)
         }
     }

@@ -13,6 +13,7 @@ import Testing
         let answers = [
             S3Error(NodeError.peer(secret)), S3Error(NodeError.storage(secret)), S3Error(NodeError.invalidRequest(secret)),
             S3Error(NodeError.shardMissing(secret)), S3Error(ObjectError.internalError(secret)),
+            S3Error(NodeError.disk(.notFound(path: secret))),
         ]
         for answer in answers {
             #expect(!answer.message.contains("127.0.0.5") && !answer.message.contains("/var/lib"), "\(answer.message)")

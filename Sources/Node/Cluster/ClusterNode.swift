@@ -448,5 +448,5 @@ public func randomBytes(_ count: Int) -> [UInt8] {
 
 /// Replaces a small state file durably (Storage's temp, fsync, rename, directory fsync).
 func writeDurably(_ data: Data, to path: String, permissions: mode_t = 0o644) throws(NodeError) {
-    do { try DurableFile.replace(path, with: Array(data), permissions: permissions) } catch { throw .storage("\(error)") }
+    do { try DurableFile.replace(path, with: Array(data), permissions: permissions) } catch { throw .disk(error) }
 }

@@ -1,7 +1,11 @@
 import ClusterModel
+import Storage
 
 /// Why a node operation failed, in words an operator can act on.
 public enum NodeError: Error, Sendable, CustomStringConvertible {
+    /// A disk or database failure, with its typed cause.
+    case disk(StorageError)
+    /// A node file that cannot be used, said in words an operator can act on.
     case storage(String)
     case cluster(ClusterError)
     case peer(String)
@@ -14,6 +18,7 @@ public enum NodeError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .disk(let error): return error.description
         case .storage(let message): return message
         case .cluster(let error): return error.description
         case .peer(let message): return message

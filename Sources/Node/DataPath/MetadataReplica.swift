@@ -46,7 +46,7 @@ func answerJSON<Message: Decodable, Reply: Encodable>(_ body: Data, as _: Messag
     } catch let error as NodeError {
         throw error
     } catch let error as StorageError {
-        throw .storage("\(error)")
+        throw .disk(error)
     } catch {
         throw .invalidRequest("malformed call: \(error)")
     }

@@ -45,7 +45,7 @@ public final class ObjectService: Sendable {
         self.peers = peers
         self.shardTransport = shardTransport
         shards = ShardStore(dataDir: node.config.dataDir)
-        do { metadataStore = try MetadataStore(metadataDir: node.config.metadataDir) } catch { throw .storage("\(error)") }
+        do { metadataStore = try MetadataStore(metadataDir: node.config.metadataDir) } catch { throw .disk(error) }
         metadata = MetadataClient(store: metadataStore, transport: peers, wantedReplicas: node.config.metadataReplicas, logger: logger)
         replica = MetadataReplica(store: metadataStore)
         blockSizeBytes = node.config.blockSizeBytes

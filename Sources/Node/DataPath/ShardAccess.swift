@@ -26,7 +26,7 @@ struct ShardAccess: Sendable {
         let notes = keys.map {
             MetadataStore.LocalShard(versionID: $0.versionID, slot: $0.slot, bucket: object.bucket, key: object.key, createdMillis: now)
         }
-        do { try await index.recordShards(notes) } catch { throw .storage("\(error)") }
+        do { try await index.recordShards(notes) } catch { throw .disk(error) }
     }
 
     /// A sink for each of `slots` of a new shard set: a file where the owner
@@ -65,9 +65,9 @@ struct ShardAccess: Sendable {
     func deleteLocal(_ message: ShardDeleteMessage) async throws(NodeError) {
         for slot in message.slots {
             guard let key = ShardKey(versionID: message.versionID, slot: slot) else { throw .invalidRequest("bad shard name") }
-            do { try shards.delete(key) } catch { throw .storage("\(error)") }
+            do { try shards.delete(key) } catch { throw .disk(error) }
         }
-        do { try await index.forgetShards(versionID: message.versionID, slots: message.slots) } catch { throw .storage("\(error)") }
+        do { try await index.forgetShards(versionID: message.versionID, slots: message.slots) } catch { throw .disk(error) }
     }
 }
 

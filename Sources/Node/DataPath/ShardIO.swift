@@ -22,15 +22,15 @@ final class LocalShardSink: ShardSink {
     let writer: ShardFileWriter
 
     init(store: ShardStore, key: ShardKey, format: ShardFileFormat) throws(NodeError) {
-        do { writer = try store.writer(for: key, format: format) } catch { throw .storage("\(error)") }
+        do { writer = try store.writer(for: key, format: format) } catch { throw .disk(error) }
     }
 
     func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
-        do { try writer.append(chunk, crc: crc) } catch { throw .storage("\(error)") }
+        do { try writer.append(chunk, crc: crc) } catch { throw .disk(error) }
     }
 
     func finish() async throws(NodeError) {
-        do { try writer.commit() } catch { throw .storage("\(error)") }
+        do { try writer.commit() } catch { throw .disk(error) }
     }
 
     func abort() async { writer.abandon() }
@@ -107,7 +107,7 @@ final class LocalShardSource: ShardSource, @unchecked Sendable {
     init(store: ShardStore, key: ShardKey, firstChunk: Int, logger: Logger) throws(NodeError) {
         do { reader = try store.reader(for: key) } catch {
             if case .notFound = error { throw .shardMissing("\(key)") }
-            throw .storage("\(error)")
+            throw .disk(error)
         }
         chunk = firstChunk
         self.logger = logger
@@ -118,7 +118,7 @@ final class LocalShardSource: ShardSource, @unchecked Sendable {
         let got: Int
         do { got = try reader.read(chunk: chunk, into: buffer) } catch {
             if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
-            throw .storage("\(error)")
+            throw .disk(error)
         }
         guard got == length else { throw .storage("\(reader.path): chunk \(chunk) has \(got) bytes, expected \(length)") }
     }
