@@ -116,6 +116,7 @@ let package = Package(
             name: "S3Server",
             dependencies: [
                 "S3Protocol", "Node", "ClusterModel", "Placement", "Units", "Checksums",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

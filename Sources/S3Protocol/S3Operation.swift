@@ -12,6 +12,7 @@ public enum S3Operation: Equatable, Sendable {
     case getObject(bucket: String, key: String)
     case headObject(bucket: String, key: String)
     case deleteObject(bucket: String, key: String)
+    case deleteObjects(bucket: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
@@ -28,6 +29,7 @@ public enum S3Operation: Equatable, Sendable {
         case getObject = "GetObject"
         case headObject = "HeadObject"
         case deleteObject = "DeleteObject"
+        case deleteObjects = "DeleteObjects"
         case notImplemented = "NotImplemented"
     }
 
@@ -44,6 +46,7 @@ public enum S3Operation: Equatable, Sendable {
         case .getObject: return .getObject
         case .headObject: return .headObject
         case .deleteObject: return .deleteObject
+        case .deleteObjects: return .deleteObjects
         case .notImplemented: return .notImplemented
         }
     }
@@ -62,7 +65,7 @@ public enum S3Operation: Equatable, Sendable {
         case .listBuckets, .notImplemented: return .authenticated
         case .createBucket: return .createBucket
         case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject: return .read
-        case .putObject, .deleteObject: return .write
+        case .putObject, .deleteObject, .deleteObjects: return .write
         case .deleteBucket: return .owner
         }
     }
@@ -71,7 +74,7 @@ public enum S3Operation: Equatable, Sendable {
         switch self {
         case .listBuckets, .notImplemented: return nil
         case .createBucket(let b), .headBucket(let b), .deleteBucket(let b), .getBucketLocation(let b),
-             .listObjectsV2(let b), .listObjects(let b): return b
+             .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b): return b
         case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _): return b
         }
     }
@@ -123,6 +126,7 @@ public enum S3Operation: Equatable, Sendable {
             }
         }
         if query["location"] != nil && method == "GET" { return .getBucketLocation(bucket: bucket) }
+        if query["delete"] != nil && method == "POST" { return .deleteObjects(bucket: bucket) }
         if let sub = query.keys.first(where: { bucketSubresources.contains($0) }) {
             return .notImplemented("\(method) bucket ?\(sub)")
         }
@@ -145,6 +149,8 @@ public enum S3Limits {
     public static let maxUserMetadataBytes = 2048
     /// A CreateBucketConfiguration is a few hundred bytes; anything past this is not one.
     public static let maxCreateBucketBodyBytes = 64 * 1024
+    /// Deletes of one DeleteObjects request in flight at once.
+    public static let deleteObjectsParallelism = 8
 }
 
 /// CreateBucket's optional body, `<CreateBucketConfiguration>`: Shale reads

@@ -116,6 +116,7 @@ struct S3Responder: HTTPResponder {
         case .getObject(_, let key): return try await handlers.getObject(bucket!, key: key, request: request, withBody: true)
         case .headObject(_, let key): return try await handlers.getObject(bucket!, key: key, request: request, withBody: false)
         case .deleteObject(_, let key): return try await handlers.deleteObject(bucket!, key: key)
+        case .deleteObjects: return try await handlers.deleteObjects(bucket!, request: request)
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }
     }

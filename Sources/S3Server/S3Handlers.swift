@@ -1,5 +1,6 @@
 import Checksums
 import ClusterModel
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -68,7 +69,7 @@ struct S3Handlers {
             throw S3Error(.bucketAlreadyExists, "The requested bucket name is not available.")
         }
         try await sendContinue()
-        var body = request.body
+        let body = request.body
         let configuration: ByteBuffer
         do { configuration = try await body.collect(upTo: S3Limits.maxCreateBucketBodyBytes) } catch {
             throw S3Error(.malformedXML, "The CreateBucketConfiguration could not be read, or is larger than \(S3Limits.maxCreateBucketBodyBytes) bytes.")
@@ -258,6 +259,66 @@ struct S3Handlers {
             try await objects.read(plan, range: selected) { buffer in try await writer.write(buffer) }
         }
         return Response(status: status, headers: fields, body: body)
+    }
+
+    /// DeleteObjects: up to 1000 keys, each answered on its own (Deleted or
+    /// Error); `Quiet` reports errors only. Content-MD5 or an
+    /// `x-amz-checksum-*` is checked when sent, neither is required.
+    /// Versions do not exist in Shale: a key with a VersionId gets a
+    /// per-key NotImplemented, never a delete of the current version.
+    func deleteObjects(_ bucket: BucketRecord, request: Request) async throws -> Response {
+        try await sendContinue()
+        let body = request.body
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: DeleteObjectsRequest.maxBodyBytes) } catch {
+            throw S3Error(.malformedXML, "The Delete body could not be read, or is larger than \(DeleteObjectsRequest.maxBodyBytes) bytes.")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        if let md5 = header("content-md5") {
+            guard let expected = Base64.decode(md5), expected.count == 16 else {
+                throw S3Error(.invalidDigest, "The Content-MD5 you specified is not valid.")
+            }
+            guard Array(Insecure.MD5.hash(data: bytes)) == expected else {
+                throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.")
+            }
+        }
+        if let checksum = try RequestedChecksum.parse(headers), let expected = checksum.expected,
+           ChecksumHasher.digest(checksum.algorithm, of: bytes) != expected {
+            throw S3Error(.badDigest, "The \(checksum.algorithm.headerName) you specified did not match the calculated checksum.")
+        }
+        let parsed = try DeleteObjectsRequest.parse(String(decoding: bytes, as: UTF8.self))
+        let objects = self.objects
+        let outcomes: [(Int, S3XML.DeleteError?)] = await withTaskGroup(of: (Int, S3XML.DeleteError?).self) { group in
+            var results: [(Int, S3XML.DeleteError?)] = []
+            var next = 0
+            func add(_ index: Int) {
+                let entry = parsed.objects[index]
+                group.addTask {
+                    if entry.versionID != nil {
+                        return (index, S3XML.DeleteError(key: entry.key, code: S3Error.Code.notImplemented.rawValue,
+                                                          message: "Versions are not implemented: nothing was deleted for this key."))
+                    }
+                    guard !entry.key.isEmpty, entry.key.utf8.count <= S3Limits.maxKeyBytes else {
+                        return (index, S3XML.DeleteError(key: entry.key, code: S3Error.Code.keyTooLongError.rawValue, message: "The key is empty or too long."))
+                    }
+                    do throws(ObjectError) { try await objects.delete(bucket: bucket.bucketID, key: entry.key) } catch {
+                        let mapped = S3Error(error)
+                        return (index, S3XML.DeleteError(key: entry.key, code: mapped.code.rawValue, message: mapped.message))
+                    }
+                    return (index, nil)
+                }
+            }
+            // A bounded number of deletes in flight, however many keys.
+            while next < min(S3Limits.deleteObjectsParallelism, parsed.objects.count) { add(next); next += 1 }
+            for await result in group {
+                results.append(result)
+                if next < parsed.objects.count { add(next); next += 1 }
+            }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        let errors = outcomes.compactMap(\.1)
+        let deleted = parsed.quiet ? [] : outcomes.filter { $0.1 == nil }.map { parsed.objects[$0.0].key }
+        return xml(S3XML.deleteResult(deleted: deleted, errors: errors))
     }
 
     func deleteObject(_ bucket: BucketRecord, key: String) async throws -> Response {

@@ -31,7 +31,9 @@ import Testing
     }
 
     @Test func answersOperationsNotOfferedAsNotImplemented() throws {
-        #expect(try route("POST", "/b", ["delete": ""]) == .notImplemented("POST bucket ?delete"))
+        #expect(try route("POST", "/b", ["delete": ""]) == .deleteObjects(bucket: "b"))
+        #expect(try route("POST", "/b", ["delete": ""]).access == .write)
+        #expect(try route("GET", "/b", ["delete": ""]) == .notImplemented("GET bucket ?delete"))
         #expect(try route("PUT", "/b/k", ["partNumber": "1", "uploadId": "x"]) == .notImplemented("PUT object ?uploadId"))
         #expect(try route("GET", "/b", ["versioning": ""]) == .notImplemented("GET bucket ?versioning"))
     }

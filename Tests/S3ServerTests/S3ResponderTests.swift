@@ -70,7 +70,7 @@ final class ContinueCount: Sendable {
         let amzDate = S3Dates.amzDate(now)
         var all: [(String, String)] = [("host", "127.0.0.1:3900"), ("x-amz-content-sha256", SigV4.unsignedPayload), ("x-amz-date", amzDate)]
         all += extra.map { ($0.0.lowercased(), $0.1) }
-        if method == .put { all.append(("content-length", String(body.count))) }
+        if method == .put || method == .post { all.append(("content-length", String(body.count))) }
         let names = all.map(\.0).sorted()
         let unsigned = SigV4.Request(method: method.rawValue, rawPath: path, rawQuery: query, headers: all)
         let canonical = SigV4.canonicalRequest(unsigned, signedHeaders: names, payloadHash: SigV4.unsignedPayload)
@@ -166,6 +166,33 @@ final class ContinueCount: Sendable {
         #expect(try await send(.get, "/data", query: "list-type=2", signedAtMillis: now).status == 200)
         cluster.clock.advance(byMillis: 2 * 60_000)
         #expect(try await send(.get, "/data", query: "list-type=2", signedAtMillis: now).code == "RequestTimeTooSkewed")
+    }
+
+    @Test func deleteObjectsAnswersEveryKey() async throws {
+        for key in ["a", "b&c"] { _ = try await send(.put, "/data/" + (key == "a" ? "a" : "b%26c"), body: [1]) }
+        let body = Array("<Delete><Object><Key>a</Key></Object><Object><Key>b&amp;c</Key></Object><Object><Key>never</Key></Object><Object><Key>a</Key><VersionId>v1</VersionId></Object></Delete>".utf8)
+        let answer = try await send(.post, "/data", query: "delete=", body: body)
+        #expect(answer.status == 200)
+        #expect(answer.text.contains("<Deleted><Key>a</Key></Deleted>") && answer.text.contains("<Deleted><Key>b&amp;c</Key></Deleted>"))
+        #expect(answer.text.contains("<Deleted><Key>never</Key></Deleted>"))
+        #expect(answer.text.contains("<Error><Key>a</Key><Code>NotImplemented</Code>"))
+        #expect(objects.count == 0)
+        let quiet = try await send(.post, "/data", query: "delete=", body: Array("<Delete><Quiet>true</Quiet><Object><Key>x</Key></Object></Delete>".utf8))
+        #expect(quiet.status == 200 && !quiet.text.contains("<Deleted>"))
+    }
+
+    @Test func deleteObjectsChecksItsDigestsAndPermissions() async throws {
+        _ = try await send(.put, "/data/keep", body: [1])
+        let body = Array("<Delete><Object><Key>keep</Key></Object></Delete>".utf8)
+        let wrongMD5 = Base64.encode(Array(Insecure.MD5.hash(data: Array("other".utf8))))
+        #expect(try await send(.post, "/data", query: "delete=", headers: [("content-md5", wrongMD5)], body: body).code == "BadDigest")
+        #expect(try await send(.post, "/data", query: "delete=", headers: [("x-amz-checksum-crc32", crc32(Array("x".utf8)))], body: body).code == "BadDigest")
+        #expect(try await send(.post, "/data", query: "delete=", body: body, key: reader).code == "AccessDenied")
+        #expect(try await send(.post, "/data", query: "delete=", body: Array("<Delete/>".utf8)).code == "MalformedXML")
+        #expect(objects.count == 1)
+        let md5 = Base64.encode(Array(Insecure.MD5.hash(data: body)))
+        #expect(try await send(.post, "/data", query: "delete=", headers: [("content-md5", md5), ("x-amz-checksum-crc32", crc32(body))], body: body).status == 200)
+        #expect(objects.count == 0)
     }
 
     func crc32(_ bytes: [UInt8]) -> String { Base64.encode(ChecksumHasher.digest(.crc32, of: bytes)) }
