@@ -81,6 +81,7 @@ extension S3Error {
         case .unsupportedPayload(let value): self.init(.notImplemented, "x-amz-content-sha256 '\(value)' (aws-chunked streaming uploads) is not supported yet: send UNSIGNED-PAYLOAD or the body's SHA-256.")
         case .unknownAccessKey: self.init(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
         case .signatureMismatch: self.init(.signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
+        case .expired: self.init(.accessDenied, "Request has expired")
         }
     }
 }

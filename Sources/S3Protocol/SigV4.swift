@@ -117,6 +117,37 @@ public enum SigV4 {
         return (authorization, payloadHash.lowercased())
     }
 
+    /// The longest a presigned URL may be valid (7 days, as AWS).
+    public static let maxPresignedExpirySeconds: Int64 = 7 * 24 * 3600
+
+    /// Checks a presigned request (SigV4 in the query string: `X-Amz-Algorithm`,
+    /// `-Credential`, `-Date`, `-Expires`, `-SignedHeaders`, `-Signature`).
+    /// The payload is `UNSIGNED-PAYLOAD`. `query` holds the decoded parameters.
+    public static func verifyPresigned(_ request: Request, query: [String: String], secretFor: (String) -> String?, region: String?,
+                                       nowSeconds: Int64) throws(SigV4Error) -> Authorization {
+        guard query["X-Amz-Algorithm"] == algorithm else { throw .unsupportedAlgorithm }
+        guard query["X-Amz-Security-Token"] == nil else { throw .unsupportedPayload("X-Amz-Security-Token (temporary credentials)") }
+        guard let credential = query["X-Amz-Credential"], let signedHeaders = query["X-Amz-SignedHeaders"],
+              let signature = query["X-Amz-Signature"], let amzDate = query["X-Amz-Date"], let expiresText = query["X-Amz-Expires"] else {
+            throw .malformedAuthorization
+        }
+        let authorization = try Authorization(header: "\(algorithm) Credential=\(credential), SignedHeaders=\(signedHeaders), Signature=\(signature)")
+        guard authorization.service == "s3" else { throw .malformedCredential }
+        if let region, authorization.region != region { throw .wrongRegion(expected: region) }
+        guard let requestTime = parseAmzDate(amzDate), amzDate.hasPrefix(authorization.date) else { throw .missingDate }
+        guard let expires = Int64(expiresText), (1...maxPresignedExpirySeconds).contains(expires) else { throw .malformedAuthorization }
+        guard requestTime - clockSkewLimitSeconds <= nowSeconds else { throw .requestTimeTooSkewed }
+        guard nowSeconds <= requestTime + expires else { throw .expired }
+        guard authorization.signedHeaders.contains("host") else { throw .malformedAuthorization }
+        guard let secret = secretFor(authorization.accessKey) else { throw .unknownAccessKey }
+        let unsignedQuery = request.rawQuery.split(separator: "&").filter { !$0.hasPrefix("X-Amz-Signature=") }.joined(separator: "&")
+        let canonicalRequest = Request(method: request.method, rawPath: request.rawPath, rawQuery: unsignedQuery, headers: request.headers)
+        let canonical = self.canonicalRequest(canonicalRequest, signedHeaders: authorization.signedHeaders, payloadHash: unsignedPayload)
+        let expected = self.signature(secret: secret, authorization: authorization, amzDate: amzDate, canonicalRequest: canonical)
+        guard constantTimeEqual(expected, authorization.signature) else { throw .signatureMismatch }
+        return authorization
+    }
+
     /// The request time as the string to sign carries it: `x-amz-date` when
     /// present (it wins over `Date`, as SigV4 says), else the `Date` header
     /// in ISO 8601 basic form or as an HTTP date.
@@ -224,6 +255,8 @@ public enum SigV4Error: Error, Equatable, Sendable {
     case unsupportedPayload(String)
     case unknownAccessKey
     case signatureMismatch
+    /// A presigned URL used after `X-Amz-Date` + `X-Amz-Expires`.
+    case expired
 }
 
 extension Substring {

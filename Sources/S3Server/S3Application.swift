@@ -122,19 +122,23 @@ struct S3Responder: HTTPResponder {
     }
 
     func authenticate(_ request: Request, query: [String: String]) async throws -> Caller {
-        if request.headers[.authorization] == nil && (query["X-Amz-Signature"] != nil || query["X-Amz-Credential"] != nil) {
-            throw S3Error(.notImplemented, "Presigned URLs (query-string SigV4) are not supported yet: sign the Authorization header.")
-        }
+
         var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
         // HTTP/1's Host header arrives as the request's authority.
         if let authority = request.head.authority { headers.append(("host", authority)) }
         let signed = SigV4.Request(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query ?? "", headers: headers)
         let state = await cluster.state
         let now = cluster.wallClock.nowSeconds
+        let secretFor: (String) -> String? = { id in AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue } }
         do {
-            let (authorization, payloadHash) = try SigV4.verify(signed, secretFor: { id in
-                AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue }
-            }, region: region, nowSeconds: now)
+            let authorization: SigV4.Authorization
+            let payloadHash: String
+            if request.headers[.authorization] == nil && query["X-Amz-Signature"] != nil {
+                authorization = try SigV4.verifyPresigned(signed, query: query, secretFor: secretFor, region: region, nowSeconds: now)
+                payloadHash = SigV4.unsignedPayload
+            } else {
+                (authorization, payloadHash) = try SigV4.verify(signed, secretFor: secretFor, region: region, nowSeconds: now)
+            }
             guard let id = AccessKeyID(authorization.accessKey), let key = state.keys[id.rawValue], !key.deleted else {
                 throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
             }

@@ -124,6 +124,41 @@ import Testing
     }
 }
 
+extension SigV4Tests {
+    /// AWS's documented presigned-URL example (S3 API reference, "Authenticating Requests: Using Query Parameters").
+    static let presignedQuery = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+
+    func presigned(_ rawQuery: String = presignedQuery) -> (SigV4.Request, [String: String]) {
+        var query: [String: String] = [:]
+        for pair in rawQuery.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            query[parts[0]] = SigV4.percentDecode(parts[1])
+        }
+        return (SigV4.Request(method: "GET", rawPath: "/test.txt", rawQuery: rawQuery, headers: [("Host", "examplebucket.s3.amazonaws.com")]), query)
+    }
+
+    @Test func awsDocumentedPresignedURLVerifies() throws {
+        let (request, query) = presigned()
+        let secretFor: (String) -> String? = { $0 == "AKIAIOSFODNN7EXAMPLE" ? "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" : nil }
+        let authorization = try SigV4.verifyPresigned(request, query: query, secretFor: secretFor, region: nil, nowSeconds: awsNow + 3600)
+        #expect(authorization.accessKey == "AKIAIOSFODNN7EXAMPLE")
+        #expect(throws: SigV4Error.expired) {
+            try SigV4.verifyPresigned(request, query: query, secretFor: secretFor, region: nil, nowSeconds: awsNow + 86401)
+        }
+        #expect(throws: SigV4Error.requestTimeTooSkewed) {
+            try SigV4.verifyPresigned(request, query: query, secretFor: secretFor, region: nil, nowSeconds: awsNow - 3600)
+        }
+        let (tampered, tamperedQuery) = presigned(Self.presignedQuery.replacingOccurrences("X-Amz-Expires=86400", with: "X-Amz-Expires=86399"))
+        #expect(throws: SigV4Error.signatureMismatch) {
+            try SigV4.verifyPresigned(tampered, query: tamperedQuery, secretFor: secretFor, region: nil, nowSeconds: awsNow + 60)
+        }
+        let (tooLong, tooLongQuery) = presigned(Self.presignedQuery.replacingOccurrences("X-Amz-Expires=86400", with: "X-Amz-Expires=604801"))
+        #expect(throws: SigV4Error.malformedAuthorization) {
+            try SigV4.verifyPresigned(tooLong, query: tooLongQuery, secretFor: secretFor, region: nil, nowSeconds: awsNow + 60)
+        }
+    }
+}
+
 extension String {
     func replacingOccurrences(_ target: String, with replacement: String) -> String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
