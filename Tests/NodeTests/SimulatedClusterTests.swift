@@ -17,24 +17,12 @@ import Units
 /// is a manual clock, membership and the cluster state are exchanged by
 /// calling the nodes' own handlers. Only sockets are missing.
 final class SimulatedDataNetwork: Sendable {
-    struct Faults { var down: Set<NodeID> = []; var slow: Set<NodeID> = []; var cut: Set<[NodeID]> = [] }
     private let services = Mutex<[NodeID: ObjectService]>([:])
-    private let faults = Mutex(Faults())
+    let faults = NetworkFaults()
     let slowGate = Gate()
 
     func register(_ id: NodeID, _ service: ObjectService) { services.withLock { $0[id] = service } }
     func service(_ id: NodeID) -> ObjectService? { services.withLock { $0[id] } }
-    func setDown(_ nodes: Set<NodeID>) { faults.withLock { $0.down = nodes } }
-    func setSlow(_ nodes: Set<NodeID>) { faults.withLock { $0.slow = nodes } }
-    func isSlow(_ node: NodeID) -> Bool { faults.withLock { $0.slow.contains(node) } }
-    /// Cuts every link between the two groups, both ways.
-    func partition(_ a: [NodeID], _ b: [NodeID]) {
-        faults.withLock { faults in for x in a { for y in b { faults.cut.insert([x, y].sorted()) } } }
-    }
-    func heal() { faults.withLock { $0 = Faults() } }
-    func reaches(_ from: NodeID, _ to: NodeID) -> Bool {
-        faults.withLock { !$0.down.contains(to) && !$0.down.contains(from) && !$0.cut.contains([from, to].sorted()) }
-    }
 }
 
 struct SimulatedPeers: PeerTransport {
@@ -42,7 +30,7 @@ struct SimulatedPeers: PeerTransport {
     let network: SimulatedDataNetwork
 
     func call(_ method: RPCMethod, to node: NodeID, at address: HostPort, body: Data) async throws(NodeError) -> Data {
-        guard network.reaches(from, node), let target = network.service(node) else { throw .peer("\(node.shortForm) unreachable") }
+        guard network.faults.reaches(from, node), let target = network.service(node) else { throw .peer("\(node.shortForm) unreachable") }
         if method == .shardDelete { return try await target.answerShardDelete(body) }
         guard let answer = try await target.replica.answer(method, body: body) else { throw .invalidRequest("\(method) not simulated") }
         return answer
@@ -60,16 +48,16 @@ final class NetworkSink: ShardSink, @unchecked Sendable {
     }
 
     func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
-        if network.isSlow(to) {
+        if network.faults.isSlow(to) {
             await network.slowGate.wait()
             if Task.isCancelled { throw .peer("\(to.shortForm) too slow") }
         }
-        guard network.reaches(from, to), let inner else { throw .peer("\(to.shortForm) unreachable") }
+        guard network.faults.reaches(from, to), let inner else { throw .peer("\(to.shortForm) unreachable") }
         try await inner.write(chunk, crc: crc)
     }
 
     func finish() async throws(NodeError) {
-        guard network.reaches(from, to), let inner else { throw .peer("\(to.shortForm) unreachable") }
+        guard network.faults.reaches(from, to), let inner else { throw .peer("\(to.shortForm) unreachable") }
         try await inner.finish()
     }
 
@@ -86,8 +74,8 @@ final class NetworkSource: ShardSource, @unchecked Sendable {
     }
 
     func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
-        if network.isSlow(to) { await network.slowGate.wait() }
-        guard network.reaches(from, to) else { throw .peer("\(to.shortForm) unreachable") }
+        if network.faults.isSlow(to) { await network.slowGate.wait() }
+        guard network.faults.reaches(from, to) else { throw .peer("\(to.shortForm) unreachable") }
         try await inner.next(into: buffer, length: length)
     }
 }
@@ -97,7 +85,7 @@ struct SimulatedShards: ShardTransport {
     let network: SimulatedDataNetwork
 
     func sink(for key: ShardKey, format: ShardFileFormat, object: ObjectName, on node: NodeID, at address: HostPort) async -> any ShardSink {
-        guard network.reaches(from, node), let target = network.service(node) else {
+        guard network.faults.reaches(from, node), let target = network.service(node) else {
             return NetworkSink(inner: nil, from: from, to: node, network: network)
         }
         try? await target.access.note([key], of: object)
@@ -106,7 +94,7 @@ struct SimulatedShards: ShardTransport {
 
     func source(for key: ShardKey, format: ShardFileFormat, chunks: Range<Int>, on node: NodeID, at address: HostPort,
                 headTimeoutMillis: Int) async throws(NodeError) -> any ShardSource {
-        guard network.reaches(from, node), let target = network.service(node) else { throw .peer("\(node.shortForm) unreachable") }
+        guard network.faults.reaches(from, node), let target = network.service(node) else { throw .peer("\(node.shortForm) unreachable") }
         let local = try LocalShardSource(store: target.shards, key: key, firstChunk: chunks.lowerBound, logger: target.logger)
         return NetworkSource(inner: local, from: from, to: node, network: network)
     }
@@ -234,7 +222,7 @@ struct SimulatedCluster {
         let sim = try await SimulatedCluster.start()
         var written: [String: [UInt8]] = [:]
         for down in 0...2 {
-            sim.network.setDown(Set(sim.nodes.suffix(down).map(\.id)))
+            sim.network.faults.setDown(Set(sim.nodes.suffix(down).map(\.id)))
             let bytes = body(2 * 65536 + down, seed: down)
             do {
                 _ = try await sim.put("k\(down)", bytes, via: 0)
@@ -246,7 +234,7 @@ struct SimulatedCluster {
             }
             for (key, bytes) in written { #expect(try await sim.get(key, via: 0) == bytes, "\(key) with \(down) down") }
         }
-        sim.network.setDown([])
+        sim.network.faults.setDown([])
         for (key, bytes) in written { #expect(try await sim.get(key, via: 3) == bytes) }
     }
 
@@ -256,9 +244,9 @@ struct SimulatedCluster {
         let sim = try await SimulatedCluster.start()
         let before = body(65536 + 3, seed: 77)
         _ = try await sim.put("old", before, via: 0)
-        sim.network.setDown(Set(sim.nodes.suffix(3).map(\.id)))
+        sim.network.faults.setDown(Set(sim.nodes.suffix(3).map(\.id)))
         await #expect(throws: ObjectError.self) { _ = try await sim.put("new", body(1000, seed: 78), via: 0) }
-        sim.network.setDown([])
+        sim.network.faults.setDown([])
         await #expect(throws: ObjectError.noSuchKey) { _ = try await sim.get("new", via: 1) }
         #expect(try await sim.get("old", via: 1) == before)
     }
@@ -292,11 +280,11 @@ struct SimulatedCluster {
         let before = body(2 * 65536, seed: 31)
         _ = try await sim.put("before", before, via: 0)
         let left = Array(sim.nodes.prefix(3).map(\.id)), right = Array(sim.nodes.suffix(3).map(\.id))
-        sim.network.partition(left, right)
+        sim.network.faults.partition(left, right)
         for via in [0, 5] {
             await #expect(throws: ObjectError.self) { _ = try await sim.put("during", body(1000, seed: via), via: via) }
         }
-        sim.network.heal()
+        sim.network.faults.heal()
         await #expect(throws: ObjectError.noSuchKey) { _ = try await sim.get("during", via: 2) }
         #expect(try await sim.get("before", via: 4) == before)
         let after = body(65536, seed: 32)
@@ -324,7 +312,7 @@ struct SimulatedCluster {
     /// after the slow-write deadline, and the object reads back.
     @Test func aSlowOwnerDoesNotHoldThePut() async throws {
         let sim = try await SimulatedCluster.start(slowShardTimeoutMillis: 100)
-        sim.network.setSlow([sim.nodes[4].id])
+        sim.network.faults.setSlow([sim.nodes[4].id])
         let bytes = body(2 * 65536, seed: 9)
         let put = Task { try await sim.put("slow", bytes, via: 0) }
         // The deadline runs on the simulated clock: wait for the fan-out to sleep on it, then move it past.
@@ -334,7 +322,7 @@ struct SimulatedCluster {
         #expect(version.storedSlots.count == 5)
         #expect(sim.shardFiles(of: version.versionID) == 5)
         #expect(try await sim.get("slow", via: 1) == bytes)
-        sim.network.setSlow([])
+        sim.network.faults.setSlow([])
         sim.network.slowGate.open()
     }
 
@@ -378,7 +366,7 @@ struct SimulatedCluster {
         for step in 0..<300 {
             if random.next() % 8 == 0 {
                 let count = Int(random.next() % 3)
-                sim.network.setDown(Set((0..<count).map { _ in sim.nodes[Int(random.next() % 6)].id }))
+                sim.network.faults.setDown(Set((0..<count).map { _ in sim.nodes[Int(random.next() % 6)].id }))
             }
             let key = keys[Int(random.next() % UInt64(keys.count))]
             let via = Int(random.next() % 6)
@@ -409,7 +397,7 @@ struct SimulatedCluster {
         }
         print("simulated cluster schedule: seed \(seed), \(counts.acknowledged) PUTs acknowledged, \(counts.refused) refused, \(counts.readsChecked) reads checked")
         #expect(counts.acknowledged > 30 && counts.refused > 0 && counts.readsChecked > 30)
-        sim.network.setDown([])
+        sim.network.faults.setDown([])
         for key in keys {
             if let bytes = expected[key] ?? nil {
                 #expect(try await sim.get(key, via: 0) == bytes, "seed \(seed): final read of \(key)")

@@ -13,23 +13,31 @@ import Units
 /// in-memory network whose faults the test sets: a node down, two nodes
 /// partitioned. The real MetadataClient and MetadataReplica code runs; only
 /// the transport is simulated.
+/// Which links of a simulated network work: nodes down, slow, or cut off
+/// from each other. Shared by the metadata and the whole-cluster simulations.
+final class NetworkFaults: Sendable {
+    private struct State { var down: Set<NodeID> = []; var slow: Set<NodeID> = []; var cut: Set<[NodeID]> = [] }
+    private let state = Mutex(State())
+
+    func setDown(_ nodes: Set<NodeID>) { state.withLock { $0.down = nodes } }
+    func setSlow(_ nodes: Set<NodeID>) { state.withLock { $0.slow = nodes } }
+    func isSlow(_ node: NodeID) -> Bool { state.withLock { $0.slow.contains(node) } }
+    /// Cuts every link between the two groups, both ways.
+    func partition(_ a: [NodeID], _ b: [NodeID]) {
+        state.withLock { state in for x in a { for y in b { state.cut.insert([x, y].sorted()) } } }
+    }
+    func heal() { state.withLock { $0 = State() } }
+    func reaches(_ from: NodeID, _ to: NodeID) -> Bool {
+        state.withLock { !$0.down.contains(to) && !$0.down.contains(from) && !$0.cut.contains([from, to].sorted()) }
+    }
+}
+
+/// Object-table replicas joined by a simulated network.
 final class SimulatedNetwork: Sendable {
-    struct Faults { var down: Set<NodeID> = []; var cut: Set<[NodeID]> = [] }
     let replicas: [NodeID: MetadataReplica]
-    private let faults = Mutex(Faults())
+    let faults = NetworkFaults()
 
     init(replicas: [NodeID: MetadataReplica]) { self.replicas = replicas }
-
-    func setDown(_ nodes: Set<NodeID>) { faults.withLock { $0.down = nodes } }
-    /// Cuts every link between the two groups (both ways).
-    func partition(_ a: [NodeID], _ b: [NodeID]) {
-        faults.withLock { faults in for x in a { for y in b { faults.cut.insert([x, y].sorted()) } } }
-    }
-    func heal() { faults.withLock { $0 = Faults() } }
-
-    func reaches(_ from: NodeID, _ to: NodeID) -> Bool {
-        faults.withLock { !$0.down.contains(to) && !$0.down.contains(from) && !$0.cut.contains([from, to].sorted()) }
-    }
 }
 
 struct SimulatedTransport: PeerTransport {
@@ -37,7 +45,7 @@ struct SimulatedTransport: PeerTransport {
     let network: SimulatedNetwork
 
     func call(_ method: RPCMethod, to node: NodeID, at address: HostPort, body: Data) async throws(NodeError) -> Data {
-        guard network.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
+        guard network.faults.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
         guard let answer = try await replica.answer(method, body: body) else { throw .invalidRequest("\(method) not simulated") }
         return answer
     }
@@ -108,7 +116,7 @@ struct SimulatedMetadataCluster {
         #expect(replicas.count == 5)
         let coordinator = sim.ids.first { !replicas.contains($0) } ?? sim.ids[0]
         for down in 0...3 {
-            sim.network.setDown(Set(replicas.prefix(down)))
+            sim.network.faults.setDown(Set(replicas.prefix(down)))
             let record = sim.record("k\(down)", millis: UInt64(100 + down))
             if down <= 2 {
                 try await sim.write(record, from: coordinator)
@@ -118,7 +126,7 @@ struct SimulatedMetadataCluster {
                 await #expect(throws: ObjectError.self) { try await sim.read("k\(down)", from: coordinator) }
             }
         }
-        sim.network.heal()
+        sim.network.faults.heal()
         // Every node reads every acknowledged write.
         for id in sim.ids {
             for down in 0...2 { #expect(try await sim.read("k\(down)", from: id)?.stamp.millis == UInt64(100 + down)) }
@@ -128,11 +136,11 @@ struct SimulatedMetadataCluster {
     @Test func readRepairCatchesUpAReplicaThatWasDown() async throws {
         let sim = try SimulatedMetadataCluster()
         let lagging = sim.replicas[0]
-        sim.network.setDown([lagging])
+        sim.network.faults.setDown([lagging])
         let record = sim.record("k", millis: 500)
         try await sim.write(record, from: sim.replicas[1])
         #expect(try await sim.local("k", on: lagging) == nil)
-        sim.network.heal()
+        sim.network.faults.heal()
         #expect(try await sim.read("k", from: sim.replicas[2]) == record)
         // Read repair runs in the background; wait for it (bounded), no clock involved.
         for _ in 0..<200 where try await sim.local("k", on: lagging) == nil { try await Task.sleep(for: .milliseconds(10)) }
@@ -146,10 +154,10 @@ struct SimulatedMetadataCluster {
         let replicas = sim.replicas
         let majority = Array(replicas.prefix(3))
         let minority = sim.ids.filter { !majority.contains($0) }
-        sim.network.partition(majority, minority)
+        sim.network.faults.partition(majority, minority)
         try await sim.write(sim.record("k", millis: 700, node: "majority"), from: majority[0])
         await #expect(throws: ObjectError.self) { try await sim.write(sim.record("k", millis: 800, node: "minority"), from: minority[0]) }
-        sim.network.heal()
+        sim.network.faults.heal()
         for id in sim.ids {
             let read = try await sim.read("k", from: id)
             // The minority's failed write may have reached its own replicas: it is newer, so a read can see it
@@ -164,10 +172,10 @@ struct SimulatedMetadataCluster {
         let sim = try SimulatedMetadataCluster()
         let replicas = sim.replicas
         let majority = Array(replicas.prefix(3))
-        sim.network.partition(majority, sim.ids.filter { !majority.contains($0) })
+        sim.network.faults.partition(majority, sim.ids.filter { !majority.contains($0) })
         for i in 0..<25 { try await sim.write(sim.record("row\(i)", millis: UInt64(900 + i)), from: majority[0]) }
         for replica in replicas.dropFirst(3) { #expect(try await sim.local("row0", on: replica) == nil) }
-        sim.network.heal()
+        sim.network.faults.heal()
         for id in replicas {
             let antiEntropy = MetadataAntiEntropy(store: sim.stores[id]!, transport: SimulatedTransport(from: id, network: sim.network),
                                                   logger: Logger(label: "sim"))
@@ -196,13 +204,13 @@ struct SimulatedMetadataCluster {
         var failedWritesSeen = 0
         for step in 0..<600 {
             if random.next() % 10 == 0 {
-                sim.network.heal()
+                sim.network.faults.heal()
                 let failures = Int(random.next() % 3)
                 if random.next() % 2 == 0 {
-                    sim.network.setDown(Set((0..<failures).map { _ in sim.ids[Int(random.next() % 6)] }))
+                    sim.network.faults.setDown(Set((0..<failures).map { _ in sim.ids[Int(random.next() % 6)] }))
                 } else {
                     let cut = Int(random.next() % 6)
-                    sim.network.partition(Array(sim.ids.prefix(cut)), Array(sim.ids.dropFirst(cut)))
+                    sim.network.faults.partition(Array(sim.ids.prefix(cut)), Array(sim.ids.dropFirst(cut)))
                 }
             }
             let key = keys[Int(random.next() % UInt64(keys.count))]
@@ -226,7 +234,7 @@ struct SimulatedMetadataCluster {
                 if seen > newestAcked { failedWritesSeen += 1 }
             }
         }
-        sim.network.heal()
+        sim.network.faults.heal()
         for key in keys {
             let read = try await sim.read(key, from: sim.ids[0])
             #expect((read?.stamp.millis ?? 0) >= (acknowledged[key] ?? 0), "seed \(seed): final read of \(key)")
