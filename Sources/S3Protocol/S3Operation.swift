@@ -174,3 +174,26 @@ public enum BucketConfiguration {
         }
     }
 }
+
+/// GetObject's and HeadObject's `response-*` query parameters: the response
+/// headers they replace. Parameters of that prefix that S3 does not define
+/// are refused, so none is silently ignored.
+public enum ResponseOverrides {
+    public static let headers: [String: String] = [
+        "response-content-type": "content-type", "response-content-language": "content-language",
+        "response-expires": "expires", "response-cache-control": "cache-control",
+        "response-content-disposition": "content-disposition", "response-content-encoding": "content-encoding",
+    ]
+
+    /// (header name, value) pairs to set on the answer.
+    public static func parse(_ query: [String: String]) throws(S3Error) -> [(name: String, value: String)] {
+        var overrides: [(name: String, value: String)] = []
+        for (name, value) in query.sorted(by: { $0.key < $1.key }) where name.hasPrefix("response-") {
+            guard let header = headers[name] else {
+                throw S3Error(.invalidArgument, "\(name) is not a response header override S3 defines.")
+            }
+            overrides.append((header, value))
+        }
+        return overrides
+    }
+}

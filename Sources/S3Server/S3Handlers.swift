@@ -234,6 +234,7 @@ struct S3Handlers {
         for (name, value) in version.userMetadata.sorted(by: { $0.key < $1.key }) {
             if let field = HTTPField.Name("x-amz-meta-" + name) { fields[field] = value }
         }
+        for (name, value) in try ResponseOverrides.parse(query) { fields[HTTPField.Name(name)!] = value }
         var range = 0..<version.size
         var status = HTTPResponse.Status.ok
         if let header = request.headers[.range], let requested = ByteRange(header: header) {

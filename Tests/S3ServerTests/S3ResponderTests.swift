@@ -195,5 +195,15 @@ final class ContinueCount: Sendable {
         #expect(objects.count == 0)
     }
 
+    @Test func responseHeaderOverrides() async throws {
+        _ = try await send(.put, "/data/r", headers: [("content-type", "application/octet-stream")], body: [1, 2])
+        let answer = try await send(.get, "/data/r", query: "response-cache-control=no-store&response-content-disposition=attachment%3B%20filename%3Dr.csv&response-content-type=text%2Fcsv")
+        #expect(answer.status == 200 && answer.header("content-type") == "text/csv")
+        #expect(answer.header("content-disposition") == "attachment; filename=r.csv" && answer.header("cache-control") == "no-store")
+        #expect(try await send(.head, "/data/r", query: "response-content-language=de").header("content-language") == "de")
+        #expect(try await send(.get, "/data/r", query: "response-bogus=1").code == "InvalidArgument")
+        #expect(try await send(.get, "/data", query: "response-content-type=x").code == "NotImplemented")
+    }
+
     func crc32(_ bytes: [UInt8]) -> String { Base64.encode(ChecksumHasher.digest(.crc32, of: bytes)) }
 }
