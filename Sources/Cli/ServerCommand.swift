@@ -80,7 +80,8 @@ struct ServerCommand: AsyncParsableCommand {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: RPCServer.application(node: node, objects: objects, logger: logger)),
-            .init(service: S3Server.application(cluster: node, objects: objects, region: nodeConfig.s3Region, address: nodeConfig.s3BindAddr,
+            .init(service: S3Server.application(cluster: node, objects: objects, region: nodeConfig.s3Region,
+                                                rootDomain: nodeConfig.s3RootDomain, address: nodeConfig.s3BindAddr,
                                                 logger: logger)),
             .init(service: AdminServer.application(node: node, objects: objects, metrics: metrics, logger: logger)),
             .init(service: MembershipService(node: node)),

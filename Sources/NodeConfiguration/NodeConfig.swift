@@ -76,6 +76,8 @@ public struct NodeConfig: Sendable {
     public var bootstrapPeers: [String]
     public var s3BindAddr: HostPort
     public var s3Region: String?
+    /// Virtual-host addressing: `BUCKET.<root_domain>` names the bucket (nil: path-style only).
+    public var s3RootDomain: String?
     public var adminBindAddr: HostPort
     public var adminToken: String
     public var metricsToken: String?
@@ -157,6 +159,7 @@ public struct NodeConfig: Sendable {
         ("slow_shard_timeout_millis", "SHALE_SLOW_SHARD_TIMEOUT_MILLIS", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
+        ("s3_api.root_domain", "SHALE_S3_ROOT_DOMAIN", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
         ("admin.admin_token", "SHALE_ADMIN_TOKEN", false),
         ("admin.admin_token_file", "SHALE_ADMIN_TOKEN_FILE", false),
@@ -324,6 +327,14 @@ public struct NodeConfig: Sendable {
         config.antiEntropyIntervalSeconds = try positive("anti_entropy_interval_seconds") ?? defaultAntiEntropyIntervalSeconds
         config.strayShardGraceSeconds = try positive("stray_shard_grace_seconds") ?? defaultStrayShardGraceSeconds
         config.slowShardTimeoutMillis = try positive("slow_shard_timeout_millis") ?? defaultSlowShardTimeoutMillis
+        if let domain = string("s3_api.root_domain") {
+            var trimmed = Substring(domain.lowercased())
+            while trimmed.hasPrefix(".") { trimmed = trimmed.dropFirst() }
+            guard !trimmed.isEmpty, !trimmed.contains(":"), !trimmed.contains("/") else {
+                throw .invalid(key: "s3_api.root_domain", reason: "'\(domain)' is not a domain name (e.g. s3.example.com)")
+            }
+            config.s3RootDomain = String(trimmed)
+        }
         return config
     }
 }

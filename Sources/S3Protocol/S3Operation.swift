@@ -89,12 +89,24 @@ public enum S3Operation: Equatable, Sendable {
         "acl", "attributes", "legal-hold", "restore", "retention", "select", "tagging", "torrent", "uploads", "uploadId",
     ]
 
-    /// Routes a path-style request. `rawPath` is as sent (percent-encoded);
-    /// `query` holds the decoded query parameters.
-    public static func route(method: String, rawPath: String, query: [String: String]) throws(S3Error) -> S3Operation {
+    /// The bucket a virtual-host request names: `BUCKET.<rootDomain>` in
+    /// the Host (any port), or nil for the root domain itself and other hosts.
+    public static func virtualHostBucket(host: String?, rootDomain: String?) -> String? {
+        guard let rootDomain, var host = host?.lowercased() else { return nil }
+        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") { host = String(host[..<colon]) }
+        guard host.hasSuffix("." + rootDomain) else { return nil }
+        let bucket = String(host.dropLast(rootDomain.count + 1))
+        return bucket.isEmpty ? nil : bucket
+    }
+
+    /// Routes a request. `rawPath` is as sent (percent-encoded); `query`
+    /// holds the decoded query parameters. `virtualBucket`, from the Host
+    /// header, names the bucket of a virtual-host request, whose path is
+    /// then the key alone.
+    public static func route(method: String, rawPath: String, query: [String: String], virtualBucket: String? = nil) throws(S3Error) -> S3Operation {
         guard let path = SigV4.percentDecode(rawPath) else { throw S3Error(.invalidURI, "The path is not valid percent-encoded UTF-8.") }
         guard path.hasPrefix("/") else { throw S3Error(.invalidURI, "The path must start with '/'.") }
-        let rest = path.dropFirst()
+        let rest = virtualBucket.map { $0 + path } ?? String(path.dropFirst())
         let bucket: String
         let key: String?
         if let slash = rest.firstIndex(of: "/") {

@@ -14,9 +14,9 @@ import Units
 public enum S3Server {
     /// The S3 API of a node: `cluster` and `objects` are protocols, so the
     /// same responder runs over in-memory ones in tests.
-    public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, address: HostPort,
-                                   logger: Logger) -> some ApplicationProtocol {
-        let responder = S3Responder(cluster: cluster, objects: objects, region: region, logger: logger)
+    public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, rootDomain: String? = nil,
+                                   address: HostPort, logger: Logger) -> some ApplicationProtocol {
+        let responder = S3Responder(cluster: cluster, objects: objects, region: region, rootDomain: rootDomain, logger: logger)
         return Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()])),
@@ -50,6 +50,8 @@ struct S3Responder: HTTPResponder {
     let cluster: any ClusterControl
     let objects: any ObjectStore
     let region: String?
+    /// Virtual-host addressing's root domain (nil: path-style only).
+    var rootDomain: String? = nil
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -96,7 +98,9 @@ struct S3Responder: HTTPResponder {
     func handle(_ request: Request, requestID: String, sendContinue: @escaping @Sendable () async throws -> Void) async throws -> Response {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-        let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query)
+        let virtualBucket = S3Operation.virtualHostBucket(host: request.head.authority, rootDomain: rootDomain)
+        let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query,
+                                              virtualBucket: virtualBucket)
         let caller = try await authenticate(request, query: query)
         Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)

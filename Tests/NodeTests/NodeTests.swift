@@ -52,6 +52,14 @@ import Testing
         #expect(config.rpcBindAddr.host == "0.0.0.0")
     }
 
+    @Test func rootDomainForVirtualHosts() throws {
+        #expect(try NodeConfig.parse(toml: base, path: "t.toml", environment: [:]).s3RootDomain == nil)
+        #expect(try NodeConfig.parse(toml: base, path: "t.toml", environment: ["SHALE_S3_ROOT_DOMAIN": ".S3.Example.com"]).s3RootDomain == "s3.example.com")
+        #expect(throws: NodeConfig.Error.self) {
+            try NodeConfig.parse(toml: base, path: "t.toml", environment: ["SHALE_S3_ROOT_DOMAIN": "s3.example.com:3900"])
+        }
+    }
+
     /// `SHALE_ERASURE_BACKEND` reaches the server's config (it used to be read by the bench alone).
     @Test func erasureBackendFromTheEnvironment() throws {
         #expect(try NodeConfig.parse(toml: base, path: "t.toml", environment: [:]).erasureBackend == .preferred)

@@ -101,4 +101,16 @@ import Testing
         #expect(S3Dates.rfc1123(millis) == "Mon, 12 Oct 2009 17:50:30 GMT")
         #expect(S3Dates.iso8601(951_782_400_123) == "2000-02-29T00:00:00.123Z")
     }
+
+    @Test func virtualHostRequests() throws {
+        #expect(S3Operation.virtualHostBucket(host: "data.s3.example.com:3900", rootDomain: "s3.example.com") == "data")
+        #expect(S3Operation.virtualHostBucket(host: "My.Bucket.S3.example.com", rootDomain: "s3.example.com") == "my.bucket")
+        #expect(S3Operation.virtualHostBucket(host: "s3.example.com:3900", rootDomain: "s3.example.com") == nil)
+        #expect(S3Operation.virtualHostBucket(host: "127.0.0.1:3900", rootDomain: "s3.example.com") == nil)
+        #expect(S3Operation.virtualHostBucket(host: "data.s3.example.com", rootDomain: nil) == nil)
+        #expect(try S3Operation.route(method: "GET", rawPath: "/a/b%20c", query: [:], virtualBucket: "data") == .getObject(bucket: "data", key: "a/b c"))
+        #expect(try S3Operation.route(method: "GET", rawPath: "/", query: ["list-type": "2"], virtualBucket: "data") == .listObjectsV2(bucket: "data"))
+        #expect(try S3Operation.route(method: "PUT", rawPath: "/", query: [:], virtualBucket: "new") == .createBucket(bucket: "new"))
+        #expect(try S3Operation.route(method: "POST", rawPath: "/", query: ["delete": ""], virtualBucket: "data") == .deleteObjects(bucket: "data"))
+    }
 }

@@ -64,11 +64,12 @@ final class ContinueCount: Sendable {
 
     /// Signs and sends one request (UNSIGNED-PAYLOAD); counts the 100-continues asked for.
     func send(_ method: HTTPRequest.Method, _ path: String, query: String = "", headers extra: [(String, String)] = [], body: [UInt8] = [],
-              key: AccessKeyRecord? = nil, continues: ContinueCount? = nil, signedAtMillis: UInt64? = nil) async throws -> Answer {
+              key: AccessKeyRecord? = nil, continues: ContinueCount? = nil, signedAtMillis: UInt64? = nil, host: String = "127.0.0.1:3900",
+              through responder: S3Responder? = nil) async throws -> Answer {
         let key = key ?? writer
         let now = signedAtMillis ?? cluster.clock.nowMillis()
         let amzDate = S3Dates.amzDate(now)
-        var all: [(String, String)] = [("host", "127.0.0.1:3900"), ("x-amz-content-sha256", SigV4.unsignedPayload), ("x-amz-date", amzDate)]
+        var all: [(String, String)] = [("host", host), ("x-amz-content-sha256", SigV4.unsignedPayload), ("x-amz-date", amzDate)]
         all += extra.map { ($0.0.lowercased(), $0.1) }
         if method == .put || method == .post { all.append(("content-length", String(body.count))) }
         let names = all.map(\.0).sorted()
@@ -81,10 +82,10 @@ final class ContinueCount: Sendable {
         var fields = HTTPFields()
         for (name, value) in all where name != "host" { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
         fields[.authorization] = String(draft.dropLast(64)) + signature
-        let head = HTTPRequest(method: method, scheme: "http", authority: "127.0.0.1:3900", path: path + (query.isEmpty ? "" : "?" + query),
+        let head = HTTPRequest(method: method, scheme: "http", authority: host, path: path + (query.isEmpty ? "" : "?" + query),
                                headerFields: fields)
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: body)))
-        let response = await responder.answer(request, sendContinue: { continues?.increment() })
+        let response = await (responder ?? self.responder).answer(request, sendContinue: { continues?.increment() })
         let collected = Collected()
         try await response.body.write(CollectingWriter(into: collected))
         return Answer(status: Int(response.status.code), headers: response.headers, body: collected.bytes.withLock { $0 })
@@ -203,6 +204,18 @@ final class ContinueCount: Sendable {
         #expect(try await send(.head, "/data/r", query: "response-content-language=de").header("content-language") == "de")
         #expect(try await send(.get, "/data/r", query: "response-bogus=1").code == "InvalidArgument")
         #expect(try await send(.get, "/data", query: "response-content-type=x").code == "NotImplemented")
+    }
+
+    /// With a root domain, `BUCKET.<root domain>` names the bucket; path-style keeps working beside it.
+    @Test func virtualHostAddressing() async throws {
+        let virtual = S3Responder(cluster: cluster, objects: objects, region: "shale", rootDomain: "s3.test", logger: Logger(label: "test"))
+        let put = try await send(.put, "/vee/k.csv", body: Array("vh".utf8), host: "data.s3.test:3900", through: virtual)
+        #expect(put.status == 200)
+        #expect(try await send(.get, "/data/vee/k.csv", through: virtual).text == "vh")
+        #expect(try await send(.get, "/", query: "list-type=2", host: "data.s3.test:3900", through: virtual).text.contains("<Key>vee/k.csv</Key>"))
+        #expect(try await send(.get, "/vee/k.csv", host: "nowhere.s3.test", through: virtual).code == "NoSuchBucket")
+        // Without a root domain, the same Host is not read as a bucket: the path's first segment is.
+        #expect(try await send(.get, "/vee/k.csv", host: "data.s3.test:3900").code == "NoSuchBucket")
     }
 
     func crc32(_ bytes: [UInt8]) -> String { Base64.encode(ChecksumHasher.digest(.crc32, of: bytes)) }
