@@ -170,17 +170,15 @@ public enum S3Limits {
 public enum BucketConfiguration {
     /// `region`: the configured `s3_region` (nil accepts any constraint).
     public static func check(_ body: String, region: String?) throws(S3Error) {
-        let text = body.trimmed
-        guard !text.isEmpty else { return }
-        guard text.contains("<CreateBucketConfiguration") else {
-            throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.")
+        guard !body.trimmed.isEmpty else { return }
+        let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.")
+        let root: XMLElement
+        do { root = try XMLReader.parse(body) } catch { throw malformed }
+        guard root.localName == "CreateBucketConfiguration" else { throw malformed }
+        for element in ["Location", "Bucket", "Tags"] where root.first(element) != nil {
+            throw S3Error(.notImplemented, "CreateBucketConfiguration <\(element)> (directory buckets, tags at creation) is not implemented.")
         }
-        for element in ["<Location>", "<Bucket>", "<Tags>"] where text.contains(element) {
-            throw S3Error(.notImplemented, "CreateBucketConfiguration \(element) (directory buckets, tags at creation) is not implemented.")
-        }
-        guard let open = text.firstRange(of: "<LocationConstraint>"), let close = text.firstRange(of: "</LocationConstraint>"),
-              open.upperBound <= close.lowerBound else { return }
-        let constraint = String(text[open.upperBound..<close.lowerBound]).trimmed
+        let constraint = root.first("LocationConstraint")?.text.trimmed ?? ""
         if let region, !constraint.isEmpty, constraint != region {
             throw S3Error(.illegalLocationConstraint, "The \(constraint) location constraint is incompatible with this cluster's region, \(region).")
         }

@@ -101,10 +101,10 @@ struct S3Responder: HTTPResponder {
         let virtualBucket = S3Operation.virtualHostBucket(host: request.head.authority, rootDomain: rootDomain)
         let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query,
                                               virtualBucket: virtualBucket)
-        let caller = try await authenticate(request, query: query)
+        let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        let caller = try await authenticate(request, headers: headers, query: query)
         Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)
-        let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         try RequestRefusals.check(operation.name, headers: headers, query: query)
         let handlers = S3Handlers(cluster: cluster, objects: objects, region: region, caller: caller, query: query, headers: headers,
                                   sendContinue: sendContinue)
@@ -125,9 +125,10 @@ struct S3Responder: HTTPResponder {
         }
     }
 
-    func authenticate(_ request: Request, query: [String: String]) async throws -> Caller {
+    /// `headers`: the request's headers, names lowercase.
+    func authenticate(_ request: Request, headers requestHeaders: [(name: String, value: String)], query: [String: String]) async throws -> Caller {
 
-        var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
+        var headers = requestHeaders
         // HTTP/1's Host header arrives as the request's authority.
         if let authority = request.head.authority { headers.append(("host", authority)) }
         let signed = SigV4.Request(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query ?? "", headers: headers)

@@ -25,6 +25,15 @@ struct S3Handlers {
 
     func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
 
+    /// `Content-MD5`, decoded: nil when absent, `InvalidDigest` when not 16 bytes of base64.
+    func contentMD5() throws(S3Error) -> [UInt8]? {
+        guard let md5 = header("content-md5") else { return nil }
+        guard let decoded = Base64.decode(md5), decoded.count == 16 else {
+            throw S3Error(.invalidDigest, "The Content-MD5 you specified is not valid.")
+        }
+        return decoded
+    }
+
     func xml(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
         var fields = HTTPFields()
         fields[.contentType] = "application/xml"
@@ -166,13 +175,7 @@ struct S3Handlers {
         guard length <= S3Limits.maxPutObjectBytes else {
             throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed object size.")
         }
-        var expectedMD5: [UInt8]?
-        if let md5 = request.headers[HTTPField.Name("content-md5")!] {
-            guard let decoded = Base64.decode(md5), decoded.count == 16 else {
-                throw S3Error(.invalidDigest, "The Content-MD5 you specified is not valid.")
-            }
-            expectedMD5 = decoded
-        }
+        let expectedMD5 = try contentMD5()
         let expectedSHA256 = caller.payloadHash == SigV4.unsignedPayload ? nil : Hex.decode(caller.payloadHash)
         let checksum = try RequestedChecksum.parse(headers)
         let contentHeaders = ContentHeaders(
@@ -275,17 +278,10 @@ struct S3Handlers {
             throw S3Error(.malformedXML, "The Delete body could not be read, or is larger than \(DeleteObjectsRequest.maxBodyBytes) bytes.")
         }
         let bytes = Array(buffer.readableBytesView)
-        if let md5 = header("content-md5") {
-            guard let expected = Base64.decode(md5), expected.count == 16 else {
-                throw S3Error(.invalidDigest, "The Content-MD5 you specified is not valid.")
-            }
-            guard Array(Insecure.MD5.hash(data: bytes)) == expected else {
-                throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.")
-            }
-        }
+        if let expected = try contentMD5(), Array(Insecure.MD5.hash(data: bytes)) != expected { throw S3Error(ObjectError.badDigest) }
         if let checksum = try RequestedChecksum.parse(headers), let expected = checksum.expected,
            ChecksumHasher.digest(checksum.algorithm, of: bytes) != expected {
-            throw S3Error(.badDigest, "The \(checksum.algorithm.headerName) you specified did not match the calculated checksum.")
+            throw S3Error(ObjectError.checksumMismatch(checksum.algorithm))
         }
         let parsed = try DeleteObjectsRequest.parse(String(decoding: bytes, as: UTF8.self))
         let objects = self.objects
