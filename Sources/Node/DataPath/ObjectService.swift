@@ -23,14 +23,11 @@ public final class ObjectService: Sendable {
     let logger: Logger
     let blockSizeBytes: Int
     let writeQuorumSetting: Int?
-    let slowShardTimeoutMillis: Int
-    let erasureBackend: ErasureBackendKind
     let repairs = RepairQueue()
     private let clock: Mutex<HybridClock>
 
-    /// How JSON calls and shard streams reach other nodes.
+    /// How JSON calls reach other nodes (shard streams go through `access`).
     let peers: any PeerTransport
-    let shardTransport: any ShardTransport
     /// Shards here and on the other nodes, for the data path and the workers.
     let access: ShardAccess
 
@@ -43,15 +40,12 @@ public final class ObjectService: Sendable {
         self.node = node
         self.logger = logger
         self.peers = peers
-        self.shardTransport = shardTransport
         shards = ShardStore(dataDir: node.config.dataDir)
         do { metadataStore = try MetadataStore(metadataDir: node.config.metadataDir) } catch { throw .disk(error) }
         metadata = MetadataClient(store: metadataStore, transport: peers, wantedReplicas: node.config.metadataReplicas, logger: logger)
         replica = MetadataReplica(store: metadataStore)
         blockSizeBytes = node.config.blockSizeBytes
         writeQuorumSetting = node.config.writeQuorum
-        slowShardTimeoutMillis = node.config.slowShardTimeoutMillis
-        erasureBackend = node.config.erasureBackend
         access = ShardAccess(shards: shards, index: metadataStore, transport: shardTransport, clock: node.wallClock,
                              readerSettings: StripeReaderSettings(backend: node.config.erasureBackend,
                                                                   slowShardTimeoutMillis: node.config.slowShardTimeoutMillis, logger: logger,
@@ -143,8 +137,8 @@ public final class ObjectService: Sendable {
                                     object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         }
 
-        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: erasureBackend, quorum: quorum,
-                                   slowWriteMillis: slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
+        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: access.readerSettings.backend, quorum: quorum,
+                                   slowWriteMillis: access.readerSettings.slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
         let expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
