@@ -61,9 +61,26 @@ public struct ChecksumHasher: Sendable {
 public struct ObjectChecksum: Codable, Sendable, Equatable {
     public let algorithm: ChecksumAlgorithm
     public let digest: [UInt8]
+    /// nil: FULL_OBJECT (every single-part body). A multipart object's
+    /// COMPOSITE checksum is the checksum of its parts' digests.
+    public let type: ChecksumType?
+    /// A COMPOSITE checksum's part count (S3 shows it as `<base64>-N`).
+    public let partCount: Int?
 
-    public init(algorithm: ChecksumAlgorithm, digest: [UInt8]) {
+    public init(algorithm: ChecksumAlgorithm, digest: [UInt8], type: ChecksumType? = nil, partCount: Int? = nil) {
         self.algorithm = algorithm
         self.digest = digest
+        self.type = type == .fullObject ? nil : type
+        self.partCount = partCount
     }
+
+    public var checksumType: ChecksumType { type ?? .fullObject }
+}
+
+/// How a multipart object's checksum covers it: of the whole body
+/// (FULL_OBJECT, CRCs only, combined from the parts' CRCs) or of the
+/// parts' checksums (COMPOSITE).
+public enum ChecksumType: String, Codable, Sendable, CaseIterable {
+    case fullObject = "FULL_OBJECT"
+    case composite = "COMPOSITE"
 }

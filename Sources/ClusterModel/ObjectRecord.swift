@@ -24,17 +24,36 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var checksum: ObjectChecksum?
     /// Cache-Control, Content-Disposition, … as the PUT sent them.
     public var contentHeaders: ContentHeaders?
+    /// A multipart object's parts, in order; nil for a single-part object,
+    /// whose shards the fields above describe. For a multipart object
+    /// those fields name no shards (`storedSlots` is empty): each part has its own.
+    public var parts: [ObjectPart]?
 
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
-                layoutVersion: LayoutVersion, storedSlots: [Int], checksum: ObjectChecksum? = nil, contentHeaders: ContentHeaders? = nil) {
+                layoutVersion: LayoutVersion, storedSlots: [Int], checksum: ObjectChecksum? = nil, contentHeaders: ContentHeaders? = nil,
+                parts: [ObjectPart]? = nil) {
         self.versionID = versionID; self.size = size; self.etag = etag; self.contentType = contentType
         self.userMetadata = userMetadata; self.lastModifiedMillis = lastModifiedMillis; self.dataShards = dataShards
         self.parityShards = parityShards; self.blockSizeBytes = blockSizeBytes; self.layoutVersion = layoutVersion
         self.storedSlots = storedSlots
         self.checksum = checksum
         self.contentHeaders = contentHeaders
+        self.parts = parts
     }
+
+    /// The shards of a single-part object.
+    public var body: StoredBody {
+        StoredBody(versionID: versionID, size: size, dataShards: dataShards, parityShards: parityShards, blockSizeBytes: blockSizeBytes,
+                 layoutVersion: layoutVersion, storedSlots: storedSlots)
+    }
+
+    /// Every body this version's bytes are in, in byte order: the parts of
+    /// a multipart object, or the object's own shards.
+    public var bodies: [StoredBody] { parts?.map(\.data) ?? (size > 0 ? [body] : []) }
+
+    /// Whether any shard set of this version has this id.
+    public func holds(shardVersionID id: String) -> Bool { bodies.contains { $0.versionID == id } }
 
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
 }
@@ -62,14 +81,19 @@ public struct ContentHeaders: Codable, Sendable, Equatable {
 public struct ObjectRecord: Codable, Sendable, Equatable {
     /// The row format this build writes. 1: rows without a `format` field
     /// (before checksums and content headers); 2: `ObjectVersion.checksum`
-    /// and `contentHeaders` may be present.
-    public static let currentFormat = 2
+    /// and `contentHeaders` may be present; 3: multipart objects (`parts`)
+    /// and the rows of upload tables (`upload`, `part`).
+    public static let currentFormat = 3
 
     public var bucketID: String
     public var key: String
     public var stamp: Stamp
     /// nil: deleted (a tombstone, kept so an older write cannot come back).
     public var version: ObjectVersion?
+    /// In an upload table: the upload this row describes …
+    public var upload: MultipartUpload?
+    /// … or one of its parts.
+    public var part: ObjectPart?
     /// The format the row was written in (1 for rows that carry none).
     public var format: Int
 
@@ -78,7 +102,14 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
         format = Self.currentFormat
     }
 
-    enum CodingKeys: String, CodingKey { case bucketID, key, stamp, version, format }
+    /// A row of an upload table.
+    public init(uploadTable: String, key: String, stamp: Stamp, upload: MultipartUpload? = nil, part: ObjectPart? = nil) {
+        self.bucketID = uploadTable; self.key = key; self.stamp = stamp; self.version = nil
+        self.upload = upload; self.part = part
+        format = Self.currentFormat
+    }
+
+    enum CodingKeys: String, CodingKey { case bucketID, key, stamp, version, format, upload, part }
 
     /// Reads rows of every format up to the current one; a row written by a
     /// newer Shale is refused, never half-read.
@@ -93,9 +124,11 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
         key = try container.decode(String.self, forKey: .key)
         stamp = try container.decode(Stamp.self, forKey: .stamp)
         version = try container.decodeIfPresent(ObjectVersion.self, forKey: .version)
+        upload = try container.decodeIfPresent(MultipartUpload.self, forKey: .upload)
+        part = try container.decodeIfPresent(ObjectPart.self, forKey: .part)
     }
 
-    public var isTombstone: Bool { version == nil }
+    public var isTombstone: Bool { version == nil && upload == nil && part == nil }
 
     /// The newer of two records of one key (by stamp).
     public static func newest(_ a: ObjectRecord?, _ b: ObjectRecord?) -> ObjectRecord? {

@@ -1,3 +1,4 @@
+import Checksums
 import FoundationEssentials
 
 /// The `Range: bytes=…` header of a GET (one range; S3 serves no multi-range).
@@ -53,6 +54,15 @@ public enum Base64 {
     public static func decode(_ text: String) -> [UInt8]? {
         guard let data = Data(base64Encoded: text), data.base64EncodedString() == text else { return nil }
         return Array(data)
+    }
+}
+
+extension ObjectChecksum {
+    /// The header or XML value: base64, with `-N` for a COMPOSITE checksum.
+    public var displayValue: String {
+        let base = Base64.encode(digest)
+        if checksumType == .composite, let partCount { return "\(base)-\(partCount)" }
+        return base
     }
 }
 

@@ -106,7 +106,7 @@ struct MemoryOpener: ShardSourceOpener {
         let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"),
                                             clock: clock)
         let blocks = (size + blockSize - 1) / blockSize
-        let reader = try StripeReader(version(size: size), owners: owners, opener: opener, settings: settings, blocks: 0...(blocks - 1))
+        let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 0...(blocks - 1))
         var out: [UInt8] = []
         for block in 0..<blocks {
             let stripe = try await reader.read(block: block)

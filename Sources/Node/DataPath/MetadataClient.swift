@@ -7,12 +7,27 @@ import Storage
 /// What the data path and the workers need of the object tables: quorum
 /// reads and writes, merged listing pages, and who replicates a bucket.
 /// `MetadataClient` is the cluster's.
+/// A bucket has two tables on the same replicas: its objects (named by the
+/// bucket's hex) and its multipart uploads (`UploadTable.name`); a record
+/// names its table in `bucketID`.
 protocol ObjectTables: Sendable {
     func replicas(of bucket: BucketID, routing: ClusterNode.Routing) throws(ObjectError) -> MetadataClient.Replicas
     func write(_ record: ObjectRecord, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError)
-    func read(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
-    func listPage(bucket: BucketID, prefix: String, after: String?, limit: Int,
+    func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
+    func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool)
+}
+
+extension ObjectTables {
+    /// A row of the bucket's object table.
+    func read(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+        try await read(table: bucket.hex, bucket: bucket, key: key, routing: routing)
+    }
+
+    func listPage(bucket: BucketID, prefix: String, after: String?, limit: Int,
+                  routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool) {
+        try await listPage(table: bucket.hex, bucket: bucket, prefix: prefix, after: after, limit: limit, routing: routing)
+    }
 }
 
 /// Quorum reads and writes of the object tables. A bucket's rows live on
@@ -79,15 +94,15 @@ struct MetadataClient: ObjectTables {
         }
     }
 
-    func read(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+    func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
         let replicas = try replicas(of: bucket, routing: routing)
-        let body = (try? JSONEncoder().encode(MetadataGetMessage(bucketID: bucket.hex, key: key))) ?? Data()
+        let body = (try? JSONEncoder().encode(MetadataGetMessage(bucketID: table, key: key))) ?? Data()
         let answers: [NodeID: MetadataGetReply] = await each(replicas.all, routing: routing) { node, address in
             if let address {
                 let data = try await transport.call(.metadataGet, to: node, at: address, body: body)
                 return try JSONDecoder().decode(MetadataGetReply.self, from: data)
             }
-            return MetadataGetReply(record: try await store.get(bucket: bucket.hex, key: key))
+            return MetadataGetReply(record: try await store.get(bucket: table, key: key))
         }
         let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
         guard currentAnswers >= replicas.quorum else {
@@ -113,17 +128,17 @@ struct MetadataClient: ObjectTables {
     /// newest row of each key across a quorum of replicas, in byte order,
     /// complete up to the last key it returns; `exhausted` when no replica
     /// has more.
-    func listPage(bucket: BucketID, prefix: String, after: String?, limit: Int,
+    func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool) {
         let replicas = try replicas(of: bucket, routing: routing)
-        let message = MetadataListMessage(bucketID: bucket.hex, prefix: prefix, after: after, limit: limit)
+        let message = MetadataListMessage(bucketID: table, prefix: prefix, after: after, limit: limit)
         let body = (try? JSONEncoder().encode(message)) ?? Data()
         let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
             if let address {
                 let data = try await transport.call(.metadataList, to: node, at: address, body: body)
                 return try JSONDecoder().decode(MetadataListReply.self, from: data).records
             }
-            return try await store.list(bucket: bucket.hex, prefix: prefix, after: after, limit: limit)
+            return try await store.list(bucket: table, prefix: prefix, after: after, limit: limit)
         }
         let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
         guard currentAnswers >= replicas.quorum else {

@@ -24,10 +24,11 @@ extension ObjectService {
         public let version: ObjectVersion
         public let bucket: BucketID
         public let key: String
-        /// Where the cluster's shards are; nil in a plan made by another store.
-        let placement: (owners: [NodeID], routing: ClusterNode.Routing)?
+        /// Where the cluster's shards are (the owners of each of the
+        /// version's bodies, in order); nil in a plan made by another store.
+        let placement: (owners: [[NodeID]], routing: ClusterNode.Routing)?
 
-        init(version: ObjectVersion, bucket: BucketID, key: String, owners: [NodeID], routing: ClusterNode.Routing) {
+        init(version: ObjectVersion, bucket: BucketID, key: String, owners: [[NodeID]], routing: ClusterNode.Routing) {
             self.version = version; self.bucket = bucket; self.key = key
             placement = (owners, routing)
         }
@@ -39,47 +40,45 @@ extension ObjectService {
         }
     }
 
-    /// Plans a read: fails (503) unless at least k written shards sit on reachable nodes.
+    /// Plans a read: fails (503) unless every body of the version (one, or
+    /// one per part) has at least k written shards on reachable nodes.
     public func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ReadPlan {
         let routing = await node.routing()
-        let owners = version.size > 0 ? try routing.owners(of: version, bucket: bucket, key: key) : []
-        if version.size > 0 {
-            let available = version.storedSlots.filter { $0 < owners.count && routing.reachable(owners[$0]) }.count
-            guard available >= version.dataShards else {
-                throw .unavailable("\(available) shards reachable, \(version.dataShards) needed")
+        var owners: [[NodeID]] = []
+        for body in version.bodies {
+            let bodyOwners = try routing.owners(of: body, bucket: bucket, key: key)
+            let available = body.storedSlots.filter { $0 < bodyOwners.count && routing.reachable(bodyOwners[$0]) }.count
+            guard available >= body.dataShards else {
+                throw .unavailable("\(available) shards reachable, \(body.dataShards) needed")
             }
+            owners.append(bodyOwners)
         }
         return ReadPlan(version: version, bucket: bucket, key: key, owners: owners, routing: routing)
     }
 
-    /// Streams bytes `range` of `version` to `emit`, block by block. Reads
-    /// the k data shards (no decoding on the healthy path); a shard that is
-    /// missing, unreachable or corrupt is replaced by a parity shard from
-    /// that block on and the data rebuilt in the same request. Only the
-    /// blocks the range touches are fetched.
+    /// Streams bytes `range` of `version` to `emit`, block by block, body
+    /// after body (a multipart object's parts). Reads the k data shards (no
+    /// decoding on the healthy path); a shard that is missing, unreachable
+    /// or corrupt is replaced by a parity shard from that block on and the
+    /// data rebuilt in the same request. Only the blocks the range touches
+    /// are fetched.
     public func read(_ plan: ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
         let (version, bucket, key) = (plan.version, plan.bucket, plan.key)
         guard !range.isEmpty, range.upperBound <= version.size else { return }
-        let blockSize = UInt64(version.blockSizeBytes)
-        let firstBlock = Int(range.lowerBound / blockSize)
-        let lastBlock = Int((range.upperBound - 1) / blockSize)
         // A producer task fetches and decodes block b + 1 while the answer
         // writes block b; the rendezvous channel holds at most one block.
         let channel = AsyncThrowingChannel<ByteBuffer, any Error>()
         let producer = Task {
             do throws(ObjectError) {
                 guard let placement = plan.placement else { throw ObjectError.internalError("a read plan without shard owners") }
-                let reader = try access.stripeReader(version, owners: placement.owners, routing: placement.routing, blocks: firstBlock...lastBlock)
-                defer {
-                    for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: version.versionID, slot: slot)) }
-                }
-                for block in firstBlock...lastBlock {
-                    guard !Task.isCancelled else { break }
-                    let stripe = try await reader.read(block: block)
-                    let blockStart = UInt64(block) * blockSize
-                    let from = Int(max(range.lowerBound, blockStart) - blockStart)
-                    let to = Int(min(range.upperBound, blockStart + UInt64(stripe.blockLength)) - blockStart)
-                    await channel.send(Self.slice(of: stripe, from: from, to: to))
+                var bodyStart: UInt64 = 0
+                for (index, body) in version.bodies.enumerated() {
+                    defer { bodyStart += body.size }
+                    let bodyEnd = bodyStart + body.size
+                    guard range.lowerBound < bodyEnd, range.upperBound > bodyStart, !Task.isCancelled else { continue }
+                    let within = (max(range.lowerBound, bodyStart) - bodyStart)..<(min(range.upperBound, bodyEnd) - bodyStart)
+                    try await stream(body, range: within, owners: placement.owners[index], routing: placement.routing,
+                                     bucket: bucket, key: key, into: channel)
                 }
                 channel.finish()
             } catch {
@@ -95,6 +94,26 @@ extension ObjectService {
             throw error
         } catch {
             throw .internalError("\(error)")
+        }
+    }
+
+    /// Sends bytes `range` of one body to `channel`, a block at a time.
+    private func stream(_ body: StoredBody, range: Range<UInt64>, owners: [NodeID], routing: ClusterNode.Routing,
+                        bucket: BucketID, key: String, into channel: AsyncThrowingChannel<ByteBuffer, any Error>) async throws(ObjectError) {
+        let blockSize = UInt64(body.blockSizeBytes)
+        let firstBlock = Int(range.lowerBound / blockSize)
+        let lastBlock = Int((range.upperBound - 1) / blockSize)
+        let reader = try access.stripeReader(body, owners: owners, routing: routing, blocks: firstBlock...lastBlock)
+        defer {
+            for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: body.versionID, slot: slot)) }
+        }
+        for block in firstBlock...lastBlock {
+            guard !Task.isCancelled else { return }
+            let stripe = try await reader.read(block: block)
+            let blockStart = UInt64(block) * blockSize
+            let from = Int(max(range.lowerBound, blockStart) - blockStart)
+            let to = Int(min(range.upperBound, blockStart + UInt64(stripe.blockLength)) - blockStart)
+            await channel.send(Self.slice(of: stripe, from: from, to: to))
         }
     }
 

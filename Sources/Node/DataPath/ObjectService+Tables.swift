@@ -21,13 +21,20 @@ extension ObjectService {
     /// Removes a replaced or deleted version's shards after the configured
     /// delay, so a GET already streaming that version finishes whole.
     func scheduleShardDeletion(of version: ObjectVersion, bucket: BucketID, key: String) {
-        guard version.size > 0 else { return }
+        scheduleShardDeletion(of: version.bodies, bucket: bucket, key: key)
+    }
+
+    /// Removes bodies' shards (a version's, or replaced and abandoned parts') after the delay.
+    func scheduleShardDeletion(of bodies: [StoredBody], bucket: BucketID, key: String) {
+        guard !bodies.isEmpty else { return }
         let delay = node.config.shardDeletionDelaySeconds
         Task {
             if delay > 0 { try? await node.wallClock.sleep(millis: UInt64(delay) * 1000) }
             let routing = await node.routing()
-            guard let owners = try? routing.owners(of: version, bucket: bucket, key: key) else { return }
-            await deleteShards(versionID: version.versionID, slots: version.storedSlots, owners: owners, routing: routing)
+            for body in bodies {
+                guard let owners = try? routing.owners(of: body, bucket: bucket, key: key) else { continue }
+                await deleteShards(versionID: body.versionID, slots: body.storedSlots, owners: owners, routing: routing)
+            }
         }
     }
 

@@ -53,12 +53,12 @@ struct ShardAccess: Sendable {
         return sinks
     }
 
-    /// A reader over the owners of `version` as `routing` sees them.
-    func stripeReader(_ version: ObjectVersion, owners: [NodeID], routing: ClusterNode.Routing, blocks: ClosedRange<Int>,
+    /// A reader of a body's shards on its owners as `routing` sees them.
+    func stripeReader(_ body: StoredBody, owners: [NodeID], routing: ClusterNode.Routing, blocks: ClosedRange<Int>,
                       excluding excluded: Set<Int> = []) throws(ObjectError) -> StripeReader {
         let opener = ClusterShardOpener(shards: shards, transport: transport, routing: routing,
                                         slowShardTimeoutMillis: readerSettings.slowShardTimeoutMillis, logger: logger)
-        return try StripeReader(version, owners: owners, opener: opener, settings: readerSettings, blocks: blocks, excluding: excluded)
+        return try StripeReader(body, owners: owners, opener: opener, settings: readerSettings, blocks: blocks, excluding: excluded)
     }
 
     /// Deletes shards of this node and forgets them in the index.
@@ -72,11 +72,11 @@ struct ShardAccess: Sendable {
 }
 
 extension ClusterNode.Routing {
-    /// The owners of `version`'s slots: the partition's owners under the
-    /// layout the version was written with.
-    func owners(of version: ObjectVersion, bucket: BucketID, key: String) throws(ObjectError) -> [NodeID] {
-        guard let layout = layout(version.layoutVersion) else {
-            throw .unreadable("layout version \(version.layoutVersion) is unknown here")
+    /// The owners of a body's slots: the partition's owners under the
+    /// layout the body was written with.
+    func owners(of body: StoredBody, bucket: BucketID, key: String) throws(ObjectError) -> [NodeID] {
+        guard let layout = layout(body.layoutVersion) else {
+            throw .unreadable("layout version \(body.layoutVersion) is unknown here")
         }
         return layout.owners(of: PartitionID(bucket: bucket, key: key))
     }

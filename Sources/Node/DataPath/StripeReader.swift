@@ -32,7 +32,7 @@ struct StripeReaderSettings: Sendable {
 /// block on. `targets` names shards to rebuild besides missing data.
 /// One task drives it; blocks are read in increasing order.
 final class StripeReader {
-    let version: ObjectVersion
+    let body: StoredBody
     let code: ErasureCode
     let codec: ReedSolomon
     let format: ShardFileFormat
@@ -46,23 +46,23 @@ final class StripeReader {
     private var sources: [Int: any ShardSource] = [:]
     private var failed: Set<Int>
 
-    init(_ version: ObjectVersion, owners: [NodeID], opener: any ShardSourceOpener, settings: StripeReaderSettings,
+    init(_ body: StoredBody, owners: [NodeID], opener: any ShardSourceOpener, settings: StripeReaderSettings,
          blocks: ClosedRange<Int>, excluding excluded: Set<Int> = []) throws(ObjectError) {
-        self.version = version
+        self.body = body
         self.owners = owners
         self.opener = opener
         self.settings = settings
         lastBlock = blocks.upperBound
         do {
-            code = try ErasureCode(dataShards: version.dataShards, parityShards: version.parityShards)
+            code = try ErasureCode(dataShards: body.dataShards, parityShards: body.parityShards)
             codec = try ReedSolomon.shared(code, backend: settings.backend)
         } catch { throw .internalError("\(error)") }
-        guard let format = ObjectService.shardFormat(size: version.size, blockSize: version.blockSizeBytes, code: code) else {
+        guard let format = ObjectService.shardFormat(size: body.size, blockSize: body.blockSizeBytes, code: code) else {
             throw .internalError("no shards in an empty object")
         }
         self.format = format
-        stripe = StripeBuffer(code: code, maxBlockLength: version.blockSizeBytes)
-        failed = excluded.union((0..<code.totalShards).filter { !version.storedSlots.contains($0) || $0 >= owners.count })
+        stripe = StripeBuffer(code: code, maxBlockLength: body.blockSizeBytes)
+        failed = excluded.union((0..<code.totalShards).filter { !body.storedSlots.contains($0) || $0 >= owners.count })
         for slot in 0..<min(code.totalShards, owners.count) where !failed.contains(slot) && !opener.reachable(owners[slot]) {
             failed.insert(slot)
         }
@@ -72,8 +72,8 @@ final class StripeReader {
 
     /// Fills the stripe for `block`: all data shards, plus `targets` rebuilt.
     func read(block: Int, rebuilding targets: ShardSet = ShardSet()) async throws(ObjectError) -> StripeBuffer {
-        let blockStart = UInt64(block) * UInt64(version.blockSizeBytes)
-        let blockLength = Int(min(UInt64(version.blockSizeBytes), version.size - blockStart))
+        let blockStart = UInt64(block) * UInt64(body.blockSizeBytes)
+        let blockLength = Int(min(UInt64(body.blockSizeBytes), body.size - blockStart))
         do { try stripe.prepare(blockLength: blockLength) } catch { throw .internalError("\(error)") }
         var have = ShardSet()
         let length = stripe.shardLength
@@ -167,7 +167,7 @@ final class StripeReader {
     }
 
     private func open(_ slot: Int, at block: Int) async -> (any ShardSource)? {
-        let key = ShardKey(versionID: version.versionID, slot: slot)!
+        let key = ShardKey(versionID: body.versionID, slot: slot)!
         do throws(NodeError) {
             return try await opener.open(key, on: owners[slot], format: format, chunks: block..<(lastBlock + 1))
         } catch {

@@ -54,23 +54,26 @@ struct MetadataAntiEntropy: Sendable {
             guard let replicas = try? metadata.replicas(of: bucket, routing: routing), replicas.current.contains(routing.selfID) else { continue }
             for peer in replicas.all where peer != routing.selfID && routing.reachable(peer) {
                 guard let address = routing.addresses[peer] else { continue }
-                do { _ = try await reconcile(bucket: bucket, with: peer, at: address) } catch {
-                    logger.debug("anti-entropy skipped a replica", metadata: ["node": "\(peer.shortForm)", "error": "\(error)"])
+                for table in [bucket.hex, UploadTable.name(of: bucket.hex)] {
+                    do { _ = try await reconcile(table: table, with: peer, at: address) } catch {
+                        logger.debug("anti-entropy skipped a replica", metadata: ["node": "\(peer.shortForm)", "error": "\(error)"])
+                    }
                 }
             }
         }
     }
 
-    /// Pulls `peer`'s rows of `bucket` when its digest differs from ours; returns the rows merged.
-    func reconcile(bucket: BucketID, with peer: NodeID, at address: HostPort) async throws -> Int {
-        let body = try JSONEncoder().encode(MetadataDigestMessage(bucketID: bucket.hex))
+    /// Pulls `peer`'s rows of a table (a bucket's objects or its uploads)
+    /// when its digest differs from ours; returns the rows merged.
+    func reconcile(table: String, with peer: NodeID, at address: HostPort) async throws -> Int {
+        let body = try JSONEncoder().encode(MetadataDigestMessage(bucketID: table))
         let data = try await transport.call(.metadataDigest, to: peer, at: address, body: body)
         let theirs = try JSONDecoder().decode(MetadataDigestReply.self, from: data).digest
-        guard theirs != Hex.encode(try await store.digest(bucket: bucket.hex)) else { return 0 }
+        guard theirs != Hex.encode(try await store.digest(bucket: table)) else { return 0 }
         var after: String?
         var pulled = 0
         while true {
-            let request = try JSONEncoder().encode(MetadataListMessage(bucketID: bucket.hex, prefix: "", after: after, limit: Self.pageSize))
+            let request = try JSONEncoder().encode(MetadataListMessage(bucketID: table, prefix: "", after: after, limit: Self.pageSize))
             let page = try await transport.call(.metadataList, to: peer, at: address, body: request)
             let records = try JSONDecoder().decode(MetadataListReply.self, from: page).records
             pulled += try await store.merge(records)
@@ -78,7 +81,7 @@ struct MetadataAntiEntropy: Sendable {
             after = last.key
         }
         if pulled > 0 {
-            logger.info("anti-entropy merged rows", metadata: ["bucket": "\(bucket.hex.prefix(16))", "from": "\(peer.shortForm)", "rows": "\(pulled)"])
+            logger.info("anti-entropy merged rows", metadata: ["table": "\(table.prefix(16))", "from": "\(peer.shortForm)", "rows": "\(pulled)"])
             Counter(label: "shale_anti_entropy_rows_total").increment(by: pulled)
         }
         return pulled

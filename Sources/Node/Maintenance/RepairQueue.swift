@@ -73,30 +73,31 @@ extension ObjectService {
     }
 }
 
-/// Rebuilds one shard of an object's current version from k others and
-/// writes it to the slot's owner, replacing what is there. Needs only the
-/// object tables and the shards (here and through the transport).
+/// Rebuilds one shard of an object's current version (of its body, or of
+/// one of its parts) from k others and writes it to the slot's owner,
+/// replacing what is there. Needs only the object tables and the shards
+/// (here and through the transport).
 struct ShardRepairer: Sendable {
     let tables: any ObjectTables
     let access: ShardAccess
 
     func repair(_ item: RepairQueue.Item, routing: ClusterNode.Routing) async throws(ObjectError) {
         guard let record = try await tables.read(bucket: item.bucket, key: item.key, routing: routing),
-              let version = record.version, version.versionID == item.versionID else { return }
-        guard version.blockCount > 0 else { return }
-        let owners = try routing.owners(of: version, bucket: item.bucket, key: item.key)
+              let version = record.version, let body = version.bodies.first(where: { $0.versionID == item.versionID }) else { return }
+        guard body.blockCount > 0 else { return }
+        let owners = try routing.owners(of: body, bucket: item.bucket, key: item.key)
         guard item.slot < owners.count, routing.reachable(owners[item.slot]) else {
             throw .unavailable("the owner of slot \(item.slot) is not reachable")
         }
-        let reader = try access.stripeReader(version, owners: owners, routing: routing, blocks: 0...(version.blockCount - 1),
+        let reader = try access.stripeReader(body, owners: owners, routing: routing, blocks: 0...(body.blockCount - 1),
                                              excluding: [item.slot])
-        let key = ShardKey(versionID: version.versionID, slot: item.slot)!
+        let key = ShardKey(versionID: body.versionID, slot: item.slot)!
         let owner = owners[item.slot]
-        let sinks = await access.openSinks(versionID: version.versionID, slots: [item.slot], owners: owners, format: reader.format,
+        let sinks = await access.openSinks(versionID: body.versionID, slots: [item.slot], owners: owners, format: reader.format,
                                            object: ObjectName(bucket: item.bucket.hex, key: item.key), routing: routing)
         guard let sink = sinks[item.slot] else { throw .unavailable("cannot open the shard of slot \(item.slot) on its owner") }
         do throws(ObjectError) {
-            for block in 0..<version.blockCount {
+            for block in 0..<body.blockCount {
                 let stripe = try await reader.read(block: block, rebuilding: [item.slot])
                 let shard = UnsafeRawBufferPointer(stripe.shard(item.slot))
                 do { try await sink.write(shard, crc: CRC32C.checksum(shard)) } catch { throw .unavailable("\(error)") }

@@ -13,7 +13,8 @@ extension ObjectService {
     }
 }
 
-/// Deletes shards on this node that no current object version names:
+/// Deletes shards on this node that no current object version, and no part
+/// of an open multipart upload, names:
 /// left by a write whose coordinator died before its metadata, by a
 /// deletion this node missed while down, or by a delayed deletion lost in a
 /// restart. Only shards older than the grace period are looked at, so a
@@ -34,18 +35,38 @@ struct StrayCollector: Sendable {
               !candidates.isEmpty else { return 0 }
         var collected = 0
         var live: [MetadataStore.LocalShard] = []
-        // One metadata read per object, however many of its slots live here.
-        var current: [ObjectName: CurrentVersion] = [:]
+        // One metadata read per row, however many of its slots live here.
+        var rows: [ObjectName: RowLookup] = [:]
+        func row(table: String, bucket: BucketID, key: String) async -> RowLookup {
+            let name = ObjectName(bucket: table, key: key)
+            if let known = rows[name] { return known }
+            // A failed read (no quorum) decides nothing; a missing row names no shard.
+            let found: RowLookup
+            do { found = .found(try await tables.read(table: table, bucket: bucket, key: key, routing: routing)) } catch { found = .unknown }
+            rows[name] = found
+            return found
+        }
         for shard in candidates {
-            let object = ObjectName(bucket: shard.bucket, key: shard.key)
-            if current[object] == nil {
-                guard let bucket = BucketID(hex: shard.bucket) else { continue }
-                // A failed read (no quorum) decides nothing; a missing row means no version names the shard.
-                do { current[object] = CurrentVersion(id: try await tables.read(bucket: bucket, key: shard.key, routing: routing)?.version?.versionID) } catch {
-                    continue
+            let isLive: Bool
+            if let bucketHex = UploadTable.bucketHex(ofTable: shard.bucket) {
+                // A part's shard: live while its upload is open and the part row names it, or once a completed object does.
+                guard let bucket = BucketID(hex: bucketHex), let part = UploadTable.parsePartRowKey(shard.key) else { continue }
+                guard case .found(let object) = await row(table: bucketHex, bucket: bucket, key: part.key) else { continue }
+                if object?.version?.holds(shardVersionID: shard.versionID) == true {
+                    isLive = true
+                } else {
+                    let uploadKey = UploadTable.uploadRowKey(key: part.key, uploadID: part.uploadID)
+                    guard case .found(let upload) = await row(table: shard.bucket, bucket: bucket, key: uploadKey),
+                          case .found(let partRow) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
+                    let open = upload?.upload.map { $0.state == .inProgress || $0.state == .completing } ?? false
+                    isLive = open && partRow?.part?.data.versionID == shard.versionID
                 }
+            } else {
+                guard let bucket = BucketID(hex: shard.bucket),
+                      case .found(let object) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
+                isLive = object?.version?.holds(shardVersionID: shard.versionID) == true
             }
-            if current[object]?.id == shard.versionID {
+            if isLive {
                 live.append(MetadataStore.LocalShard(versionID: shard.versionID, slot: shard.slot, bucket: shard.bucket,
                                                      key: shard.key, createdMillis: now))
                 continue
@@ -66,7 +87,9 @@ struct StrayCollector: Sendable {
     }
 }
 
-/// An object's newest version id as a quorum read found it (nil: deleted or never written).
-struct CurrentVersion {
-    let id: String?
+/// A table row as a quorum read found it (nil: deleted or never written),
+/// or unknown when no quorum answered.
+enum RowLookup {
+    case found(ObjectRecord?)
+    case unknown
 }
