@@ -9,6 +9,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case bucketAlreadyOwnedByYou = "BucketAlreadyOwnedByYou"
         case bucketNotEmpty = "BucketNotEmpty"
         case entityTooLarge = "EntityTooLarge"
+        case entityTooSmall = "EntityTooSmall"
         case illegalLocationConstraint = "IllegalLocationConstraintException"
         case incompleteBody = "IncompleteBody"
         case internalError = "InternalError"
@@ -16,6 +17,9 @@ public struct S3Error: Error, Equatable, Sendable {
         case invalidArgument = "InvalidArgument"
         case invalidBucketName = "InvalidBucketName"
         case invalidDigest = "InvalidDigest"
+        case invalidPart = "InvalidPart"
+        case invalidPartNumber = "InvalidPartNumber"
+        case invalidPartOrder = "InvalidPartOrder"
         case invalidRange = "InvalidRange"
         case invalidRequest = "InvalidRequest"
         case invalidURI = "InvalidURI"
@@ -27,6 +31,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case missingSecurityHeader = "MissingSecurityHeader"
         case noSuchBucket = "NoSuchBucket"
         case noSuchKey = "NoSuchKey"
+        case noSuchUpload = "NoSuchUpload"
         case notImplemented = "NotImplemented"
         case preconditionFailed = "PreconditionFailed"
         case requestTimeTooSkewed = "RequestTimeTooSkewed"
@@ -38,11 +43,11 @@ public struct S3Error: Error, Equatable, Sendable {
             switch self {
             case .accessDenied, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
             case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty: return 409
-            case .noSuchBucket, .noSuchKey: return 404
+            case .noSuchBucket, .noSuchKey, .noSuchUpload: return 404
             case .methodNotAllowed: return 405
             case .missingContentLength: return 411
             case .preconditionFailed: return 412
-            case .invalidRange: return 416
+            case .invalidRange, .invalidPartNumber: return 416
             case .internalError: return 500
             case .notImplemented: return 501
             case .serviceUnavailable: return 503

@@ -17,6 +17,11 @@ extension S3Error {
         case .contentSHA256Mismatch: self.init(.xAmzContentSHA256Mismatch, error.description)
         case .incompleteBody: self.init(.incompleteBody, error.description)
         case .unreadable: self.init(.serviceUnavailable, error.description)
+        case .noSuchUpload: self.init(.noSuchUpload, error.description)
+        case .invalidPart: self.init(.invalidPart, error.description)
+        case .invalidPartOrder: self.init(.invalidPartOrder, error.description)
+        case .entityTooSmall: self.init(.entityTooSmall, error.description)
+        case .invalidRequest: self.init(.invalidRequest, error.description)
         case .internalError(let cause): self.init(.internalError, Self.internalMessage, logDetail: cause)
         }
     }

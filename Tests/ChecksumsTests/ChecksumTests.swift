@@ -51,6 +51,24 @@ import Testing
         #expect(software == accelerated)
     }
 
+    /// A multipart FULL_OBJECT checksum: the CRC of the whole body from the
+    /// parts' CRCs and lengths, for every CRC, at awkward split points.
+    @Test func combinedCRCsEqualTheWholeBodys() {
+        var generator = SystemRandomNumberGenerator()
+        let body = (0..<5_003).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for algorithm in ChecksumAlgorithm.allCases where CRCCombine.supports(algorithm) {
+            let whole = ChecksumHasher.digest(algorithm, of: body)
+            for cuts in [[1], [4096], [0, 17], [1000, 1001, 4999], [5002]] {
+                let bounds = [0] + cuts + [body.count]
+                let pieces = zip(bounds, bounds.dropFirst()).map { (from, to) in
+                    (digest: ChecksumHasher.digest(algorithm, of: Array(body[from..<to])), length: UInt64(to - from))
+                }
+                #expect(CRCCombine.combine(pieces, algorithm: algorithm) == whole, "\(algorithm) cut at \(cuts)")
+            }
+        }
+        #expect(CRCCombine.combine([(ChecksumHasher.digest(.sha256, of: body), 1)], algorithm: .sha256) == nil)
+    }
+
     @Test func algorithmNames() {
         #expect(ChecksumAlgorithm(name: "crc64nvme") == .crc64nvme)
         #expect(ChecksumAlgorithm(name: "md5") == nil)

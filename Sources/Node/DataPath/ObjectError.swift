@@ -17,6 +17,16 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case incompleteBody(expected: Int, received: Int)
     /// Fewer than k shards of a stripe could be read.
     case unreadable(String)
+    /// No multipart upload of that id is in progress for the key.
+    case noSuchUpload
+    /// A part CompleteMultipartUpload names was not uploaded, or has another ETag or checksum.
+    case invalidPart(String)
+    /// CompleteMultipartUpload's parts are not in ascending order.
+    case invalidPartOrder
+    /// A part other than the last is smaller than the minimum part size.
+    case entityTooSmall(part: Int, size: UInt64)
+    /// A request that the upload's settings rule out (another checksum algorithm).
+    case invalidRequest(String)
     case internalError(String)
 
     public var description: String {
@@ -31,6 +41,13 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .incompleteBody(let expected, let received):
             return "You did not provide the number of bytes specified by the Content-Length HTTP header (expected \(expected), received \(received))."
         case .unreadable(let why): return "The object cannot be read: \(why)"
+        case .noSuchUpload:
+            return "The specified multipart upload does not exist. The upload ID might be invalid, or the multipart upload might have been aborted or completed."
+        case .invalidPart(let why): return "One or more of the specified parts could not be found or did not match: \(why)"
+        case .invalidPartOrder: return "The list of parts was not in ascending order. Parts must be ordered by part number."
+        case .entityTooSmall(let part, let size):
+            return "Your proposed upload is smaller than the minimum allowed size: part \(part) has \(size) bytes; every part but the last needs at least 5 MiB."
+        case .invalidRequest(let why): return why
         case .internalError(let why): return why
         }
     }
