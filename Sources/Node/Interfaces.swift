@@ -1,3 +1,4 @@
+import Checksums
 import ClusterModel
 import Erasure
 import NIOCore
@@ -18,6 +19,18 @@ public protocol ObjectStore: Sendable {
     func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
         -> ObjectService.Listing
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool
+
+    // Multipart uploads
+    func createUpload(bucket: BucketID, key: String, settings: ObjectService.UploadSettings) async throws(ObjectError) -> MultipartUpload
+    func uploadPart<Body: AsyncSequence>(_ request: ObjectService.PartRequest, body: Body) async throws(ObjectError) -> ObjectPart
+        where Body.Element == ByteBuffer
+    func completeUpload(bucket: BucketID, key: String, uploadID: String, parts: [MultipartUpload.ChosenPart],
+                        sentChecksums: [Int: ObjectChecksum], expectedSize: UInt64?) async throws(ObjectError) -> ObjectVersion
+    func abortUpload(bucket: BucketID, key: String, uploadID: String) async throws(ObjectError)
+    func listParts(bucket: BucketID, key: String, uploadID: String, after marker: Int, maxParts: Int) async throws(ObjectError)
+        -> (upload: MultipartUpload, parts: [ObjectPart], truncated: Bool)
+    func listUploads(bucket: BucketID, prefix: String, delimiter: String?, keyMarker: String?, uploadIDMarker: String?,
+                     maxUploads: Int) async throws(ObjectError) -> ObjectService.UploadListing
 }
 
 /// What the S3 API needs of the cluster: its replicated state, the time,

@@ -13,6 +13,12 @@ public enum S3Operation: Equatable, Sendable {
     case headObject(bucket: String, key: String)
     case deleteObject(bucket: String, key: String)
     case deleteObjects(bucket: String)
+    case createMultipartUpload(bucket: String, key: String)
+    case uploadPart(bucket: String, key: String)
+    case completeMultipartUpload(bucket: String, key: String)
+    case abortMultipartUpload(bucket: String, key: String)
+    case listParts(bucket: String, key: String)
+    case listMultipartUploads(bucket: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
@@ -30,6 +36,12 @@ public enum S3Operation: Equatable, Sendable {
         case headObject = "HeadObject"
         case deleteObject = "DeleteObject"
         case deleteObjects = "DeleteObjects"
+        case createMultipartUpload = "CreateMultipartUpload"
+        case uploadPart = "UploadPart"
+        case completeMultipartUpload = "CompleteMultipartUpload"
+        case abortMultipartUpload = "AbortMultipartUpload"
+        case listParts = "ListParts"
+        case listMultipartUploads = "ListMultipartUploads"
         case notImplemented = "NotImplemented"
     }
 
@@ -47,6 +59,12 @@ public enum S3Operation: Equatable, Sendable {
         case .headObject: return .headObject
         case .deleteObject: return .deleteObject
         case .deleteObjects: return .deleteObjects
+        case .createMultipartUpload: return .createMultipartUpload
+        case .uploadPart: return .uploadPart
+        case .completeMultipartUpload: return .completeMultipartUpload
+        case .abortMultipartUpload: return .abortMultipartUpload
+        case .listParts: return .listParts
+        case .listMultipartUploads: return .listMultipartUploads
         case .notImplemented: return .notImplemented
         }
     }
@@ -64,8 +82,10 @@ public enum S3Operation: Equatable, Sendable {
         switch self {
         case .listBuckets, .notImplemented: return .authenticated
         case .createBucket: return .createBucket
-        case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject: return .read
-        case .putObject, .deleteObject, .deleteObjects: return .write
+        case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads:
+            return .read
+        case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload:
+            return .write
         case .deleteBucket: return .owner
         }
     }
@@ -74,8 +94,10 @@ public enum S3Operation: Equatable, Sendable {
         switch self {
         case .listBuckets, .notImplemented: return nil
         case .createBucket(let b), .headBucket(let b), .deleteBucket(let b), .getBucketLocation(let b),
-             .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b): return b
-        case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _): return b
+             .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b): return b
+        case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
+             .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
+             .abortMultipartUpload(let b, _), .listParts(let b, _): return b
         }
     }
 
@@ -123,12 +145,15 @@ public enum S3Operation: Equatable, Sendable {
         }
         if let key {
             guard key.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
+            if let multipart = try multipartOperation(method: method, bucket: bucket, key: key, query: query) { return multipart }
             if let sub = query.keys.first(where: { objectSubresources.contains($0) }) {
                 return .notImplemented("\(method) object ?\(sub)")
             }
             switch method {
             case "PUT":
-                if query["partNumber"] != nil || query["x-id"] == "UploadPart" { return .notImplemented("UploadPart") }
+                if query["partNumber"] != nil {
+                    throw S3Error(.invalidArgument, "partNumber belongs to UploadPart, which also needs uploadId.")
+                }
                 return .putObject(bucket: bucket, key: key)
             case "GET": return .getObject(bucket: bucket, key: key)
             case "HEAD": return .headObject(bucket: bucket, key: key)
@@ -139,6 +164,7 @@ public enum S3Operation: Equatable, Sendable {
         }
         if query["location"] != nil && method == "GET" { return .getBucketLocation(bucket: bucket) }
         if query["delete"] != nil && method == "POST" { return .deleteObjects(bucket: bucket) }
+        if query["uploads"] != nil && method == "GET" { return .listMultipartUploads(bucket: bucket) }
         if let sub = query.keys.first(where: { bucketSubresources.contains($0) }) {
             return .notImplemented("\(method) bucket ?\(sub)")
         }
@@ -153,6 +179,28 @@ public enum S3Operation: Equatable, Sendable {
     }
 }
 
+extension S3Operation {
+    /// The multipart operations on a key, chosen by `?uploads` and `?uploadId`.
+    static func multipartOperation(method: String, bucket: String, key: String, query: [String: String]) throws(S3Error) -> S3Operation? {
+        if query["uploads"] != nil {
+            guard method == "POST" else { return nil }
+            return .createMultipartUpload(bucket: bucket, key: key)
+        }
+        guard query["uploadId"] != nil else { return nil }
+        switch method {
+        case "PUT":
+            guard query["partNumber"] != nil else {
+                throw S3Error(.invalidArgument, "UploadPart needs partNumber beside uploadId.")
+            }
+            return .uploadPart(bucket: bucket, key: key)
+        case "POST": return .completeMultipartUpload(bucket: bucket, key: key)
+        case "DELETE": return .abortMultipartUpload(bucket: bucket, key: key)
+        case "GET": return .listParts(bucket: bucket, key: key)
+        default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
+        }
+    }
+}
+
 public enum S3Limits {
     public static let maxKeyBytes = 1024
     public static let maxListKeys = 1000
@@ -161,6 +209,13 @@ public enum S3Limits {
     public static let maxUserMetadataBytes = 2048
     /// A CreateBucketConfiguration is a few hundred bytes; anything past this is not one.
     public static let maxCreateBucketBodyBytes = 64 * 1024
+    /// The largest part and the most parts S3 takes in a multipart upload.
+    public static let maxPartBytes: Int = 5 << 30
+    public static let maxPartNumber = 10_000
+    public static let maxListParts = 1000
+    public static let maxListUploads = 1000
+    /// A CompleteMultipartUpload of 10000 parts with checksums.
+    public static let maxCompleteBodyBytes = 4 << 20
     /// Deletes of one DeleteObjects request in flight at once.
     public static let deleteObjectsParallelism = 8
 }

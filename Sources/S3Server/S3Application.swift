@@ -121,6 +121,12 @@ struct S3Responder: HTTPResponder {
         case .headObject(_, let key): return try await handlers.getObject(bucket!, key: key, request: request, withBody: false)
         case .deleteObject(_, let key): return try await handlers.deleteObject(bucket!, key: key)
         case .deleteObjects: return try await handlers.deleteObjects(bucket!, request: request)
+        case .createMultipartUpload(_, let key): return try await handlers.createMultipartUpload(bucket!, key: key, request: request)
+        case .uploadPart(_, let key): return try await handlers.uploadPart(bucket!, key: key, request: request)
+        case .completeMultipartUpload(_, let key): return try await handlers.completeMultipartUpload(bucket!, key: key, request: request)
+        case .abortMultipartUpload(_, let key): return try await handlers.abortMultipartUpload(bucket!, key: key)
+        case .listParts(_, let key): return try await handlers.listParts(bucket!, key: key)
+        case .listMultipartUploads: return try await handlers.listMultipartUploads(bucket!)
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }
     }

@@ -192,8 +192,8 @@ struct S3Handlers {
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         if let stored = version.checksum {
-            fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest)
-            fields[HTTPField.Name("x-amz-checksum-type")!] = "FULL_OBJECT"
+            fields[HTTPField.Name(stored.algorithm.headerName)!] = stored.displayValue
+            fields[HTTPField.Name("x-amz-checksum-type")!] = stored.checksumType.rawValue
         }
         return Response(status: .ok, headers: fields)
     }
@@ -240,7 +240,14 @@ struct S3Handlers {
         for (name, value) in try ResponseOverrides.parse(query) { fields[HTTPField.Name(name)!] = value }
         var range = 0..<version.size
         var status = HTTPResponse.Status.ok
-        if let header = request.headers[.range], let requested = ByteRange(header: header) {
+        var checksum = version.checksum
+        if let part = try selectedPart(of: version, hasRange: request.headers[.range] != nil) {
+            range = part.range
+            status = .partialContent
+            checksum = part.checksum
+            if let count = version.parts?.count { fields[HTTPField.Name("x-amz-mp-parts-count")!] = String(count) }
+            if !range.isEmpty { fields[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(version.size)" }
+        } else if let header = request.headers[.range], let requested = ByteRange(header: header) {
             guard let resolved = requested.resolve(size: version.size) else {
                 throw S3Error(.invalidRange, "The requested range is not satisfiable")
             }
@@ -248,10 +255,10 @@ struct S3Handlers {
             status = .partialContent
             fields[.contentRange] = "bytes \(resolved.lowerBound)-\(resolved.upperBound - 1)/\(version.size)"
         }
-        // The stored checksum covers the whole body: sent for whole-object answers only.
-        if let stored = version.checksum, status == .ok, header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
-            fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest)
-            fields[HTTPField.Name("x-amz-checksum-type")!] = "FULL_OBJECT"
+        // A stored checksum covers the whole body (or the part asked for): sent only for answers that are all of it.
+        if let stored = checksum, status == .ok || query["partNumber"] != nil, header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
+            fields[HTTPField.Name(stored.algorithm.headerName)!] = stored.displayValue
+            fields[HTTPField.Name("x-amz-checksum-type")!] = stored.checksumType.rawValue
         }
         fields[.contentLength] = String(range.count)
         guard withBody else { return Response(status: status, headers: fields) }
@@ -263,6 +270,23 @@ struct S3Handlers {
             try await objects.read(plan, range: selected) { buffer in try await writer.write(buffer) }
         }
         return Response(status: status, headers: fields, body: body)
+    }
+
+    /// GetObject's and HeadObject's `partNumber`: the bytes of the N-th part
+    /// of a multipart object (1 for the whole of a single-part object).
+    func selectedPart(of version: ObjectVersion, hasRange: Bool) throws -> (range: Range<UInt64>, checksum: ObjectChecksum?)? {
+        guard let text = query["partNumber"] else { return nil }
+        guard let number = Int(text), (1...S3Limits.maxPartNumber).contains(number) else {
+            throw S3Error(.invalidArgument, "Part number must be an integer between 1 and \(S3Limits.maxPartNumber), inclusive.")
+        }
+        guard !hasRange else { throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter.") }
+        guard let parts = version.parts else {
+            guard number == 1 else { throw S3Error(.invalidPartNumber, "The requested partnumber is not satisfiable") }
+            return (0..<version.size, version.checksum)
+        }
+        guard number <= parts.count else { throw S3Error(.invalidPartNumber, "The requested partnumber is not satisfiable") }
+        let start = parts[..<(number - 1)].reduce(UInt64(0)) { $0 + $1.size }
+        return (start..<(start + parts[number - 1].size), parts[number - 1].checksum)
     }
 
     /// DeleteObjects: up to 1000 keys, each answered on its own (Deleted or

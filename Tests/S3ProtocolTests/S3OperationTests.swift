@@ -34,7 +34,15 @@ import Testing
         #expect(try route("POST", "/b", ["delete": ""]) == .deleteObjects(bucket: "b"))
         #expect(try route("POST", "/b", ["delete": ""]).access == .write)
         #expect(try route("GET", "/b", ["delete": ""]) == .notImplemented("GET bucket ?delete"))
-        #expect(try route("PUT", "/b/k", ["partNumber": "1", "uploadId": "x"]) == .notImplemented("PUT object ?uploadId"))
+        #expect(try route("PUT", "/b/k", ["partNumber": "1", "uploadId": "x"]) == .uploadPart(bucket: "b", key: "k"))
+        #expect(try route("POST", "/b/k", ["uploads": ""]) == .createMultipartUpload(bucket: "b", key: "k"))
+        #expect(try route("POST", "/b/k", ["uploadId": "x"]) == .completeMultipartUpload(bucket: "b", key: "k"))
+        #expect(try route("DELETE", "/b/k", ["uploadId": "x"]) == .abortMultipartUpload(bucket: "b", key: "k"))
+        #expect(try route("GET", "/b/k", ["uploadId": "x"]) == .listParts(bucket: "b", key: "k"))
+        #expect(try route("GET", "/b", ["uploads": ""]) == .listMultipartUploads(bucket: "b"))
+        #expect(try route("GET", "/b", ["uploads": ""]).access == .read)
+        #expect(throws: S3Error.self) { try route("PUT", "/b/k", ["uploadId": "x"]) }
+        #expect(throws: S3Error.self) { try route("PUT", "/b/k", ["partNumber": "1"]) }
         #expect(try route("GET", "/b", ["versioning": ""]) == .notImplemented("GET bucket ?versioning"))
     }
 

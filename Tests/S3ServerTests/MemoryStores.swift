@@ -135,4 +135,104 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
     }
 
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool { lock.withLock { objects[bucket.hex]?.isEmpty ?? true } }
+
+    // MARK: Multipart, with the real store's rules on parts
+
+    private var uploads: [String: (bucket: String, upload: MultipartUpload, parts: [Int: (part: ObjectPart, bytes: [UInt8])])] = [:]
+
+    func createUpload(bucket: BucketID, key: String, settings: ObjectService.UploadSettings) async throws(ObjectError) -> MultipartUpload {
+        let upload = MultipartUpload(uploadID: Hex.encode(randomBytes(16)), key: key, initiatedMillis: clock.nowMillis(),
+                                     contentType: settings.contentType, userMetadata: settings.userMetadata, contentHeaders: settings.contentHeaders,
+                                     checksumAlgorithm: settings.checksumAlgorithm, checksumType: settings.checksumType)
+        lock.withLock { uploads[upload.uploadID] = (bucket.hex, upload, [:]) }
+        return upload
+    }
+
+    private func openUpload(_ bucket: BucketID, _ key: String, _ id: String) throws(ObjectError) -> MultipartUpload {
+        guard let found = lock.withLock({ uploads[id] }), found.bucket == bucket.hex, found.upload.key == key,
+              found.upload.state == .inProgress else { throw .noSuchUpload }
+        return found.upload
+    }
+
+    func uploadPart<Body: AsyncSequence>(_ request: ObjectService.PartRequest, body: Body) async throws(ObjectError) -> ObjectPart
+        where Body.Element == ByteBuffer
+    {
+        let upload = try openUpload(request.bucket, request.key, request.uploadID)
+        var bytes: [UInt8] = []
+        do { for try await piece in body { bytes += piece.readableBytesView } } catch {
+            throw .incompleteBody(expected: request.body.contentLength, received: bytes.count)
+        }
+        guard bytes.count == request.body.contentLength else { throw .incompleteBody(expected: request.body.contentLength, received: bytes.count) }
+        let md5 = Array(Insecure.MD5.hash(data: bytes))
+        if let expected = request.body.md5, expected != md5 { throw .badDigest }
+        var checksum: ObjectChecksum?
+        if let algorithm = request.body.checksumAlgorithm ?? upload.checksumAlgorithm {
+            let digest = ChecksumHasher.digest(algorithm, of: bytes)
+            if let expected = request.body.checksum, expected != digest { throw .checksumMismatch(algorithm) }
+            checksum = ObjectChecksum(algorithm: algorithm, digest: digest)
+        }
+        let part = ObjectPart(number: request.partNumber, etag: Hex.encode(md5), checksum: checksum, lastModifiedMillis: clock.nowMillis(),
+                              data: StoredBody(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count), dataShards: 4, parityShards: 2,
+                                               blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: []))
+        lock.withLock { uploads[request.uploadID]?.parts[request.partNumber] = (part, bytes) }
+        return part
+    }
+
+    func completeUpload(bucket: BucketID, key: String, uploadID: String, parts chosen: [MultipartUpload.ChosenPart],
+                        sentChecksums: [Int: ObjectChecksum], expectedSize: UInt64?) async throws(ObjectError) -> ObjectVersion {
+        let upload = try openUpload(bucket, key, uploadID)
+        for (a, b) in zip(chosen, chosen.dropFirst()) where b.number <= a.number { throw .invalidPartOrder }
+        let stored = lock.withLock { uploads[uploadID]?.parts ?? [:] }
+        var selected: [ObjectPart] = []
+        var bytes: [UInt8] = []
+        for (index, choice) in chosen.enumerated() {
+            guard let found = stored[choice.number], found.part.etag == ObjectService.bareETag(choice.etag) else {
+                throw .invalidPart("part \(choice.number)")
+            }
+            if index < chosen.count - 1, found.part.size < ObjectService.minimumPartBytes { throw .entityTooSmall(part: choice.number, size: found.part.size) }
+            selected.append(found.part)
+            bytes += found.bytes
+        }
+        if let expectedSize, expectedSize != UInt64(bytes.count) { throw .invalidRequest("size") }
+        var md5 = Insecure.MD5()
+        for part in selected { md5.update(data: Hex.decode(part.etag)!) }
+        let version = ObjectVersion(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count),
+                                    etag: Hex.encode(Array(md5.finalize())) + "-\(selected.count)", contentType: upload.contentType,
+                                    userMetadata: upload.userMetadata, lastModifiedMillis: clock.nowMillis(), dataShards: 4, parityShards: 2,
+                                    blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: [],
+                                    checksum: try ObjectService.multipartChecksum(of: selected, upload: upload),
+                                    contentHeaders: upload.contentHeaders, parts: selected)
+        lock.withLock {
+            objects[bucket.hex, default: [:]][key] = (version, bytes)
+            uploads[uploadID]?.upload.state = .completed
+        }
+        return version
+    }
+
+    func abortUpload(bucket: BucketID, key: String, uploadID: String) async throws(ObjectError) {
+        _ = try openUpload(bucket, key, uploadID)
+        lock.withLock { uploads[uploadID]?.upload.state = .aborted }
+    }
+
+    func listParts(bucket: BucketID, key: String, uploadID: String, after marker: Int, maxParts: Int) async throws(ObjectError)
+        -> (upload: MultipartUpload, parts: [ObjectPart], truncated: Bool)
+    {
+        let upload = try openUpload(bucket, key, uploadID)
+        let parts = lock.withLock { uploads[uploadID]?.parts.values.map(\.part) ?? [] }.filter { $0.number > marker }.sorted { $0.number < $1.number }
+        return (upload, Array(parts.prefix(maxParts)), parts.count > maxParts)
+    }
+
+    func listUploads(bucket: BucketID, prefix: String, delimiter: String?, keyMarker: String?, uploadIDMarker: String?,
+                     maxUploads: Int) async throws(ObjectError) -> ObjectService.UploadListing {
+        var listing = ObjectService.UploadListing()
+        let open = lock.withLock { uploads.values.filter { $0.bucket == bucket.hex && $0.upload.state == .inProgress }.map(\.upload) }
+        for upload in open.sorted(by: { ($0.key, $0.uploadID) < ($1.key, $1.uploadID) }) where upload.key.hasPrefix(prefix) {
+            if let keyMarker, (upload.key, upload.uploadID) <= (keyMarker, uploadIDMarker ?? "\u{10FFFF}") { continue }
+            if listing.uploads.count == maxUploads { listing.isTruncated = true; break }
+            listing.uploads.append(upload)
+            listing.nextKeyMarker = upload.key
+            listing.nextUploadIDMarker = upload.uploadID
+        }
+        return listing
+    }
 }

@@ -116,54 +116,69 @@ public final class ObjectService: Sendable {
     {
         let routing = await node.routing()
         guard let layout = routing.current else { throw .notReady("no layout applied: run `shale layout apply`") }
-        let code = layout.code
-        let partition = PartitionID(bucket: request.bucket, key: request.key)
-        let owners = layout.owners(of: partition)
-        let versionID = Self.newVersionID()
-        let size = UInt64(request.contentLength)
-        let format = Self.shardFormat(size: size, blockSize: blockSizeBytes, code: code)
-        let quorum = Self.writeQuorum(writeQuorumSetting, code: code)
+        let owners = layout.owners(of: PartitionID(bucket: request.bucket, key: request.key))
 
         // The row this write replaces: its stamp bounds ours from below.
         async let previousRead = metadata.read(bucket: request.bucket, key: request.key, routing: routing)
 
-        var sinks: [Int: any ShardSink] = [:]
-        if let format {
-            let reachable = owners.indices.filter { routing.reachable(owners[$0]) }
-            guard reachable.count >= quorum else {
-                throw .unavailable("\(reachable.count) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
-            }
-            sinks = await access.openSinks(versionID: versionID, slots: reachable, owners: owners, format: format,
-                                    object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
-        }
-
-        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: access.readerSettings.backend, quorum: quorum,
-                                   slowWriteMillis: access.readerSettings.slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
         let expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
-        let outcome = try await pipeline.run(body, expecting: expectations, sinks: sinks)
-        let stored = outcome.durableSlots
-        let etag = Hex.encode(outcome.md5)
-        let checksum = outcome.checksum
+        let written = try await writeBody(expectations, body: body, owners: owners, layout: layout,
+                                          object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
+        let stored = written.body
 
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
-            await deleteShards(versionID: versionID, slots: stored, owners: owners, routing: routing)
+            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: owners, routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
         let version = ObjectVersion(
-            versionID: versionID, size: size, etag: etag, contentType: request.contentType, userMetadata: request.userMetadata,
-            lastModifiedMillis: node.wallClock.nowMillis(), dataShards: code.dataShards,
-            parityShards: code.parityShards, blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: stored,
-            checksum: checksum, contentHeaders: request.contentHeaders)
+            versionID: stored.versionID, size: stored.size, etag: Hex.encode(written.md5), contentType: request.contentType,
+            userMetadata: request.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: stored.dataShards,
+            parityShards: stored.parityShards, blockSizeBytes: stored.blockSizeBytes, layoutVersion: stored.layoutVersion,
+            storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders)
         let record = ObjectRecord(bucketID: request.bucket.hex, key: request.key, stamp: stamp(replacing: previous?.stamp), version: version)
         do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
-            await deleteShards(versionID: versionID, slots: stored, owners: owners, routing: routing)
+            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: owners, routing: routing)
             throw error
         }
         if let old = previous?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
         Counter(label: "shale_objects_put_total").increment()
         return version
+    }
+
+    /// What `writeBody` stored: the body's shards and digests.
+    struct WrittenBody {
+        let body: StoredBody
+        let md5: [UInt8]
+        let checksum: ObjectChecksum?
+    }
+
+    /// Erasure-codes a body (an object's or a part's) onto `owners` under a
+    /// new version id; `object` is what the owners' shard indexes note it as.
+    /// Nothing refers to the shards yet: the caller records them, or deletes them.
+    func writeBody<Body: AsyncSequence>(_ expectations: BodyExpectations, body: Body, owners: [NodeID], layout: Layout,
+                                        object: ObjectName, routing: ClusterNode.Routing) async throws(ObjectError) -> WrittenBody
+        where Body.Element == ByteBuffer
+    {
+        let code = layout.code
+        let versionID = Self.newVersionID()
+        let size = UInt64(expectations.contentLength)
+        let quorum = Self.writeQuorum(writeQuorumSetting, code: code)
+        var sinks: [Int: any ShardSink] = [:]
+        if let format = Self.shardFormat(size: size, blockSize: blockSizeBytes, code: code) {
+            let reachable = owners.indices.filter { routing.reachable(owners[$0]) }
+            guard reachable.count >= quorum else {
+                throw .unavailable("\(reachable.count) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
+            }
+            sinks = await access.openSinks(versionID: versionID, slots: reachable, owners: owners, format: format, object: object, routing: routing)
+        }
+        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: access.readerSettings.backend, quorum: quorum,
+                                   slowWriteMillis: access.readerSettings.slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
+        let outcome = try await pipeline.run(body, expecting: expectations, sinks: sinks)
+        let stored = StoredBody(versionID: versionID, size: size, dataShards: code.dataShards, parityShards: code.parityShards,
+                                blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: outcome.durableSlots)
+        return WrittenBody(body: stored, md5: outcome.md5, checksum: outcome.checksum)
     }
 }

@@ -9,15 +9,20 @@ import Units
 
 /// What a body must turn out to be: its declared length and the digests the
 /// client sent. The same for an object and (later) a multipart part.
-struct BodyExpectations: Sendable {
-    var contentLength: Int
+public struct BodyExpectations: Sendable {
+    public var contentLength: Int
     /// Content-MD5, decoded.
-    var md5: [UInt8]?
+    public var md5: [UInt8]?
     /// A signed payload's SHA-256 (nil for UNSIGNED-PAYLOAD).
-    var sha256: [UInt8]?
+    public var sha256: [UInt8]?
     /// The `x-amz-checksum-*` algorithm to compute, and the digest to match when one was sent.
-    var checksumAlgorithm: ChecksumAlgorithm?
-    var checksum: [UInt8]?
+    public var checksumAlgorithm: ChecksumAlgorithm?
+    public var checksum: [UInt8]?
+
+    public init(contentLength: Int, md5: [UInt8]?, sha256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil, checksum: [UInt8]? = nil) {
+        self.contentLength = contentLength; self.md5 = md5; self.sha256 = sha256
+        self.checksumAlgorithm = checksumAlgorithm; self.checksum = checksum
+    }
 }
 
 /// What a pipeline run leaves: the body's digests and the durable slots.

@@ -1,0 +1,180 @@
+import Checksums
+import ClusterModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Node
+import S3Protocol
+import Units
+
+/// The multipart operations: parse what S3 sends, call the object store, render.
+extension S3Handlers {
+    func uploadID() throws -> String {
+        guard let id = query["uploadId"], !id.isEmpty else { throw S3Error(ObjectError.noSuchUpload) }
+        return id
+    }
+
+    func createMultipartUpload(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
+        guard !key.contains(UploadTable.separator) else {
+            throw S3Error(.invalidArgument, "Keys holding the control character U+0001 cannot be uploaded in parts.")
+        }
+        var algorithm: ChecksumAlgorithm?
+        if let name = header("x-amz-checksum-algorithm") {
+            guard let parsed = ChecksumAlgorithm(name: name.trimmingCharacters(in: .whitespaces)) else {
+                throw S3Error(.invalidRequest, "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+            }
+            algorithm = parsed
+        }
+        var type: ChecksumType?
+        if let name = header("x-amz-checksum-type") {
+            guard let parsed = ChecksumType(rawValue: name.trimmingCharacters(in: .whitespaces).uppercased()) else {
+                throw S3Error(.invalidRequest, "Value for x-amz-checksum-type header is invalid.")
+            }
+            guard let algorithm else { throw S3Error(.invalidRequest, "x-amz-checksum-type needs x-amz-checksum-algorithm.") }
+            if parsed == .fullObject && !CRCCombine.supports(algorithm) {
+                throw S3Error(.invalidRequest, "The FULL_OBJECT checksum type cannot be used with the \(algorithm.rawValue) checksum algorithm.")
+            }
+            if parsed == .composite && algorithm == .crc64nvme {
+                throw S3Error(.invalidRequest, "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.")
+            }
+            type = parsed
+        }
+        if let stray = headers.first(where: { $0.name.hasPrefix("x-amz-checksum-") && !["x-amz-checksum-algorithm", "x-amz-checksum-type"].contains($0.name) }) {
+            throw S3Error(.invalidRequest, "\(stray.name) has no meaning on CreateMultipartUpload: send x-amz-checksum-algorithm, and the checksums with the parts.")
+        }
+        let contentHeaders = ContentHeaders(
+            cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
+            contentEncoding: header("content-encoding"), contentLanguage: header("content-language"), expires: header("expires"))
+        let settings = ObjectService.UploadSettings(
+            contentType: request.headers[.contentType], userMetadata: try Self.userMetadata(request.headers),
+            contentHeaders: contentHeaders.isEmpty ? nil : contentHeaders, checksumAlgorithm: algorithm,
+            checksumType: algorithm.map { _ in type ?? (algorithm == .crc64nvme ? .fullObject : .composite) })
+        let upload: MultipartUpload
+        do { upload = try await objects.createUpload(bucket: bucket.bucketID, key: key, settings: settings) } catch { throw S3Error(error) }
+        var response = xml(S3XML.initiateMultipartUpload(bucket: bucket.name.rawValue, key: key, uploadID: upload.uploadID))
+        if let algorithm = upload.checksumAlgorithm {
+            response.headers[HTTPField.Name("x-amz-checksum-algorithm")!] = algorithm.rawValue
+            response.headers[HTTPField.Name("x-amz-checksum-type")!] = (upload.checksumType ?? .composite).rawValue
+        }
+        return response
+    }
+
+    func uploadPart(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
+        let uploadID = try uploadID()
+        guard let numberText = query["partNumber"], let number = Int(numberText), (1...S3Limits.maxPartNumber).contains(number) else {
+            throw S3Error(.invalidArgument, "Part number must be an integer between 1 and \(S3Limits.maxPartNumber), inclusive.")
+        }
+        guard let lengthText = request.headers[.contentLength], let length = Int(lengthText), length >= 0 else {
+            throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.")
+        }
+        guard length <= S3Limits.maxPartBytes else {
+            throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed part size (5 GiB).")
+        }
+        let checksum = try RequestedChecksum.parse(headers)
+        let expectations = BodyExpectations(
+            contentLength: length, md5: try contentMD5(),
+            sha256: caller.payloadHash == SigV4.unsignedPayload ? nil : Hex.decode(caller.payloadHash),
+            checksumAlgorithm: checksum?.algorithm, checksum: checksum?.expected)
+        let partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number, body: expectations)
+        try await sendContinue()
+        let part: ObjectPart
+        do { part = try await objects.uploadPart(partRequest, body: request.body) } catch { throw S3Error(error) }
+        var fields = HTTPFields()
+        fields[.eTag] = "\"\(part.etag)\""
+        if let stored = part.checksum { fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest) }
+        return Response(status: .ok, headers: fields)
+    }
+
+    func completeMultipartUpload(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
+        let uploadID = try uploadID()
+        if let stray = headers.first(where: { $0.name.hasPrefix("x-amz-checksum-") && $0.name != "x-amz-checksum-type" }) {
+            throw S3Error(.notImplemented, "\(stray.name) on CompleteMultipartUpload (a whole-object checksum to verify) is not implemented: send the part checksums in the body.")
+        }
+        try await sendContinue()
+        let body = request.body
+        let buffer: ByteBuffer
+        do { buffer = try await body.collect(upTo: S3Limits.maxCompleteBodyBytes) } catch {
+            throw S3Error(.malformedXML, "The CompleteMultipartUpload body could not be read, or is larger than \(S3Limits.maxCompleteBodyBytes) bytes.")
+        }
+        let parsed = try CompleteMultipartUploadRequest.parse(String(buffer: buffer))
+        var sent: [Int: ObjectChecksum] = [:]
+        for part in parsed.parts { if let checksum = part.checksum { sent[part.number] = checksum } }
+        var expectedSize: UInt64?
+        if let text = header("x-amz-mp-object-size") {
+            guard let size = UInt64(text.trimmingCharacters(in: .whitespaces)) else { throw S3Error(.invalidArgument, "x-amz-mp-object-size must be a byte count.") }
+            expectedSize = size
+        }
+        let version: ObjectVersion
+        do {
+            version = try await objects.completeUpload(
+                bucket: bucket.bucketID, key: key, uploadID: uploadID,
+                parts: parsed.parts.map { MultipartUpload.ChosenPart(number: $0.number, etag: $0.etag) }, sentChecksums: sent,
+                expectedSize: expectedSize)
+        } catch { throw S3Error(error) }
+        let location = "/\(bucket.name.rawValue)/\(SigV4.uriEncode(key, keepSlash: true))"
+        return xml(S3XML.completeMultipartUpload(location: location, bucket: bucket.name.rawValue, key: key, etag: version.etag,
+                                                 checksum: version.checksum))
+    }
+
+    func abortMultipartUpload(_ bucket: BucketRecord, key: String) async throws -> Response {
+        let uploadID = try uploadID()
+        do { try await objects.abortUpload(bucket: bucket.bucketID, key: key, uploadID: uploadID) } catch { throw S3Error(error) }
+        return Response(status: .noContent)
+    }
+
+    func listParts(_ bucket: BucketRecord, key: String) async throws -> Response {
+        let uploadID = try uploadID()
+        var maxParts = S3Limits.maxListParts
+        if let text = query["max-parts"] {
+            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided max-parts not an integer or within integer range") }
+            maxParts = min(n, S3Limits.maxListParts)
+        }
+        var marker = 0
+        if let text = query["part-number-marker"], !text.isEmpty {
+            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided part-number-marker not an integer or within integer range") }
+            marker = n
+        }
+        let page: (upload: MultipartUpload, parts: [ObjectPart], truncated: Bool)
+        do { page = try await objects.listParts(bucket: bucket.bucketID, key: key, uploadID: uploadID, after: marker, maxParts: maxParts) } catch {
+            throw S3Error(error)
+        }
+        let entries = page.parts.map {
+            S3XML.PartEntry(number: $0.number, lastModified: S3Dates.iso8601($0.lastModifiedMillis), etag: $0.etag, size: $0.size, checksum: $0.checksum)
+        }
+        return xml(S3XML.listParts(S3XML.PartsPage(
+            bucket: bucket.name.rawValue, key: key, uploadID: uploadID, partNumberMarker: marker,
+            nextPartNumberMarker: page.parts.last?.number, maxParts: maxParts, isTruncated: page.truncated, parts: entries,
+            ownerID: caller.key.id.rawValue, ownerName: caller.key.name, checksumAlgorithm: page.upload.checksumAlgorithm,
+            checksumType: page.upload.checksumType)))
+    }
+
+    func listMultipartUploads(_ bucket: BucketRecord) async throws -> Response {
+        var maxUploads = S3Limits.maxListUploads
+        if let text = query["max-uploads"] {
+            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided max-uploads not an integer or within integer range") }
+            maxUploads = min(n, S3Limits.maxListUploads)
+        }
+        let prefix = query["prefix"] ?? ""
+        let delimiter = query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        let keyMarker = query["key-marker"].flatMap { $0.isEmpty ? nil : $0 }
+        // Without a key marker, S3 ignores the upload id marker.
+        let uploadIDMarker = keyMarker == nil ? nil : query["upload-id-marker"].flatMap { $0.isEmpty ? nil : $0 }
+        let urlEncoded = try encodingIsURL()
+        let listing: ObjectService.UploadListing
+        do {
+            listing = try await objects.listUploads(bucket: bucket.bucketID, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker,
+                                                    uploadIDMarker: uploadIDMarker, maxUploads: maxUploads)
+        } catch { throw S3Error(error) }
+        let uploads = listing.uploads.map {
+            S3XML.UploadEntry(key: $0.key, uploadID: $0.uploadID, initiated: S3Dates.iso8601($0.initiatedMillis),
+                              checksumAlgorithm: $0.checksumAlgorithm, checksumType: $0.checksumType)
+        }
+        return xml(S3XML.listMultipartUploads(S3XML.UploadsPage(
+            bucket: bucket.name.rawValue, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker ?? "", uploadIDMarker: uploadIDMarker ?? "",
+            nextKeyMarker: listing.isTruncated ? listing.nextKeyMarker : nil,
+            nextUploadIDMarker: listing.isTruncated ? listing.nextUploadIDMarker : nil, maxUploads: maxUploads,
+            isTruncated: listing.isTruncated, uploads: uploads, commonPrefixes: listing.commonPrefixes,
+            ownerID: caller.key.id.rawValue, ownerName: caller.key.name, urlEncoded: urlEncoded)))
+    }
+}
