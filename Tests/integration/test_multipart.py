@@ -12,11 +12,27 @@ import zlib
 import pytest
 from botocore.exceptions import ClientError
 
-from s3_clients import aws, boto, make_file, md5_of_object, shard_files
+from s3_clients import aws, boto, create_key, make_file, md5_of_object, shard_files
 from shale_cluster import wait_until
-from test_s3_errors import node  # noqa: F401  (the one-node fixture)
 
 MiB = 1 << 20
+
+
+@pytest.fixture
+def node(cluster):
+    """One node with bucket `data`; replaced shards go after 1 s, so their collection is seen."""
+    node = cluster(1, extra="shard_deletion_delay_seconds = 1").start()
+    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
+    node.cli("layout", "apply", "--version", "1")
+    node.cli("bucket", "create", "data")
+    node.key = create_key(node, "writer")
+    node.cli("bucket", "allow", "--read", "--write", "data", "--key", "writer")
+    return node
+
+
+def bodies_on_disk(node) -> set[str]:
+    """The version ids of the shard files on the node (one per object or part body)."""
+    return {path.name.split(".")[0] for path in shard_files([node])}
 
 
 def error_code(excinfo) -> str:
@@ -62,7 +78,7 @@ def test_aws_cli_sync_of_a_tree_with_a_large_file(node, tmp_path):
 
 def test_every_multipart_call_with_unequal_parts(node):
     client = boto(node, node.key)
-    before = set(shard_files([node]))
+    before = bodies_on_disk(node)
     upload = client.create_multipart_upload(Bucket="data", Key="mp/object", ContentType="application/x-parquet",
                                             Metadata={"origin": "airbyte"})["UploadId"]
     # In progress: listed as an upload, not as an object.
@@ -130,21 +146,21 @@ def test_every_multipart_call_with_unequal_parts(node):
         ranged = client.get_object(Bucket="data", Key="mp/object", Range=f"bytes={start}-{end}")["Body"].read()
         assert ranged == whole[start:end + 1]
 
-    # Completed: the upload is gone, and only the chosen parts' shards remain (1 + 2 + 3 parts' single shards on one node).
+    # Completed: the upload is gone, and only the chosen parts' bodies remain.
     assert "Uploads" not in client.list_multipart_uploads(Bucket="data", Prefix="mp/")
     with pytest.raises(ClientError) as gone:
         client.list_parts(Bucket="data", Key="mp/object", UploadId=upload)
     assert error_code(gone) == "NoSuchUpload"
-    wait_until(lambda: len(set(shard_files([node])) - before) == 3 * 3, timeout=20, what="replaced and abandoned parts collected")
+    wait_until(lambda: len(bodies_on_disk(node) - before) == 3, timeout=20, what="replaced and abandoned parts collected")
 
 
 def test_abort_collects_the_parts_and_later_calls_find_no_upload(node):
     client = boto(node, node.key)
-    before = set(shard_files([node]))
+    before = bodies_on_disk(node)
     upload = client.create_multipart_upload(Bucket="data", Key="mp/aborted")["UploadId"]
     for n in (1, 2):
         client.upload_part(Bucket="data", Key="mp/aborted", UploadId=upload, PartNumber=n, Body=body(MiB, n))
-    assert len(set(shard_files([node])) - before) > 0
+    assert len(bodies_on_disk(node) - before) == 2
     aws(node, node.key, "s3api", "abort-multipart-upload", "--bucket", "data", "--key", "mp/aborted", "--upload-id", upload)
     for call in (lambda: client.upload_part(Bucket="data", Key="mp/aborted", UploadId=upload, PartNumber=3, Body=b"x"),
                  lambda: client.list_parts(Bucket="data", Key="mp/aborted", UploadId=upload),
@@ -157,7 +173,7 @@ def test_abort_collects_the_parts_and_later_calls_find_no_upload(node):
     with pytest.raises(ClientError) as unknown:
         client.list_parts(Bucket="data", Key="mp/aborted", UploadId="not-an-upload")
     assert error_code(unknown) == "NoSuchUpload"
-    wait_until(lambda: set(shard_files([node])) - before == set(), timeout=20, what="aborted parts collected")
+    wait_until(lambda: bodies_on_disk(node) - before == set(), timeout=20, what="aborted parts collected")
     with pytest.raises(ClientError) as missing:
         client.head_object(Bucket="data", Key="mp/aborted")
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
