@@ -1,3 +1,4 @@
+import ClusterModel
 import Erasure
 import Foundation
 import NIOCore
@@ -36,6 +37,19 @@ import Testing
         #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=0&length=1&from=0&to=1") == nil)
         #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=8&length=16&from=0&to=3") == nil)
         #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=8&length=16&from=2&to=1") == nil)
+    }
+
+    /// A part's shards are noted under the bucket's upload table: the
+    /// shard query carries that table's name (it was refused as malformed).
+    @Test func shardQueriesCarryUploadTables() {
+        let key = ShardKey(versionID: "0123456789abcdef0123456789abcdef", slot: 1)!
+        let bucket = String(repeating: "0123456789abcdef", count: 4)
+        let part = ObjectName(bucket: UploadTable.name(of: bucket), key: UploadTable.partRowKey(key: "a/b", uploadID: key.versionID, part: 7))
+        let query = ShardQuery(key: key, format: ShardFileFormat(chunkSize: 256, dataLength: 1000), chunks: 0..<4, object: part)
+        #expect(ShardQuery(text: query.text) == query)
+        let bogus = ShardQuery(key: key, format: ShardFileFormat(chunkSize: 256, dataLength: 1000), chunks: 0..<4,
+                               object: ObjectName(bucket: "not-hex.uploads", key: "k"))
+        #expect(ShardQuery(text: bogus.text) == nil)
     }
 
     @Test func assemblerChecksEveryChunkAcrossSplitBuffers() throws {

@@ -1,3 +1,4 @@
+import ClusterModel
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -102,7 +103,8 @@ struct ShardQuery: Sendable, Equatable {
         guard to <= format.chunkCount else { return nil }
         var object: ObjectName?
         if let bucket = fields["b"], let keyHex = fields["k"] {
-            guard BucketID(hex: String(bucket)) != nil, let bytes = Hex.decode(String(keyHex)),
+            // The table: a bucket's objects (its hex) or its multipart uploads.
+            guard BucketID(hex: UploadTable.bucketHex(ofTable: String(bucket)) ?? String(bucket)) != nil, let bytes = Hex.decode(String(keyHex)),
                   let name = String(validating: bytes, as: UTF8.self) else { return nil }
             object = ObjectName(bucket: String(bucket), key: name)
         }
