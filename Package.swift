@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(name: "LayoutPlannerTests", dependencies: ["LayoutPlanner", "Placement", "Units"]),
         .testTarget(name: "ErasureBenchTests", dependencies: ["ErasureBench", "Erasure"]),
         .testTarget(name: "ClusterModelTests", dependencies: ["ClusterModel", "Placement", "Erasure", "Units", "Checksums"]),
-        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums"]),
+        .testTarget(name: "S3ProtocolTests", dependencies: ["S3Protocol", "Checksums", "Units", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "S3ServerTests", dependencies: [
             "S3Server", "S3Protocol", "Node", "ClusterModel", "Checksums", "Placement", "Units",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -83,7 +83,7 @@ extension S3Error {
         case .missingDate: self.init(.accessDenied, "AWS authentication requires a valid Date or x-amz-date header.")
         case .requestTimeTooSkewed: self.init(.requestTimeTooSkewed, "The difference between the request time and the current time is too large.")
         case .missingContentHash: self.init(.invalidRequest, "Missing required header for this request: x-amz-content-sha256.")
-        case .unsupportedPayload(let value): self.init(.notImplemented, "x-amz-content-sha256 '\(value)' (aws-chunked streaming uploads) is not supported yet: send UNSIGNED-PAYLOAD or the body's SHA-256.")
+        case .unsupportedPayload(let value): self.init(.notImplemented, "x-amz-content-sha256 '\(value)' is not supported: send the body's SHA-256, UNSIGNED-PAYLOAD, or an aws-chunked STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] or STREAMING-UNSIGNED-PAYLOAD-TRAILER body (SigV4a ECDSA signing is not supported).")
         case .unknownAccessKey: self.init(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
         case .signatureMismatch: self.init(.signatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
         case .expired: self.init(.accessDenied, "Request has expired")

@@ -107,14 +107,23 @@ public enum SigV4 {
         guard abs(requestTime - nowSeconds) <= clockSkewLimitSeconds else { throw .requestTimeTooSkewed }
         guard authorization.signedHeaders.contains("host") else { throw .malformedAuthorization }
         guard let payloadHash = request.header("x-amz-content-sha256") else { throw .missingContentHash }
-        guard payloadHash == unsignedPayload || (payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)) else {
+        guard payloadHash == unsignedPayload || StreamingPayload(rawValue: payloadHash) != nil
+                || (payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)) else {
             throw .unsupportedPayload(payloadHash)
         }
         guard let secret = secretFor(authorization.accessKey) else { throw .unknownAccessKey }
         let canonical = canonicalRequest(request, signedHeaders: authorization.signedHeaders, payloadHash: payloadHash)
         let expected = signature(secret: secret, authorization: authorization, amzDate: amzDate, canonicalRequest: canonical)
         guard constantTimeEqual(expected, authorization.signature) else { throw .signatureMismatch }
-        return (authorization, payloadHash.lowercased())
+        return (authorization, StreamingPayload(rawValue: payloadHash) != nil ? payloadHash : payloadHash.lowercased())
+    }
+
+    /// What a signed `aws-chunked` body's chunk signatures chain from: the
+    /// verified request's key, date, scope and signature.
+    public static func chunkSigning(_ request: Request, authorization: Authorization, secret: String) -> ChunkSigning? {
+        guard let amzDate = requestDate(request) else { return nil }
+        let key = signingKey(secret: secret, date: authorization.date, region: authorization.region, service: authorization.service)
+        return ChunkSigning(key: key, amzDate: amzDate, scope: authorization.scope, seedSignature: authorization.signature)
     }
 
     /// The longest a presigned URL may be valid (7 days, as AWS).

@@ -22,6 +22,8 @@ extension S3Error {
         case .invalidPartOrder: self.init(.invalidPartOrder, error.description)
         case .entityTooSmall: self.init(.entityTooSmall, error.description)
         case .invalidRequest: self.init(.invalidRequest, error.description)
+        case .bodyRejected(.signatureMismatch): self.init(.signatureDoesNotMatch, error.description)
+        case .bodyRejected(.malformed): self.init(.incompleteBody, error.description)
         case .internalError(let cause): self.init(.internalError, Self.internalMessage, logDetail: cause)
         }
     }

@@ -41,8 +41,11 @@ struct S3RequestContext: RequestContext {
 struct Caller {
     let key: AccessKeyRecord
     let state: ClusterState
-    /// The declared body hash: a hex SHA-256, or UNSIGNED-PAYLOAD.
+    /// The declared body hash: a hex SHA-256, UNSIGNED-PAYLOAD, or one of
+    /// the aws-chunked `STREAMING-…` values.
     let payloadHash: String
+    /// For signed aws-chunked bodies: what the chunk signatures chain from.
+    var chunkSigning: ChunkSigning? = nil
 }
 
 struct S3Responder: HTTPResponder {
@@ -106,6 +109,9 @@ struct S3Responder: HTTPResponder {
         Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)
         try RequestRefusals.check(operation.name, headers: headers, query: query)
+        if StreamingPayload(rawValue: caller.payloadHash) != nil, ![.putObject, .uploadPart].contains(operation.name) {
+            throw S3Error(.notImplemented, "aws-chunked bodies (x-amz-content-sha256: \(caller.payloadHash)) are taken by PutObject and UploadPart only.")
+        }
         let handlers = S3Handlers(cluster: cluster, objects: objects, region: region, caller: caller, query: query, headers: headers,
                                   sendContinue: sendContinue)
         switch operation {
@@ -153,7 +159,11 @@ struct S3Responder: HTTPResponder {
             guard let id = AccessKeyID(authorization.accessKey), let key = state.keys[id.rawValue], !key.deleted else {
                 throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
             }
-            return Caller(key: key, state: state, payloadHash: payloadHash)
+            var caller = Caller(key: key, state: state, payloadHash: payloadHash)
+            if let streaming = StreamingPayload(rawValue: payloadHash), streaming.isSigned, let secret = secretFor(authorization.accessKey) {
+                caller.chunkSigning = SigV4.chunkSigning(signed, authorization: authorization, secret: secret)
+            }
+            return caller
         } catch let error as SigV4Error {
             throw S3Error(error)
         }

@@ -65,21 +65,13 @@ extension S3Handlers {
         guard let numberText = query["partNumber"], let number = Int(numberText), (1...S3Limits.maxPartNumber).contains(number) else {
             throw S3Error(.invalidArgument, "Part number must be an integer between 1 and \(S3Limits.maxPartNumber), inclusive.")
         }
-        guard let lengthText = request.headers[.contentLength], let length = Int(lengthText), length >= 0 else {
-            throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.")
-        }
-        guard length <= S3Limits.maxPartBytes else {
-            throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed part size (5 GiB).")
-        }
-        let checksum = try RequestedChecksum.parse(headers)
-        let expectations = BodyExpectations(
-            contentLength: length, md5: try contentMD5(),
-            sha256: caller.payloadHash == SigV4.unsignedPayload ? nil : Hex.decode(caller.payloadHash),
-            checksumAlgorithm: checksum?.algorithm, checksum: checksum?.expected)
-        let partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number, body: expectations)
+        let plan = try bodyPlan(request, maxBytes: S3Limits.maxPartBytes,
+                                tooLarge: "Your proposed upload exceeds the maximum allowed part size (5 GiB).")
+        let partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number,
+                                                    body: plan.expectations)
         try await sendContinue()
         let part: ObjectPart
-        do { part = try await objects.uploadPart(partRequest, body: request.body) } catch { throw S3Error(error) }
+        do { part = try await objects.uploadPart(partRequest, body: plan.stream(request.body)) } catch { throw S3Error(error) }
         var fields = HTTPFields()
         fields[.eTag] = "\"\(part.etag)\""
         if let stored = part.checksum { fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest) }

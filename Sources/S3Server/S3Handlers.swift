@@ -166,29 +166,21 @@ struct S3Handlers {
     // MARK: Objects
 
     func putObject(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
-        guard let lengthText = request.headers[.contentLength], let length = Int(lengthText), length >= 0 else {
-            if request.headers[.transferEncoding] != nil {
-                throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header: PutObject does not take a Transfer-Encoding: chunked body. Send the length of the body in Content-Length (for unknown lengths, buffer the body or use a multipart upload).")
-            }
-            throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.")
-        }
-        guard length <= S3Limits.maxPutObjectBytes else {
-            throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed object size.")
-        }
-        let expectedMD5 = try contentMD5()
-        let expectedSHA256 = caller.payloadHash == SigV4.unsignedPayload ? nil : Hex.decode(caller.payloadHash)
-        let checksum = try RequestedChecksum.parse(headers)
+        let plan = try bodyPlan(request, maxBytes: S3Limits.maxPutObjectBytes,
+                                tooLarge: "Your proposed upload exceeds the maximum allowed object size.")
         let contentHeaders = ContentHeaders(
             cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
-            contentEncoding: header("content-encoding"), contentLanguage: header("content-language"), expires: header("expires"))
-        let put = ObjectService.PutRequest(
-            bucket: bucket.bucketID, key: key, contentLength: length, contentType: request.headers[.contentType],
-            userMetadata: try Self.userMetadata(request.headers), expectedMD5: expectedMD5, expectedSHA256: expectedSHA256,
-            checksumAlgorithm: checksum?.algorithm, expectedChecksum: checksum?.expected,
+            contentEncoding: plan.contentEncoding, contentLanguage: header("content-language"), expires: header("expires"))
+        let expected = plan.expectations
+        var put = ObjectService.PutRequest(
+            bucket: bucket.bucketID, key: key, contentLength: expected.contentLength, contentType: request.headers[.contentType],
+            userMetadata: try Self.userMetadata(request.headers), expectedMD5: expected.md5, expectedSHA256: expected.sha256,
+            checksumAlgorithm: expected.checksumAlgorithm, expectedChecksum: expected.checksum,
             contentHeaders: contentHeaders.isEmpty ? nil : contentHeaders)
+        put.trailingChecksum = expected.trailingChecksum
         try await sendContinue()
         let version: ObjectVersion
-        do { version = try await objects.put(put, body: request.body) } catch { throw S3Error(error) }
+        do { version = try await objects.put(put, body: plan.stream(request.body)) } catch { throw S3Error(error) }
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         if let stored = version.checksum {

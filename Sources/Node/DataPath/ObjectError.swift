@@ -27,6 +27,8 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case entityTooSmall(part: Int, size: UInt64)
     /// A request that the upload's settings rule out (another checksum algorithm).
     case invalidRequest(String)
+    /// The body's framing (aws-chunked) is broken, or a chunk's signature is wrong.
+    case bodyRejected(BodyRejection)
     case internalError(String)
 
     public var description: String {
@@ -48,7 +50,16 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .entityTooSmall(let part, let size):
             return "Your proposed upload is smaller than the minimum allowed size: part \(part) has \(size) bytes; every part but the last needs at least 5 MiB."
         case .invalidRequest(let why): return why
+        case .bodyRejected(.signatureMismatch):
+            return "The request signature we calculated does not match the signature you provided (a chunk or trailer signature)."
+        case .bodyRejected(.malformed(let why)): return "The aws-chunked body is malformed: \(why)."
         case .internalError(let why): return why
         }
     }
+}
+
+/// Why a body's encoding was refused.
+public enum BodyRejection: Sendable, Equatable {
+    case signatureMismatch
+    case malformed(String)
 }

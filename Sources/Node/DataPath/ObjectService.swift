@@ -96,6 +96,8 @@ public final class ObjectService: Sendable {
         public let checksumAlgorithm: ChecksumAlgorithm?
         public let expectedChecksum: [UInt8]?
         public let contentHeaders: ContentHeaders?
+        /// A checksum that follows the body (aws-chunked trailer).
+        public var trailingChecksum: TrailingChecksum?
 
         public init(bucket: BucketID, key: String, contentLength: Int, contentType: String?, userMetadata: [String: String],
                     expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil,
@@ -121,9 +123,10 @@ public final class ObjectService: Sendable {
         // The row this write replaces: its stamp bounds ours from below.
         async let previousRead = metadata.read(bucket: request.bucket, key: request.key, routing: routing)
 
-        let expectations = BodyExpectations(
+        var expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
+        expectations.trailingChecksum = request.trailingChecksum
         let written = try await writeBody(expectations, body: body, owners: owners, layout: layout,
                                           object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         let stored = written.body

@@ -18,11 +18,26 @@ public struct BodyExpectations: Sendable {
     /// The `x-amz-checksum-*` algorithm to compute, and the digest to match when one was sent.
     public var checksumAlgorithm: ChecksumAlgorithm?
     public var checksum: [UInt8]?
+    /// The digest sent after the body (an aws-chunked trailer), known only
+    /// once the body has been read; it then stands for `checksum`.
+    public var trailingChecksum: TrailingChecksum?
 
     public init(contentLength: Int, md5: [UInt8]?, sha256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil, checksum: [UInt8]? = nil) {
         self.contentLength = contentLength; self.md5 = md5; self.sha256 = sha256
         self.checksumAlgorithm = checksumAlgorithm; self.checksum = checksum
     }
+}
+
+/// A checksum that arrives after the body it covers: filled by whoever
+/// decodes the body, read by the pipeline once the body has ended.
+public final class TrailingChecksum: Sendable {
+    private let digest = Mutex<[UInt8]?>(nil)
+
+    public init() {}
+
+    public var value: [UInt8]? { digest.withLock { $0 } }
+
+    public func set(_ value: [UInt8]) { digest.withLock { $0 = value } }
 }
 
 /// What a pipeline run leaves: the body's digests and the durable slots.
@@ -141,7 +156,12 @@ struct PutPipeline: Sendable {
         if let wanted = expected.md5, wanted != digest { throw .badDigest }
         if let sha, Array(sha.finalize()) != expected.sha256 { throw .contentSHA256Mismatch }
         let checksum = checksummer.map { ObjectChecksum(algorithm: $0.algorithm, digest: $0.finalize()) }
-        if let checksum, let wanted = expected.checksum, wanted != checksum.digest { throw .checksumMismatch(checksum.algorithm) }
+        var wanted = expected.checksum
+        if let trailing = expected.trailingChecksum {
+            guard let sent = trailing.value else { throw .bodyRejected(.malformed("the body ended without its trailing checksum")) }
+            wanted = sent
+        }
+        if let checksum, let wanted, wanted != checksum.digest { throw .checksumMismatch(checksum.algorithm) }
         if let failure = fanOut.failure { throw failure }
         if blockCount > 0 { await blocks.send(block) }
         return BodyDigests(md5: digest, checksum: checksum)
