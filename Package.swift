@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "S3Protocol", "Node", "ClusterModel", "Placement", "Units", "Checksums",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

@@ -25,7 +25,7 @@ public protocol ObjectStore: Sendable {
     func uploadPart<Body: AsyncSequence>(_ request: ObjectService.PartRequest, body: Body) async throws(ObjectError) -> ObjectPart
         where Body.Element == ByteBuffer
     func completeUpload(bucket: BucketID, key: String, uploadID: String, parts: [MultipartUpload.ChosenPart],
-                        sentChecksums: [Int: ObjectChecksum], expectedSize: UInt64?) async throws(ObjectError) -> ObjectVersion
+                        sentChecksums: [Int: ObjectChecksum], expectedSize: UInt64?, condition: WriteCondition?) async throws(ObjectError) -> ObjectVersion
     func abortUpload(bucket: BucketID, key: String, uploadID: String) async throws(ObjectError)
     func listParts(bucket: BucketID, key: String, uploadID: String, after marker: Int, maxParts: Int) async throws(ObjectError)
         -> (upload: MultipartUpload, parts: [ObjectPart], truncated: Bool)

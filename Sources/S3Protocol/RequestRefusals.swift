@@ -108,19 +108,22 @@ public enum RequestRefusals {
     static func get(_ target: Probe.Target, _ field: String) -> Probe { Probe(method: "GET", target: target, field: field) }
     static func get(_ field: String) -> Probe { get(.existingObject, field) }
 
-    static let conditionalReason = "conditional writes need an atomic check at the key's metadata quorum, which is not built yet; GET and HEAD evaluate them"
+    static let conditionalWriteReason = "conditions are evaluated on GetObject and HeadObject, and atomically on PutObject and CompleteMultipartUpload; elsewhere they would be ignored"
+    static let conditionalReason = "date conditions on writes are not implemented (PutObject takes If-None-Match and If-Match); GET and HEAD evaluate them"
 
     public static let rules: [Rule] = [
-        Rule(.headerPrefix("x-amz-copy-source"), why: "CopyObject and UploadPartCopy are not implemented: answering them would store an empty object",
-             probe: put("x-amz-copy-source: /data/existing")),
-        Rule(.header("x-amz-metadata-directive"), why: "belongs to CopyObject, which is not implemented",
+        Rule(.headerPrefix("x-amz-copy-source"), on: .allExcept([.copyObject, .uploadPartCopy]),
+             why: "a copy source belongs to CopyObject (PUT of an object) and UploadPartCopy; elsewhere it would be ignored",
+             probe: get("x-amz-copy-source: /data/existing")),
+        Rule(.header("x-amz-metadata-directive"), on: .allExcept([.copyObject]), why: "belongs to CopyObject (a PUT with x-amz-copy-source)",
              probe: put("x-amz-metadata-directive: REPLACE")),
-        Rule(.header("x-amz-tagging-directive"), why: "belongs to CopyObject, which is not implemented",
+        Rule(.header("x-amz-tagging-directive"), on: .allExcept([.copyObject]),
+             why: "belongs to CopyObject (a PUT with x-amz-copy-source); objects carry no tags, and x-amz-tagging is refused",
              probe: put("x-amz-tagging-directive: COPY")),
-        Rule(.header("if-match"), on: .allExcept([.getObject, .headObject]), why: conditionalReason,
-             probe: put(.existingObject, "If-Match: \"0123456789abcdef0123456789abcdef\"")),
-        Rule(.header("if-none-match"), on: .allExcept([.getObject, .headObject]), why: conditionalReason,
-             probe: put(.existingObject, "If-None-Match: *")),
+        Rule(.header("if-match"), on: .allExcept([.getObject, .headObject, .putObject, .completeMultipartUpload]), why: conditionalWriteReason,
+             probe: Probe(method: "DELETE", target: .existingObject, field: "If-Match: \"0123456789abcdef0123456789abcdef\"")),
+        Rule(.header("if-none-match"), on: .allExcept([.getObject, .headObject, .putObject, .completeMultipartUpload]), why: conditionalWriteReason,
+             probe: Probe(method: "DELETE", target: .existingObject, field: "If-None-Match: *")),
         Rule(.header("if-modified-since"), on: .allExcept([.getObject, .headObject]), why: conditionalReason,
              probe: put(.existingObject, "If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT")),
         Rule(.header("if-unmodified-since"), on: .allExcept([.getObject, .headObject]), why: conditionalReason,

@@ -8,6 +8,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case bucketAlreadyExists = "BucketAlreadyExists"
         case bucketAlreadyOwnedByYou = "BucketAlreadyOwnedByYou"
         case bucketNotEmpty = "BucketNotEmpty"
+        case conditionalRequestConflict = "ConditionalRequestConflict"
         case entityTooLarge = "EntityTooLarge"
         case entityTooSmall = "EntityTooSmall"
         case illegalLocationConstraint = "IllegalLocationConstraintException"
@@ -42,7 +43,7 @@ public struct S3Error: Error, Equatable, Sendable {
         public var status: Int {
             switch self {
             case .accessDenied, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
-            case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty: return 409
+            case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .conditionalRequestConflict: return 409
             case .noSuchBucket, .noSuchKey, .noSuchUpload: return 404
             case .methodNotAllowed: return 405
             case .missingContentLength: return 411

@@ -19,6 +19,8 @@ public enum S3Operation: Equatable, Sendable {
     case abortMultipartUpload(bucket: String, key: String)
     case listParts(bucket: String, key: String)
     case listMultipartUploads(bucket: String)
+    case copyObject(bucket: String, key: String)
+    case uploadPartCopy(bucket: String, key: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
@@ -42,6 +44,8 @@ public enum S3Operation: Equatable, Sendable {
         case abortMultipartUpload = "AbortMultipartUpload"
         case listParts = "ListParts"
         case listMultipartUploads = "ListMultipartUploads"
+        case copyObject = "CopyObject"
+        case uploadPartCopy = "UploadPartCopy"
         case notImplemented = "NotImplemented"
     }
 
@@ -65,6 +69,8 @@ public enum S3Operation: Equatable, Sendable {
         case .abortMultipartUpload: return .abortMultipartUpload
         case .listParts: return .listParts
         case .listMultipartUploads: return .listMultipartUploads
+        case .copyObject: return .copyObject
+        case .uploadPartCopy: return .uploadPartCopy
         case .notImplemented: return .notImplemented
         }
     }
@@ -84,7 +90,9 @@ public enum S3Operation: Equatable, Sendable {
         case .createBucket: return .createBucket
         case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads:
             return .read
-        case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload:
+        case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload,
+             .copyObject, .uploadPartCopy:
+            // A copy also needs read on its source bucket, checked by its handler.
             return .write
         case .deleteBucket: return .owner
         }
@@ -97,7 +105,7 @@ public enum S3Operation: Equatable, Sendable {
              .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b): return b
         case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
              .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
-             .abortMultipartUpload(let b, _), .listParts(let b, _): return b
+             .abortMultipartUpload(let b, _), .listParts(let b, _), .copyObject(let b, _), .uploadPartCopy(let b, _): return b
         }
     }
 
@@ -180,6 +188,17 @@ public enum S3Operation: Equatable, Sendable {
 }
 
 extension S3Operation {
+    /// The operation a header turns a route into: a PUT with
+    /// `x-amz-copy-source` copies (CopyObject, UploadPartCopy).
+    public func refined(headers: [(name: String, value: String)]) -> S3Operation {
+        guard headers.contains(where: { $0.name == "x-amz-copy-source" }) else { return self }
+        switch self {
+        case .putObject(let bucket, let key): return .copyObject(bucket: bucket, key: key)
+        case .uploadPart(let bucket, let key): return .uploadPartCopy(bucket: bucket, key: key)
+        default: return self
+        }
+    }
+
     /// The multipart operations on a key, chosen by `?uploads` and `?uploadId`.
     static func multipartOperation(method: String, bucket: String, key: String, query: [String: String]) throws(S3Error) -> S3Operation? {
         if query["uploads"] != nil {

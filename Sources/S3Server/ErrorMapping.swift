@@ -24,6 +24,8 @@ extension S3Error {
         case .invalidRequest: self.init(.invalidRequest, error.description)
         case .bodyRejected(.signatureMismatch): self.init(.signatureDoesNotMatch, error.description)
         case .bodyRejected(.malformed): self.init(.incompleteBody, error.description)
+        case .preconditionFailed: self.init(.preconditionFailed, error.description)
+        case .conditionalConflict: self.init(.conditionalRequestConflict, error.description)
         case .internalError(let cause): self.init(.internalError, Self.internalMessage, logDetail: cause)
         }
     }

@@ -102,9 +102,9 @@ struct S3Responder: HTTPResponder {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         let virtualBucket = S3Operation.virtualHostBucket(host: request.head.authority, rootDomain: rootDomain)
-        let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query,
-                                              virtualBucket: virtualBucket)
         let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
+        let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query,
+                                              virtualBucket: virtualBucket).refined(headers: headers)
         let caller = try await authenticate(request, headers: headers, query: query)
         Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)
@@ -133,6 +133,8 @@ struct S3Responder: HTTPResponder {
         case .abortMultipartUpload(_, let key): return try await handlers.abortMultipartUpload(bucket!, key: key)
         case .listParts(_, let key): return try await handlers.listParts(bucket!, key: key)
         case .listMultipartUploads: return try await handlers.listMultipartUploads(bucket!)
+        case .copyObject(_, let key): return try await handlers.copyObject(bucket!, key: key, request: request)
+        case .uploadPartCopy(_, let key): return try await handlers.uploadPartCopy(bucket!, key: key, request: request)
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }
     }

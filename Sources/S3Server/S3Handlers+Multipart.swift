@@ -83,6 +83,7 @@ extension S3Handlers {
         if let stray = headers.first(where: { $0.name.hasPrefix("x-amz-checksum-") && $0.name != "x-amz-checksum-type" }) {
             throw S3Error(.notImplemented, "\(stray.name) on CompleteMultipartUpload (a whole-object checksum to verify) is not implemented: send the part checksums in the body.")
         }
+        let condition = try writeCondition()
         try await sendContinue()
         let body = request.body
         let buffer: ByteBuffer
@@ -102,7 +103,7 @@ extension S3Handlers {
             version = try await objects.completeUpload(
                 bucket: bucket.bucketID, key: key, uploadID: uploadID,
                 parts: parsed.parts.map { MultipartUpload.ChosenPart(number: $0.number, etag: $0.etag) }, sentChecksums: sent,
-                expectedSize: expectedSize)
+                expectedSize: expectedSize, condition: condition)
         } catch { throw S3Error(error) }
         let location = "/\(bucket.name.rawValue)/\(SigV4.uriEncode(key, keepSlash: true))"
         return xml(S3XML.completeMultipartUpload(location: location, bucket: bucket.name.rawValue, key: key, etag: version.etag,

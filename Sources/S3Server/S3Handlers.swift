@@ -178,6 +178,7 @@ struct S3Handlers {
             checksumAlgorithm: expected.checksumAlgorithm, expectedChecksum: expected.checksum,
             contentHeaders: contentHeaders.isEmpty ? nil : contentHeaders)
         put.trailingChecksum = expected.trailingChecksum
+        put.condition = try writeCondition()
         try await sendContinue()
         let version: ObjectVersion
         do { version = try await objects.put(put, body: plan.stream(request.body)) } catch { throw S3Error(error) }
@@ -188,6 +189,26 @@ struct S3Handlers {
             fields[HTTPField.Name("x-amz-checksum-type")!] = stored.checksumType.rawValue
         }
         return Response(status: .ok, headers: fields)
+    }
+
+    /// A write's `If-None-Match: *` or `If-Match: ETAG`, checked atomically with the write.
+    func writeCondition() throws -> WriteCondition? {
+        let noneMatch = header("if-none-match")?.trimmingCharacters(in: .whitespaces)
+        let match = header("if-match")?.trimmingCharacters(in: .whitespaces)
+        switch (noneMatch, match) {
+        case (nil, nil): return nil
+        case (.some, .some):
+            throw S3Error(.notImplemented, "If-None-Match and If-Match together on a write are not implemented: send one.")
+        case (let value?, nil):
+            guard value == "*" else { throw S3Error(.notImplemented, "If-None-Match on a write takes only '*' (no object at the key).") }
+            return .noObject
+        case (nil, let value?):
+            if value == "*" { return .etag(nil) }
+            guard !value.contains(",") else { throw S3Error(.notImplemented, "If-Match on a write takes one ETag.") }
+            var tag = Substring(value)
+            if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+            return .etag(ObjectService.bareETag(String(tag)))
+        }
     }
 
     static func userMetadata(_ headers: HTTPFields) throws -> [String: String] {

@@ -11,7 +11,7 @@ import GRDB
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
     /// The newest schema this build knows; older files are migrated on open.
-    public static let schemaVersion = "v2-local-shards"
+    public static let schemaVersion = "v3-key-ballots"
 
     let pool: DatabasePool
 
@@ -58,6 +58,20 @@ public final class MetadataStore: Sendable {
                 ) WITHOUT ROWID
                 """)
             try db.execute(sql: "CREATE INDEX local_shards_by_age ON local_shards (created_millis)")
+        }
+        migrator.registerMigration("v3-key-ballots") { db in
+            // The highest ballot each key's conditional writers were promised
+            // (see `prepare`); durable, so a restart never forgets a promise.
+            try db.execute(sql: """
+                CREATE TABLE key_ballots (
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    ballot_millis INTEGER NOT NULL,
+                    ballot_counter INTEGER NOT NULL,
+                    ballot_node TEXT NOT NULL,
+                    PRIMARY KEY (bucket, key)
+                ) WITHOUT ROWID
+                """)
         }
         return migrator
     }
@@ -125,6 +139,60 @@ public final class MetadataStore: Sendable {
             records.append(record)
         }
         return records
+    }
+
+    // MARK: Compare-and-set rounds (conditional writes)
+
+    /// Phase one of a conditional write: promises to take no accept of a
+    /// lower ballot for the key, and returns the key's row as it stands,
+    /// in one transaction. Refused (`promised` false) when a higher ballot
+    /// was promised already.
+    public func prepare(bucket: String, key: String, ballot: Stamp) async throws(StorageError) -> (promised: Bool, record: ObjectRecord?) {
+        let result: (Bool, Data?)
+        do {
+            result = try await pool.write { db in
+                let promised = try Self.promise(db, bucket: bucket, key: key)
+                let row = try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+                if let promised, promised > ballot { return (false, row) }
+                try db.execute(sql: """
+                    INSERT INTO key_ballots (bucket, key, ballot_millis, ballot_counter, ballot_node) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (bucket, key) DO UPDATE SET ballot_millis = excluded.ballot_millis,
+                        ballot_counter = excluded.ballot_counter, ballot_node = excluded.ballot_node
+                    """, arguments: [bucket, key, Int64(bitPattern: ballot.millis), Int64(ballot.counter), ballot.node])
+                return (true, row)
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        return (result.0, try result.1.map(Self.decode))
+    }
+
+    /// Phase two: merges `record` unless a higher ballot than `ballot` was
+    /// promised since; returns whether it was taken.
+    public func accept(_ record: ObjectRecord, ballot: Stamp) async throws(StorageError) -> Bool {
+        let data: Data
+        do { data = try JSONEncoder().encode(record) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        do {
+            return try await pool.write { db in
+                if let promised = try Self.promise(db, bucket: record.bucketID, key: record.key), promised > ballot { return false }
+                try db.execute(sql: """
+                    INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (bucket, key) DO UPDATE SET
+                        stamp_millis = excluded.stamp_millis, stamp_counter = excluded.stamp_counter,
+                        stamp_node = excluded.stamp_node, deleted = excluded.deleted, record = excluded.record
+                    WHERE (excluded.stamp_millis, excluded.stamp_counter, excluded.stamp_node)
+                        > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
+                    """, arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
+                                     Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
+                return true
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    private static func promise(_ db: Database, bucket: String, key: String) throws -> Stamp? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT ballot_millis, ballot_counter, ballot_node FROM key_ballots WHERE bucket = ? AND key = ?
+            """, arguments: [bucket, key]) else { return nil }
+        return Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2])
     }
 
     /// A shard this node stores, and the object it belongs to.

@@ -50,12 +50,16 @@ import Testing
         try RequestRefusals.check(.putObject, headers: headers.map { (name: $0.0, value: $0.1) }, query: [:])
     }
 
-    @Test func conditionalHeadersAreEvaluatedOnReadsOnly() throws {
+    @Test func conditionalHeadersAreEvaluatedOnReadsAndConditionalWrites() throws {
         let conditional = [(name: "if-match", value: "\"abc\""), (name: "if-none-match", value: "*"),
                            (name: "if-modified-since", value: "Thu, 01 Jan 2099 00:00:00 GMT")]
         try RequestRefusals.check(.getObject, headers: conditional, query: [:])
         try RequestRefusals.check(.headObject, headers: conditional, query: [:])
-        for operation in [S3Operation.Name.putObject, .deleteObject, .createBucket, .listObjectsV2] {
+        for operation in [S3Operation.Name.putObject, .completeMultipartUpload] {
+            try RequestRefusals.check(operation, headers: Array(conditional[0...1]), query: [:])
+            #expect(throws: S3Error.self) { try RequestRefusals.check(operation, headers: [conditional[2]], query: [:]) }
+        }
+        for operation in [S3Operation.Name.deleteObject, .createBucket, .listObjectsV2, .copyObject, .uploadPart] {
             #expect(throws: S3Error.self) { try RequestRefusals.check(operation, headers: [conditional[1]], query: [:]) }
         }
         try RequestRefusals.check(.getObject, headers: [(name: "x-amz-checksum-mode", value: "ENABLED")], query: ["fetch-owner": "false"])

@@ -89,7 +89,14 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
                                     contentType: request.contentType, userMetadata: request.userMetadata, lastModifiedMillis: clock.nowMillis(),
                                     dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: [],
                                     checksum: checksum, contentHeaders: request.contentHeaders)
-        lock.withLock { objects[request.bucket.hex, default: [:]][request.key] = (version, bytes) }
+        let refusal: ObjectError? = lock.withLock {
+            if let condition = request.condition {
+                do throws(ObjectError) { try condition.check(objects[request.bucket.hex]?[request.key]?.version) } catch { return error }
+            }
+            objects[request.bucket.hex, default: [:]][request.key] = (version, bytes)
+            return nil
+        }
+        if let refusal { throw refusal }
         return version
     }
 
@@ -179,8 +186,9 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
     }
 
     func completeUpload(bucket: BucketID, key: String, uploadID: String, parts chosen: [MultipartUpload.ChosenPart],
-                        sentChecksums: [Int: ObjectChecksum], expectedSize: UInt64?) async throws(ObjectError) -> ObjectVersion {
+                        sentChecksums: [Int: ObjectChecksum], expectedSize: UInt64?, condition: WriteCondition?) async throws(ObjectError) -> ObjectVersion {
         let upload = try openUpload(bucket, key, uploadID)
+        if let condition { try condition.check(lock.withLock { objects[bucket.hex]?[key]?.version }) }
         for (a, b) in zip(chosen, chosen.dropFirst()) where b.number <= a.number { throw .invalidPartOrder }
         let stored = lock.withLock { uploads[uploadID]?.parts ?? [:] }
         var selected: [ObjectPart] = []

@@ -132,10 +132,24 @@ final class ContinueCount: Sendable {
         #expect(try await send(.get, "/data/c", headers: [("if-unmodified-since", "Thu, 01 Jan 1970 00:00:00 GMT")]).status == 412)
     }
 
+    /// If-None-Match: * and If-Match on PUT decide whether the write happens.
+    @Test func conditionalWrites() async throws {
+        #expect(try await send(.put, "/data/w", headers: [("if-none-match", "*")], body: Array("v1".utf8)).status == 200)
+        #expect(try await send(.put, "/data/w", headers: [("if-none-match", "*")], body: Array("v2".utf8)).code == "PreconditionFailed")
+        let etag = try #require(try await send(.head, "/data/w").header("etag"))
+        #expect(try await send(.put, "/data/w", headers: [("if-match", "\"0123\"")], body: Array("v3".utf8)).code == "PreconditionFailed")
+        #expect(try await send(.get, "/data/w").text == "v1")
+        #expect(try await send(.put, "/data/w", headers: [("if-match", etag)], body: Array("v4".utf8)).status == 200)
+        #expect(try await send(.get, "/data/w").text == "v4")
+        #expect(try await send(.put, "/data/absent", headers: [("if-match", "*")], body: [1]).code == "NoSuchKey")
+        #expect(try await send(.put, "/data/w", headers: [("if-none-match", etag)], body: [1]).code == "NotImplemented")
+    }
+
     /// A refused request never reaches a handler: nothing stored, no 100 Continue asked for.
     @Test func refusalsStoreNothingAndNeverLetTheBodyIn() async throws {
         let continues = ContinueCount()
-        for (name, value) in [("x-amz-server-side-encryption", "AES256"), ("if-none-match", "*"), ("x-amz-copy-source", "/data/k"),
+        for (name, value) in [("x-amz-server-side-encryption", "AES256"), ("if-modified-since", "Thu, 01 Jan 2099 00:00:00 GMT"),
+                              ("x-amz-metadata-directive", "REPLACE"),
                               ("x-amz-tagging", "a=b"), ("x-amz-storage-class", "GLACIER")] {
             let answer = try await send(.put, "/data/refused", headers: [(name, value)], body: [1, 2, 3], continues: continues)
             #expect(answer.status == 501 && answer.code == "NotImplemented" && answer.text.contains(name), "\(name)")

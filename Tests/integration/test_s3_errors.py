@@ -128,10 +128,10 @@ def _denied(client) -> bool:
 
 def test_operations_not_offered_say_so(node):
     client = boto(node, node.key)
-    with pytest.raises(ClientError) as multipart:
-        client.create_multipart_upload(Bucket="data", Key="big")
-    assert multipart.value.response["Error"]["Code"] == "NotImplemented"
-    assert multipart.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    with pytest.raises(ClientError) as policy:
+        client.get_bucket_policy(Bucket="data")
+    assert policy.value.response["Error"]["Code"] == "NotImplemented"
+    assert policy.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     with pytest.raises(ClientError) as versioning:
         client.get_bucket_versioning(Bucket="data")
     assert versioning.value.response["Error"]["Code"] == "NotImplemented"

@@ -16,6 +16,9 @@ protocol ObjectTables: Sendable {
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
     func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool)
+    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot: @Sendable () -> Stamp,
+                       decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
+        -> (written: ObjectRecord, replaced: ObjectRecord?)
 }
 
 extension ObjectTables {
@@ -114,6 +117,74 @@ struct MetadataClient: ObjectTables {
             if !stale.isEmpty { repair(newest, on: stale, routing: routing) }
         }
         return newest
+    }
+
+    /// Conditional writes retry this often when other writers' ballots keep pre-empting theirs.
+    static let compareAndSetAttempts = 10
+
+    /// An atomic read-decide-write of one row at the bucket's metadata
+    /// quorum: the single-decree Paxos of the key's next row. Phase one
+    /// asks the current replicas to promise `ballot` (unique: a stamp of
+    /// this node's clock) and to show their row; with a majority of
+    /// promises, `decide` sees the newest row any of them holds and makes
+    /// the new one (or throws, e.g. a precondition failure); phase two asks
+    /// the replicas to take it unless they promised a higher ballot since.
+    /// A majority of acceptances makes the write; otherwise the round is
+    /// retried with a new ballot after a random pause.
+    ///
+    /// Two writers that both decide on "no row" cannot both succeed: their
+    /// majorities share a replica, which either promised the higher ballot
+    /// before taking the lower one's row (refusing it), or took that row
+    /// first and then showed it to the other writer's phase one.
+    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot nextBallot: @Sendable () -> Stamp,
+                       decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
+        -> (written: ObjectRecord, replaced: ObjectRecord?)
+    {
+        let replicas = try replicas(of: bucket, routing: routing)
+        for attempt in 0..<Self.compareAndSetAttempts {
+            if attempt > 0 {
+                let pause = UInt64.random(in: 1...(10 << min(attempt, 5)))
+                try? await Task.sleep(nanoseconds: pause * 1_000_000)
+            }
+            let ballot = nextBallot()
+            let prepareBody = (try? JSONEncoder().encode(MetadataPrepareMessage(bucketID: table, key: key, ballot: ballot))) ?? Data()
+            let answers: [NodeID: MetadataPrepareReply] = await each(replicas.current, routing: routing) { node, address in
+                if let address {
+                    let data = try await transport.call(.metadataPrepare, to: node, at: address, body: prepareBody)
+                    return try JSONDecoder().decode(MetadataPrepareReply.self, from: data)
+                }
+                let (promised, record) = try await store.prepare(bucket: table, key: key, ballot: ballot)
+                return MetadataPrepareReply(promised: promised, record: record)
+            }
+            guard answers.count >= replicas.quorum else {
+                throw .unavailable("conditional write answered by \(answers.count) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
+            }
+            var current = answers.values.reduce(nil as ObjectRecord?) { ObjectRecord.newest($0, $1.record) }
+            if replicas.all.count > replicas.current.count {
+                // Rows not yet moved from an older layout's replicas count too.
+                current = ObjectRecord.newest(current, try await read(table: table, bucket: bucket, key: key, routing: routing))
+            }
+            guard answers.values.filter(\.promised).count >= replicas.quorum else { continue }
+            let record: ObjectRecord
+            do { record = try decide(current) } catch {
+                // The answer rests on `current`: make it the quorum's row before giving it.
+                if let current {
+                    let stale = replicas.current.filter { answers[$0]?.record?.stamp != current.stamp }
+                    _ = await push([current], to: stale, routing: routing)
+                }
+                throw error
+            }
+            let acceptBody = (try? JSONEncoder().encode(MetadataAcceptMessage(record: record, ballot: ballot))) ?? Data()
+            let accepted: [NodeID: Bool] = await each(replicas.current, routing: routing) { node, address in
+                if let address {
+                    let data = try await transport.call(.metadataAccept, to: node, at: address, body: acceptBody)
+                    return try JSONDecoder().decode(MetadataAcceptReply.self, from: data).accepted
+                }
+                return try await store.accept(record, ballot: ballot)
+            }
+            if accepted.values.filter({ $0 }).count >= replicas.quorum { return (record, current) }
+        }
+        throw .conditionalConflict
     }
 
     /// Read repair: pushes the newest row to replicas that showed an older one.

@@ -30,6 +30,15 @@ struct MetadataReplica: Sendable {
             return try await answerJSON(body, as: MetadataDigestMessage.self) { message in
                 MetadataDigestReply(digest: Hex.encode(try await store.digest(bucket: message.bucketID)))
             }
+        case .metadataPrepare:
+            return try await answerJSON(body, as: MetadataPrepareMessage.self) { message in
+                let (promised, record) = try await store.prepare(bucket: message.bucketID, key: message.key, ballot: message.ballot)
+                return MetadataPrepareReply(promised: promised, record: record)
+            }
+        case .metadataAccept:
+            return try await answerJSON(body, as: MetadataAcceptMessage.self) { message in
+                MetadataAcceptReply(accepted: try await store.accept(message.record, ballot: message.ballot))
+            }
         case .ping, .sync, .shardDelete, .shardPut, .shardGet:
             return nil
         }

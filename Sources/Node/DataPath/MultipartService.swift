@@ -148,7 +148,8 @@ extension ObjectService {
     /// retry of a completion that went through (same parts) answers the
     /// same object again; parts uploaded but not named are collected.
     public func completeUpload(bucket: BucketID, key: String, uploadID: String, parts chosen: [MultipartUpload.ChosenPart],
-                               sentChecksums: [Int: ObjectChecksum] = [:], expectedSize: UInt64? = nil) async throws(ObjectError) -> ObjectVersion {
+                               sentChecksums: [Int: ObjectChecksum] = [:], expectedSize: UInt64? = nil,
+                               condition: WriteCondition? = nil) async throws(ObjectError) -> ObjectVersion {
         let routing = await node.routing()
         guard !chosen.isEmpty else { throw .invalidPart("the request names no part") }
         for (a, b) in zip(chosen, chosen.dropFirst()) where b.number <= a.number { throw .invalidPartOrder }
@@ -186,15 +187,24 @@ extension ObjectService {
         var md5 = Insecure.MD5()
         for part in selected { md5.update(data: Hex.decode(part.etag) ?? []) }
         let etag = Hex.encode(Array(md5.finalize())) + "-\(selected.count)"
-        let versionID = upload.completion?.versionID ?? Self.newVersionID()
-        let completion = MultipartUpload.Completion(versionID: versionID, etag: etag, parts: wanted)
+        let proposed = MultipartUpload.Completion(versionID: upload.completion?.versionID ?? Self.newVersionID(), etag: etag, parts: wanted)
 
         // Completing: the parts are chosen and the version id fixed before the object row is written.
-        var completing = upload
-        completing.state = .completing
-        completing.completion = completion
-        let completingRecord = ObjectRecord(uploadTable: table, key: uploadRecord.key, stamp: stamp(replacing: uploadRecord.stamp), upload: completing)
-        try await metadata.write(completingRecord, bucket: bucket, routing: routing)
+        // A compare-and-set, so a concurrent abort or a completion with other parts cannot also win.
+        let (completingRecord, _) = try await metadata.compareAndSet(
+            table: table, bucket: bucket, key: uploadRecord.key, routing: routing, ballot: { self.stamp(replacing: nil) }
+        ) { current throws(ObjectError) in
+            guard let current, var row = current.upload else { throw .noSuchUpload }
+            switch row.state {
+            case .inProgress: row.completion = proposed
+            case .completing where row.completion?.parts == wanted: break
+            default: throw .noSuchUpload
+            }
+            row.state = .completing
+            return ObjectRecord(uploadTable: table, key: current.key, stamp: self.stamp(replacing: current.stamp), upload: row)
+        }
+        guard let completing = completingRecord.upload, let completion = completing.completion else { throw .internalError("completing without a completion") }
+        let versionID = completion.versionID
 
         let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
         let first = selected[0].data
@@ -203,8 +213,20 @@ extension ObjectService {
             userMetadata: upload.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: first.dataShards,
             parityShards: first.parityShards, blockSizeBytes: first.blockSizeBytes, layoutVersion: first.layoutVersion, storedSlots: [],
             checksum: checksum, contentHeaders: upload.contentHeaders, parts: selected)
-        let objectRecord = ObjectRecord(bucketID: bucket.hex, key: key, stamp: stamp(replacing: previous?.stamp), version: version)
-        try await metadata.write(objectRecord, bucket: bucket, routing: routing)
+        let replaced: ObjectRecord?
+        do throws(ObjectError) {
+            replaced = try await writeObjectRow(version, bucket: bucket, key: key, previous: previous, condition: condition, routing: routing)
+        } catch {
+            if error == .preconditionFailed || error == .noSuchKey {
+                // The object was not written: the upload goes back to taking parts, as it was.
+                var reopened = completing
+                reopened.state = .inProgress
+                reopened.completion = nil
+                try? await metadata.write(ObjectRecord(uploadTable: table, key: completingRecord.key, stamp: stamp(replacing: completingRecord.stamp),
+                                                       upload: reopened), bucket: bucket, routing: routing)
+            }
+            throw error
+        }
 
         var completed = completing
         completed.state = .completed
@@ -215,7 +237,7 @@ extension ObjectService {
         let chosenNumbers = Set(wanted.map(\.number))
         let unused = stored.filter { !chosenNumbers.contains($0.number) }
         scheduleShardDeletion(of: unused.map(\.data), bucket: bucket, key: key)
-        if let old = previous?.version, old.versionID != versionID { scheduleShardDeletion(of: old, bucket: bucket, key: key) }
+        if let old = replaced?.version, old.versionID != versionID { scheduleShardDeletion(of: old, bucket: bucket, key: key) }
         await dropPartRows(stored, bucket: bucket, key: key, uploadID: uploadID, routing: routing)
         Counter(label: "shale_multipart_uploads_completed_total").increment()
         return version
@@ -251,10 +273,12 @@ extension ObjectService {
         let (record, upload) = try await uploadRow(bucket: bucket, key: key, uploadID: uploadID, routing: routing)
         // A completion under way owns the parts now: only its retry may finish it.
         guard upload.state == .inProgress else { throw .noSuchUpload }
-        var aborted = upload
-        aborted.state = .aborted
-        try await metadata.write(ObjectRecord(uploadTable: record.bucketID, key: record.key, stamp: stamp(replacing: record.stamp), upload: aborted),
-                                 bucket: bucket, routing: routing)
+        _ = try await metadata.compareAndSet(table: record.bucketID, bucket: bucket, key: record.key, routing: routing,
+                                             ballot: { self.stamp(replacing: nil) }) { current throws(ObjectError) in
+            guard let current, var row = current.upload, row.state == .inProgress else { throw .noSuchUpload }
+            row.state = .aborted
+            return ObjectRecord(uploadTable: current.bucketID, key: current.key, stamp: self.stamp(replacing: current.stamp), upload: row)
+        }
         let parts = try await uploadedParts(bucket: bucket, key: key, uploadID: uploadID, routing: routing).parts
         scheduleShardDeletion(of: parts.map(\.data), bucket: bucket, key: key)
         await dropPartRows(parts, bucket: bucket, key: key, uploadID: uploadID, routing: routing)

@@ -29,6 +29,10 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidRequest(String)
     /// The body's framing (aws-chunked) is broken, or a chunk's signature is wrong.
     case bodyRejected(BodyRejection)
+    /// A conditional write's condition (If-None-Match, If-Match) does not hold.
+    case preconditionFailed
+    /// Conditional writers of one key kept pre-empting each other; nothing was written.
+    case conditionalConflict
     case internalError(String)
 
     public var description: String {
@@ -53,6 +57,8 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .bodyRejected(.signatureMismatch):
             return "The request signature we calculated does not match the signature you provided (a chunk or trailer signature)."
         case .bodyRejected(.malformed(let why)): return "The aws-chunked body is malformed: \(why)."
+        case .preconditionFailed: return "At least one of the pre-conditions you specified did not hold."
+        case .conditionalConflict: return "A conflicting conditional operation is currently in progress against this resource. Please try again."
         case .internalError(let why): return why
         }
     }

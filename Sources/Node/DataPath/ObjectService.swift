@@ -98,6 +98,8 @@ public final class ObjectService: Sendable {
         public let contentHeaders: ContentHeaders?
         /// A checksum that follows the body (aws-chunked trailer).
         public var trailingChecksum: TrailingChecksum?
+        /// If-None-Match / If-Match: checked and written atomically.
+        public var condition: WriteCondition?
 
         public init(bucket: BucketID, key: String, contentLength: Int, contentType: String?, userMetadata: [String: String],
                     expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil,
@@ -141,14 +143,36 @@ public final class ObjectService: Sendable {
             userMetadata: request.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: stored.dataShards,
             parityShards: stored.parityShards, blockSizeBytes: stored.blockSizeBytes, layoutVersion: stored.layoutVersion,
             storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders)
-        let record = ObjectRecord(bucketID: request.bucket.hex, key: request.key, stamp: stamp(replacing: previous?.stamp), version: version)
-        do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
+        let replaced: ObjectRecord?
+        do throws(ObjectError) {
+            replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
+                                                condition: request.condition, routing: routing)
+        } catch {
             await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: owners, routing: routing)
             throw error
         }
-        if let old = previous?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
+        if let old = replaced?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
         Counter(label: "shale_objects_put_total").increment()
         return version
+    }
+
+    /// Makes `version` the key's row: a plain quorum write above the row it
+    /// replaces, or, with a condition, a compare-and-set that checks the
+    /// condition against the row the quorum holds. Returns the row replaced.
+    func writeObjectRow(_ version: ObjectVersion, bucket: BucketID, key: String, previous: ObjectRecord?, condition: WriteCondition?,
+                        routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+        guard let condition else {
+            let record = ObjectRecord(bucketID: bucket.hex, key: key, stamp: stamp(replacing: previous?.stamp), version: version)
+            try await metadata.write(record, bucket: bucket, routing: routing)
+            return previous
+        }
+        let result = try await metadata.compareAndSet(table: bucket.hex, bucket: bucket, key: key, routing: routing,
+                                                      ballot: { self.stamp(replacing: nil) }) { current throws(ObjectError) in
+            try condition.check(current?.version)
+            return ObjectRecord(bucketID: bucket.hex, key: key, stamp: self.stamp(replacing: current?.stamp), version: version)
+        }
+        Counter(label: "shale_conditional_writes_total").increment()
+        return result.replaced
     }
 
     /// What `writeBody` stored: the body's shards and digests.
@@ -183,5 +207,23 @@ public final class ObjectService: Sendable {
         let stored = StoredBody(versionID: versionID, size: size, dataShards: code.dataShards, parityShards: code.parityShards,
                                 blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: outcome.durableSlots)
         return WrittenBody(body: stored, md5: outcome.md5, checksum: outcome.checksum)
+    }
+}
+
+/// A conditional write's precondition on the key's current object.
+public enum WriteCondition: Sendable, Equatable {
+    /// `If-None-Match: *`: the key has no object.
+    case noObject
+    /// `If-Match`: the key's object has this ETag (without quotes), or any ETag (`*`).
+    case etag(String?)
+
+    public func check(_ current: ObjectVersion?) throws(ObjectError) {
+        switch self {
+        case .noObject:
+            if current != nil { throw .preconditionFailed }
+        case .etag(let wanted):
+            guard let current else { throw .noSuchKey }
+            if let wanted, wanted != current.etag { throw .preconditionFailed }
+        }
     }
 }

@@ -19,7 +19,7 @@ extension RPCMethod {
         switch method {
         case .ping: return .call { body, sender throws(NodeError) in try await node.answerPing(body, from: sender) }
         case .sync: return .call { body, sender throws(NodeError) in try await node.answerSync(body, from: sender) }
-        case .metadataMerge, .metadataGet, .metadataList, .metadataDigest:
+        case .metadataMerge, .metadataGet, .metadataList, .metadataDigest, .metadataPrepare, .metadataAccept:
             let replica = objects.replica
             return .call { body, _ throws(NodeError) in
                 guard let answer = try await replica.answer(method, body: body) else { throw .invalidRequest("not an object-table call") }

@@ -39,6 +39,11 @@ struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
 struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
 struct MetadataDigestReply: Codable, Sendable { let digest: String }
 struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots: [Int] }
+/// A conditional write's two phases (see `MetadataClient.compareAndSet`).
+struct MetadataPrepareMessage: Codable, Sendable { let bucketID: String; let key: String; let ballot: Stamp }
+struct MetadataPrepareReply: Codable, Sendable { let promised: Bool; let record: ObjectRecord? }
+struct MetadataAcceptMessage: Codable, Sendable { let record: ObjectRecord; let ballot: Stamp }
+struct MetadataAcceptReply: Codable, Sendable { let accepted: Bool }
 
 enum RPCMethod: String, Sendable, CaseIterable {
     case ping
@@ -47,6 +52,8 @@ enum RPCMethod: String, Sendable, CaseIterable {
     case metadataGet = "metadata-get"
     case metadataList = "metadata-list"
     case metadataDigest = "metadata-digest"
+    case metadataPrepare = "metadata-prepare"
+    case metadataAccept = "metadata-accept"
     case shardDelete = "shard-delete"
     /// Streamed: the shard's chunks in the request body.
     case shardPut = "shard-put"
