@@ -173,9 +173,10 @@ struct SimulatedCluster {
         }
     }
 
-    func put(_ key: String, _ bytes: [UInt8], via index: Int) async throws(ObjectError) -> ObjectVersion {
-        let request = ObjectService.PutRequest(bucket: bucket, key: key, contentLength: bytes.count, contentType: nil, userMetadata: [:],
+    func put(_ key: String, _ bytes: [UInt8], via index: Int, condition: WriteCondition? = nil) async throws(ObjectError) -> ObjectVersion {
+        var request = ObjectService.PutRequest(bucket: bucket, key: key, contentLength: bytes.count, contentType: nil, userMetadata: [:],
                                                expectedMD5: nil, expectedSHA256: nil)
+        request.condition = condition
         let body = AsyncStream<ByteBuffer> { continuation in
             var offset = 0
             while offset < bytes.count {
@@ -269,6 +270,51 @@ struct SimulatedCluster {
         #expect(sim.shardFiles(of: first.versionID) == 0)
         #expect(sim.shardFiles(of: second.versionID) == 6)
         #expect(try await sim.get("s", via: 4) == body(65536, seed: 6))
+    }
+
+    /// Eight concurrent `If-None-Match: *` writers of one key, through
+    /// different nodes: exactly one succeeds, with every node up, with one
+    /// down, and with one node cut off by a partition (whose writers all
+    /// fail: it cannot reach a quorum). The key then holds the winner's bytes.
+    @Test func concurrentConditionalWritersExactlyOneWins() async throws {
+        let sim = try await SimulatedCluster.start()
+        let scenarios: [(name: String, fault: () -> Void)] = [
+            ("all up", { sim.network.faults.heal(); sim.network.faults.setDown([]) }),
+            ("one down", { sim.network.faults.setDown([sim.nodes[5].id]) }),
+            ("one cut off", { sim.network.faults.setDown([]); sim.network.faults.partition([sim.nodes[0].id], sim.nodes.dropFirst().map(\.id)) }),
+        ]
+        for (round, scenario) in scenarios.enumerated() {
+            scenario.fault()
+            let key = "commit-\(round)"
+            let outcomes = await withTaskGroup(of: (Int, ObjectError?).self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        do throws(ObjectError) {
+                            _ = try await sim.put(key, self.body(70_000 + writer, seed: writer), via: writer % 6, condition: .noObject)
+                            return (writer, nil)
+                        } catch { return (writer, error) }
+                    }
+                }
+                var all: [(Int, ObjectError?)] = []
+                for await outcome in group { all.append(outcome) }
+                return all
+            }
+            let winners = outcomes.filter { $0.1 == nil }.map(\.0)
+            #expect(winners.count == 1, "\(scenario.name): \(outcomes)")
+            if round == 2 { #expect(!winners.contains { $0 % 6 == 0 }, "the cut-off node cannot win") }
+            for (writer, error) in outcomes where error != nil && !(round == 2 && writer % 6 == 0) && !(round == 1 && writer % 6 == 5) {
+                #expect(error == .preconditionFailed || error == .conditionalConflict, "\(scenario.name) writer \(writer): \(String(describing: error))")
+            }
+            if let winner = winners.first {
+                #expect(try await sim.get(key, via: 3) == body(70_000 + winner, seed: winner))
+            }
+            // With the key taken, If-Match on its ETag replaces it; If-None-Match does not.
+            let current = try await sim.services[2].head(bucket: sim.bucket, key: key)
+            await #expect(throws: ObjectError.preconditionFailed) { _ = try await sim.put(key, [1], via: 2, condition: .noObject) }
+            _ = try await sim.put(key, [2], via: 2, condition: .etag(current.etag))
+            #expect(try await sim.get(key, via: 4) == [2])
+        }
+        sim.network.faults.heal()
     }
 
     /// A partition of the cluster into two halves (one zone and a half
