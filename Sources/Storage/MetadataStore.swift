@@ -166,7 +166,8 @@ public final class MetadataStore: Sendable {
     }
 
     /// Phase two: merges `record` unless a higher ballot than `ballot` was
-    /// promised since; returns whether it was taken.
+    /// promised since; returns whether the replica now holds it (a newer
+    /// row already there is not replaced, and then it does not).
     public func accept(_ record: ObjectRecord, ballot: Stamp) async throws(StorageError) -> Bool {
         let data: Data
         do { data = try JSONEncoder().encode(record) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
@@ -183,7 +184,11 @@ public final class MetadataStore: Sendable {
                         > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
                     """, arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
                                      Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
-                return true
+                let held = try Row.fetchOne(db, sql: """
+                    SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?
+                    """, arguments: [record.bucketID, record.key])
+                guard let held else { return false }
+                return Stamp(millis: UInt64(bitPattern: held[0] as Int64), counter: UInt32(held[1] as Int64), node: held[2]) == record.stamp
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }

@@ -31,6 +31,30 @@ import Testing
         #expect(try await store.get(bucket: "b", key: "other") == nil)
     }
 
+    /// A replica's side of a compare-and-set: a promise refuses lower
+    /// ballots' accepts, survives reopening, and an accept counts only when
+    /// the replica then holds the row (a newer row already there wins).
+    @Test func promisesAndAcceptsOfConditionalWrites() async throws {
+        let path = NSTemporaryDirectory() + "shale-meta-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var store = try MetadataStore(metadataDir: path)
+        let low = Stamp(millis: 100, counter: 0, node: "a"), high = Stamp(millis: 200, counter: 0, node: "b")
+        let first = try await store.prepare(bucket: "b", key: "k", ballot: low)
+        #expect(first.promised && first.record == nil)
+        #expect(try await store.prepare(bucket: "b", key: "k", ballot: high).promised)
+        #expect(try await !store.prepare(bucket: "b", key: "k", ballot: low).promised)
+        #expect(try await !store.accept(row("k", 100, node: "a"), ballot: low), "a lower ballot than the promise is refused")
+        #expect(try await store.get(bucket: "b", key: "k") == nil)
+        store = try MetadataStore(metadataDir: path)
+        #expect(try await !store.prepare(bucket: "b", key: "k", ballot: low).promised, "promises are durable")
+        #expect(try await store.accept(row("k", 200, node: "b"), ballot: high))
+        let seen = try await store.prepare(bucket: "b", key: "k", ballot: Stamp(millis: 300, counter: 0, node: "c"))
+        #expect(seen.promised && seen.record == row("k", 200, node: "b"))
+        try await store.merge([row("k", 500)])
+        #expect(try await !store.accept(row("k", 300, node: "c"), ballot: Stamp(millis: 300, counter: 0, node: "c")),
+                "a newer row is kept, and the accept does not count")
+    }
+
     @Test func listsInByteOrderWithinAPrefix() async throws {
         let store = try store()
         try await store.merge(["a/1", "a/2", "a/€", "a/z", "b/1", "a"].map { row($0, 1) } + [row("a/3", 1, bucket: "other")])

@@ -262,3 +262,33 @@ def test_multipart_parts_through_different_nodes_with_nodes_down(six, tmp_path):
     six.restart_all()
     for via in range(6):
         assert md5_of_object(six.client(via), BUCKET, "mp/lossy") == md5_bytes(whole)
+
+
+def test_eight_concurrent_if_none_match_writers_one_wins(six):
+    """Iceberg-style commits: of 8 concurrent `If-None-Match: *` PUTs of one
+    new key through different nodes, exactly one gets 200; also with a node down."""
+    for round_, down in enumerate([None, 5]):
+        if down is not None:
+            six.nodes[down].kill()
+        key = f"commits/v{round_}.metadata.json"
+        results: dict[int, object] = {}
+
+        def writer(i: int) -> None:
+            via = [n for n in range(6) if n != down][i % (6 if down is None else 5)]
+            try:
+                six.client(via).put_object(Bucket=BUCKET, Key=key, Body=f"writer {i}".encode(), IfNoneMatch="*")
+                results[i] = 200
+            except ClientError as error:
+                results[i] = (error.response["ResponseMetadata"]["HTTPStatusCode"], error.response["Error"]["Code"])
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [i for i, r in results.items() if r == 200]
+        assert len(winners) == 1, results
+        assert all(r == 200 or r[0] in (412, 409) for r in results.values()), results
+        body = six.client(0 if down != 0 else 1).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert body == f"writer {winners[0]}".encode()
+    six.restart_all()

@@ -16,7 +16,7 @@ protocol ObjectTables: Sendable {
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
     func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool)
-    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot: @Sendable () -> Stamp,
+    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot: @Sendable (Stamp?) -> Stamp,
                        decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
         -> (written: ObjectRecord, replaced: ObjectRecord?)
 }
@@ -123,30 +123,37 @@ struct MetadataClient: ObjectTables {
     static let compareAndSetAttempts = 10
 
     /// An atomic read-decide-write of one row at the bucket's metadata
-    /// quorum: the single-decree Paxos of the key's next row. Phase one
-    /// asks the current replicas to promise `ballot` (unique: a stamp of
-    /// this node's clock) and to show their row; with a majority of
-    /// promises, `decide` sees the newest row any of them holds and makes
-    /// the new one (or throws, e.g. a precondition failure); phase two asks
-    /// the replicas to take it unless they promised a higher ballot since.
-    /// A majority of acceptances makes the write; otherwise the round is
-    /// retried with a new ballot after a random pause.
+    /// quorum: single-decree Paxos for the key's next row. Phase one asks
+    /// the current replicas to promise a ballot (a stamp of this node's
+    /// hybrid clock, above every row seen: unique and ordered) and to show
+    /// their row; with a majority of promises, `decide` sees the newest row
+    /// any of them holds and makes the new one (or throws, e.g. a failed
+    /// precondition). The new row carries the ballot as its stamp, so among
+    /// rows written this way the newest is the one of the highest ballot,
+    /// which is the value Paxos says a proposer must adopt. Phase two asks
+    /// the replicas to take the row unless they promised a higher ballot
+    /// since; held by a majority, it is chosen. Otherwise the round is
+    /// retried after a random pause, and a proposer that then finds its own
+    /// earlier row newest completes it under its new ballot.
     ///
     /// Two writers that both decide on "no row" cannot both succeed: their
     /// majorities share a replica, which either promised the higher ballot
     /// before taking the lower one's row (refusing it), or took that row
     /// first and then showed it to the other writer's phase one.
-    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot nextBallot: @Sendable () -> Stamp,
+    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing,
+                       ballot nextBallot: @Sendable (Stamp?) -> Stamp,
                        decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
         -> (written: ObjectRecord, replaced: ObjectRecord?)
     {
         let replicas = try replicas(of: bucket, routing: routing)
+        var seen: Stamp?
+        var proposed: (record: ObjectRecord, replaced: ObjectRecord?)?
         for attempt in 0..<Self.compareAndSetAttempts {
             if attempt > 0 {
                 let pause = UInt64.random(in: 1...(10 << min(attempt, 5)))
                 try? await Task.sleep(nanoseconds: pause * 1_000_000)
             }
-            let ballot = nextBallot()
+            let ballot = nextBallot(seen)
             let prepareBody = (try? JSONEncoder().encode(MetadataPrepareMessage(bucketID: table, key: key, ballot: ballot))) ?? Data()
             let answers: [NodeID: MetadataPrepareReply] = await each(replicas.current, routing: routing) { node, address in
                 if let address {
@@ -164,27 +171,46 @@ struct MetadataClient: ObjectTables {
                 // Rows not yet moved from an older layout's replicas count too.
                 current = ObjectRecord.newest(current, try await read(table: table, bucket: bucket, key: key, routing: routing))
             }
+            seen = current?.stamp
             guard answers.values.filter(\.promised).count >= replicas.quorum else { continue }
-            let record: ObjectRecord
-            do { record = try decide(current) } catch {
-                // The answer rests on `current`: make it the quorum's row before giving it.
-                if let current {
-                    let stale = replicas.current.filter { answers[$0]?.record?.stamp != current.stamp }
-                    _ = await push([current], to: stale, routing: routing)
+            // A row stamped above the ballot (a plain write, a faster clock): go again with a ballot above it.
+            if let current, current.stamp >= ballot { continue }
+            var record: ObjectRecord
+            let replaced: ObjectRecord?
+            if let mine = proposed, let current, Self.sameRow(current, mine.record) {
+                (record, replaced) = mine
+            } else {
+                do { record = try decide(current) } catch {
+                    // The answer rests on `current`: make it the quorum's row before giving it.
+                    if let current {
+                        let stale = replicas.current.filter { answers[$0]?.record?.stamp != current.stamp }
+                        _ = await push([current], to: stale, routing: routing)
+                    }
+                    throw error
                 }
-                throw error
+                replaced = current
             }
-            let acceptBody = (try? JSONEncoder().encode(MetadataAcceptMessage(record: record, ballot: ballot))) ?? Data()
+            record.stamp = ballot
+            let proposal = record
+            proposed = (proposal, replaced)
+            let acceptBody = (try? JSONEncoder().encode(MetadataAcceptMessage(record: proposal, ballot: ballot))) ?? Data()
             let accepted: [NodeID: Bool] = await each(replicas.current, routing: routing) { node, address in
                 if let address {
                     let data = try await transport.call(.metadataAccept, to: node, at: address, body: acceptBody)
                     return try JSONDecoder().decode(MetadataAcceptReply.self, from: data).accepted
                 }
-                return try await store.accept(record, ballot: ballot)
+                return try await store.accept(proposal, ballot: ballot)
             }
-            if accepted.values.filter({ $0 }).count >= replicas.quorum { return (record, current) }
+            if accepted.values.filter({ $0 }).count >= replicas.quorum { return (proposal, replaced) }
         }
         throw .conditionalConflict
+    }
+
+    /// The same row but for its stamp (a proposal found again under a later ballot).
+    static func sameRow(_ a: ObjectRecord, _ b: ObjectRecord) -> Bool {
+        var a = a
+        a.stamp = b.stamp
+        return a == b
     }
 
     /// Read repair: pushes the newest row to replicas that showed an older one.

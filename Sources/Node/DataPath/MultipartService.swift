@@ -192,7 +192,7 @@ extension ObjectService {
         // Completing: the parts are chosen and the version id fixed before the object row is written.
         // A compare-and-set, so a concurrent abort or a completion with other parts cannot also win.
         let (completingRecord, _) = try await metadata.compareAndSet(
-            table: table, bucket: bucket, key: uploadRecord.key, routing: routing, ballot: { self.stamp(replacing: nil) }
+            table: table, bucket: bucket, key: uploadRecord.key, routing: routing, ballot: { self.stamp(replacing: $0) }
         ) { current throws(ObjectError) in
             guard let current, var row = current.upload else { throw .noSuchUpload }
             switch row.state {
@@ -274,7 +274,7 @@ extension ObjectService {
         // A completion under way owns the parts now: only its retry may finish it.
         guard upload.state == .inProgress else { throw .noSuchUpload }
         _ = try await metadata.compareAndSet(table: record.bucketID, bucket: bucket, key: record.key, routing: routing,
-                                             ballot: { self.stamp(replacing: nil) }) { current throws(ObjectError) in
+                                             ballot: { self.stamp(replacing: $0) }) { current throws(ObjectError) in
             guard let current, var row = current.upload, row.state == .inProgress else { throw .noSuchUpload }
             row.state = .aborted
             return ObjectRecord(uploadTable: current.bucketID, key: current.key, stamp: self.stamp(replacing: current.stamp), upload: row)

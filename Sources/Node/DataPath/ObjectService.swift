@@ -167,7 +167,7 @@ public final class ObjectService: Sendable {
             return previous
         }
         let result = try await metadata.compareAndSet(table: bucket.hex, bucket: bucket, key: key, routing: routing,
-                                                      ballot: { self.stamp(replacing: nil) }) { current throws(ObjectError) in
+                                                      ballot: { self.stamp(replacing: $0) }) { current throws(ObjectError) in
             try condition.check(current?.version)
             return ObjectRecord(bucketID: bucket.hex, key: key, stamp: self.stamp(replacing: current?.stamp), version: version)
         }
