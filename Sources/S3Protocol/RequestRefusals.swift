@@ -177,8 +177,6 @@ public enum RequestRefusals {
              probe: get("?versionId=3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")),
         Rule(.queryPrefix("response-"), on: .allExcept([.getObject, .headObject]), why: "response header overrides belong to GetObject and HeadObject",
              probe: get(.existingBucket, "?response-content-type=text/plain")),
-        Rule(.query("fetch-owner"), refusing: .anyValueExcept(["false"]), why: "object owners are not recorded",
-             probe: get(.existingBucket, "?fetch-owner=true")),
     ]
 
     /// The first rule the request trips, if any. Header names are lowercase.

@@ -21,6 +21,7 @@ public enum S3Operation: Equatable, Sendable {
     case listMultipartUploads(bucket: String)
     case copyObject(bucket: String, key: String)
     case uploadPartCopy(bucket: String, key: String)
+    case getObjectAttributes(bucket: String, key: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
@@ -46,6 +47,7 @@ public enum S3Operation: Equatable, Sendable {
         case listMultipartUploads = "ListMultipartUploads"
         case copyObject = "CopyObject"
         case uploadPartCopy = "UploadPartCopy"
+        case getObjectAttributes = "GetObjectAttributes"
         case notImplemented = "NotImplemented"
     }
 
@@ -71,6 +73,7 @@ public enum S3Operation: Equatable, Sendable {
         case .listMultipartUploads: return .listMultipartUploads
         case .copyObject: return .copyObject
         case .uploadPartCopy: return .uploadPartCopy
+        case .getObjectAttributes: return .getObjectAttributes
         case .notImplemented: return .notImplemented
         }
     }
@@ -88,7 +91,8 @@ public enum S3Operation: Equatable, Sendable {
         switch self {
         case .listBuckets, .notImplemented: return .authenticated
         case .createBucket: return .createBucket
-        case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads:
+        case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads,
+             .getObjectAttributes:
             return .read
         case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload,
              .copyObject, .uploadPartCopy:
@@ -105,7 +109,8 @@ public enum S3Operation: Equatable, Sendable {
              .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b): return b
         case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
              .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
-             .abortMultipartUpload(let b, _), .listParts(let b, _), .copyObject(let b, _), .uploadPartCopy(let b, _): return b
+             .abortMultipartUpload(let b, _), .listParts(let b, _), .copyObject(let b, _), .uploadPartCopy(let b, _),
+             .getObjectAttributes(let b, _): return b
         }
     }
 
@@ -154,6 +159,7 @@ public enum S3Operation: Equatable, Sendable {
         if let key {
             guard key.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
             if let multipart = try multipartOperation(method: method, bucket: bucket, key: key, query: query) { return multipart }
+            if query["attributes"] != nil && method == "GET" { return .getObjectAttributes(bucket: bucket, key: key) }
             if let sub = query.keys.first(where: { objectSubresources.contains($0) }) {
                 return .notImplemented("\(method) object ?\(sub)")
             }

@@ -1,3 +1,5 @@
+import Checksums
+
 /// The XML bodies of S3 answers, rendered by hand: a handful of fixed
 /// shapes, every text value escaped. Pure; dates come in as ISO 8601 text.
 public enum S3XML {
@@ -61,8 +63,23 @@ public enum S3XML {
         public let lastModified: String
         public let etag: String
         public let size: UInt64
-        public init(key: String, lastModified: String, etag: String, size: UInt64) {
+        public let checksum: ObjectChecksum?
+        /// `fetch-owner=true` (ListObjectsV2) and ListObjects: the owner's id and display name.
+        public let owner: (id: String, name: String)?
+        public init(key: String, lastModified: String, etag: String, size: UInt64, checksum: ObjectChecksum? = nil,
+                    owner: (id: String, name: String)? = nil) {
             self.key = key; self.lastModified = lastModified; self.etag = etag; self.size = size
+            self.checksum = checksum; self.owner = owner
+        }
+
+        func contents(_ encode: (String) -> String) -> String {
+            var out = "<Contents>" + element("Key", encode(key)) + element("LastModified", lastModified)
+                + element("ETag", "\"\(etag)\"") + element("Size", String(size))
+            if let owner { out += "<Owner>" + element("ID", owner.id) + element("DisplayName", owner.name) + "</Owner>" }
+            if let checksum {
+                out += element("ChecksumAlgorithm", checksum.algorithm.rawValue) + element("ChecksumType", checksum.checksumType.rawValue)
+            }
+            return out + element("StorageClass", "STANDARD") + "</Contents>"
         }
     }
 
@@ -101,11 +118,7 @@ public enum S3XML {
         if let token = list.continuationToken { out += element("ContinuationToken", token) }
         if let token = list.nextContinuationToken { out += element("NextContinuationToken", token) }
         if let startAfter = list.startAfter { out += element("StartAfter", encode(startAfter)) }
-        for object in list.objects {
-            out += "<Contents>" + element("Key", encode(object.key)) + element("LastModified", object.lastModified)
-                + element("ETag", "\"\(object.etag)\"") + element("Size", String(object.size))
-                + element("StorageClass", "STANDARD") + "</Contents>"
-        }
+        for object in list.objects { out += object.contents(encode) }
         for prefix in list.commonPrefixes {
             out += "<CommonPrefixes>" + element("Prefix", encode(prefix)) + "</CommonPrefixes>"
         }
@@ -125,11 +138,7 @@ public enum S3XML {
         out += element("MaxKeys", String(maxKeys))
         if urlEncoded { out += element("EncodingType", "url") }
         out += element("IsTruncated", isTruncated ? "true" : "false")
-        for object in objects {
-            out += "<Contents>" + element("Key", encode(object.key)) + element("LastModified", object.lastModified)
-                + element("ETag", "\"\(object.etag)\"") + element("Size", String(object.size))
-                + element("StorageClass", "STANDARD") + "</Contents>"
-        }
+        for object in objects { out += object.contents(encode) }
         for prefix in commonPrefixes {
             out += "<CommonPrefixes>" + element("Prefix", encode(prefix)) + "</CommonPrefixes>"
         }

@@ -135,6 +135,7 @@ struct S3Responder: HTTPResponder {
         case .listMultipartUploads: return try await handlers.listMultipartUploads(bucket!)
         case .copyObject(_, let key): return try await handlers.copyObject(bucket!, key: key, request: request)
         case .uploadPartCopy(_, let key): return try await handlers.uploadPartCopy(bucket!, key: key, request: request)
+        case .getObjectAttributes(_, let key): return try await handlers.getObjectAttributes(bucket!, key: key)
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }
     }

@@ -117,9 +117,28 @@ struct S3Handlers {
         return true
     }
 
-    func entries(_ listing: ObjectService.Listing) -> [S3XML.ObjectEntry] {
+    func entries(_ listing: ObjectService.Listing, owner: (id: String, name: String)? = nil) -> [S3XML.ObjectEntry] {
         listing.objects.map {
-            S3XML.ObjectEntry(key: $0.key, lastModified: S3Dates.iso8601($0.version.lastModifiedMillis), etag: $0.version.etag, size: $0.version.size)
+            S3XML.ObjectEntry(key: $0.key, lastModified: S3Dates.iso8601($0.version.lastModifiedMillis), etag: $0.version.etag,
+                              size: $0.version.size, checksum: $0.version.checksum, owner: owner)
+        }
+    }
+
+    /// An object's owner as listings show it. Buckets enforce bucket-owner
+    /// ownership (`BucketOwnerEnforced`), so every object's owner is the
+    /// bucket's: the key holding `owner` on it (the first by id), or the
+    /// cluster itself for a bucket made by `shale bucket create` and owned by no key.
+    func objectOwner(_ bucket: BucketRecord) -> (id: String, name: String) {
+        let owners = caller.state.grants(on: bucket.id).filter { $0.permissions.contains(.owner) }.map(\.key)
+        guard let first = owners.min(by: { $0.id.rawValue < $1.id.rawValue }) else { return ("shale", "shale") }
+        return (first.id.rawValue, first.name)
+    }
+
+    func fetchOwner() throws -> Bool {
+        switch query["fetch-owner"]?.lowercased() {
+        case nil, "false": return false
+        case "true": return true
+        default: throw S3Error(.invalidArgument, "fetch-owner must be true or false.")
         }
     }
 
@@ -143,7 +162,8 @@ struct S3Handlers {
             bucket: bucket.name.rawValue, prefix: prefix, delimiter: delimiter, maxKeys: maxKeys,
             continuationToken: query["continuation-token"], startAfter: query["start-after"],
             nextContinuationToken: listing.isTruncated ? listing.nextCursor.map(ContinuationToken.encode) : nil,
-            isTruncated: listing.isTruncated, objects: entries(listing), commonPrefixes: listing.commonPrefixes, urlEncoded: urlEncoded))
+            isTruncated: listing.isTruncated, objects: entries(listing, owner: try fetchOwner() ? objectOwner(bucket) : nil),
+            commonPrefixes: listing.commonPrefixes, urlEncoded: urlEncoded))
         return xml(body)
     }
 
@@ -160,7 +180,7 @@ struct S3Handlers {
         return xml(S3XML.listObjectsV1(
             bucket: bucket.name.rawValue, prefix: prefix, delimiter: delimiter, marker: marker,
             nextMarker: listing.isTruncated ? listing.nextCursor : nil, maxKeys: maxKeys, isTruncated: listing.isTruncated,
-            objects: entries(listing), commonPrefixes: listing.commonPrefixes, urlEncoded: urlEncoded))
+            objects: entries(listing, owner: objectOwner(bucket)), commonPrefixes: listing.commonPrefixes, urlEncoded: urlEncoded))
     }
 
     // MARK: Objects

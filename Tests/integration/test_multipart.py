@@ -5,6 +5,7 @@ survive a restart. Aborted and replaced parts leave no shard behind."""
 from __future__ import annotations
 
 import base64
+import json
 import hashlib
 import struct
 import zlib
@@ -254,3 +255,40 @@ def test_uploaded_parts_survive_a_restart(node):
     client.complete_multipart_upload(Bucket="data", Key="mp/restart", UploadId=upload, MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": etag1}, {"PartNumber": 2, "ETag": etag2}]})
     assert client.get_object(Bucket="data", Key="mp/restart")["Body"].read() == first + second
+
+
+def test_object_attributes_and_listing_details(node):
+    client = boto(node, node.key)
+    upload = client.create_multipart_upload(Bucket="data", Key="attr/mp", ChecksumAlgorithm="CRC32")["UploadId"]
+    parts = [body(5 * MiB, 61), body(3 * MiB, 62), body(10, 63)]
+    done = [{"PartNumber": n, "ETag": client.upload_part(Bucket="data", Key="attr/mp", UploadId=upload, PartNumber=n, Body=p,
+                                                         ChecksumAlgorithm="CRC32")["ETag"]} for n, p in enumerate(parts, 1)]
+    client.complete_multipart_upload(Bucket="data", Key="attr/mp", UploadId=upload, MultipartUpload={"Parts": done})
+    attributes = json.loads(aws(node, node.key, "s3api", "get-object-attributes", "--bucket", "data", "--key", "attr/mp",
+                                "--object-attributes", "ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize",
+                                "--max-parts", "2").stdout)
+    assert attributes["ObjectSize"] == sum(len(p) for p in parts) and attributes["StorageClass"] == "STANDARD"
+    assert attributes["ETag"] == multipart_etag(parts).strip('"')
+    assert attributes["Checksum"]["ChecksumType"] == "COMPOSITE" and attributes["Checksum"]["ChecksumCRC32"].endswith("-3")
+    object_parts = attributes["ObjectParts"]
+    assert object_parts["TotalPartsCount"] == 3 and object_parts["IsTruncated"] is True
+    assert [(p["PartNumber"], p["Size"], p["ChecksumCRC32"]) for p in object_parts["Parts"]] == \
+        [(n, len(p), crc32_b64(p)) for n, p in enumerate(parts[:2], 1)]
+    rest = client.get_object_attributes(Bucket="data", Key="attr/mp", ObjectAttributes=["ObjectParts"],
+                                        PartNumberMarker=object_parts["NextPartNumberMarker"])
+    assert [p["PartNumber"] for p in rest["ObjectParts"]["Parts"]] == [3]
+    single = client.get_object_attributes(Bucket="data", Key="attr/mp", ObjectAttributes=["ObjectSize"])
+    assert single["ObjectSize"] == sum(len(p) for p in parts) and "ETag" not in single
+
+    # Listings: the checksum algorithm, the owner when asked, and a delimiter of several characters.
+    client.put_object(Bucket="data", Key="attr/x--y--z", Body=b"1")
+    client.put_object(Bucket="data", Key="attr/x--w", Body=b"2")
+    listed = client.list_objects_v2(Bucket="data", Prefix="attr/", FetchOwner=True)
+    by_key = {c["Key"]: c for c in listed["Contents"]}
+    assert by_key["attr/mp"]["ChecksumAlgorithm"] == ["CRC32"]
+    assert by_key["attr/x--w"]["Owner"]["ID"]
+    assert "Owner" not in client.list_objects_v2(Bucket="data", Prefix="attr/")["Contents"][0]
+    rolled = client.list_objects_v2(Bucket="data", Prefix="attr/x", Delimiter="--")
+    assert [p["Prefix"] for p in rolled["CommonPrefixes"]] == ["attr/x--"]
+    deeper = client.list_objects_v2(Bucket="data", Prefix="attr/x--", Delimiter="--")
+    assert [p["Prefix"] for p in deeper["CommonPrefixes"]] == ["attr/x--y--"] and [c["Key"] for c in deeper["Contents"]] == ["attr/x--w"]

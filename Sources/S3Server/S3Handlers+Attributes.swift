@@ -1,0 +1,31 @@
+import ClusterModel
+import HTTPTypes
+import Hummingbird
+import Node
+import S3Protocol
+
+extension S3Handlers {
+    /// GetObjectAttributes: ETag, checksum, parts (paged by
+    /// `x-amz-part-number-marker` and `x-amz-max-parts`), storage class and size.
+    func getObjectAttributes(_ bucket: BucketRecord, key: String) async throws -> Response {
+        let wanted = try ObjectAttributes.requested(header("x-amz-object-attributes"))
+        var maxParts = S3Limits.maxListParts
+        if let text = header("x-amz-max-parts") {
+            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "x-amz-max-parts must be a whole number.") }
+            maxParts = min(n, S3Limits.maxListParts)
+        }
+        var marker = 0
+        if let text = header("x-amz-part-number-marker") {
+            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "x-amz-part-number-marker must be a whole number.") }
+            marker = n
+        }
+        let version: ObjectVersion
+        do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        let parts = version.parts?.map { ObjectAttributes.Part(number: $0.number, size: $0.size, checksum: $0.checksum) }
+        var response = xml(ObjectAttributes.render(
+            ObjectAttributes.Answer(etag: version.etag, checksum: version.checksum, size: version.size, parts: parts,
+                                    partNumberMarker: marker, maxParts: maxParts), wanted: wanted))
+        response.headers[.lastModified] = S3Dates.rfc1123(version.lastModifiedMillis)
+        return response
+    }
+}
