@@ -260,7 +260,7 @@ def test_uploaded_parts_survive_a_restart(node):
 def test_object_attributes_and_listing_details(node):
     client = boto(node, node.key)
     upload = client.create_multipart_upload(Bucket="data", Key="attr/mp", ChecksumAlgorithm="CRC32")["UploadId"]
-    parts = [body(5 * MiB, 61), body(3 * MiB, 62), body(10, 63)]
+    parts = [body(5 * MiB, 61), body(5 * MiB + 1, 62), body(10, 63)]
     done = [{"PartNumber": n, "ETag": client.upload_part(Bucket="data", Key="attr/mp", UploadId=upload, PartNumber=n, Body=p,
                                                          ChecksumAlgorithm="CRC32")["ETag"]} for n, p in enumerate(parts, 1)]
     client.complete_multipart_upload(Bucket="data", Key="attr/mp", UploadId=upload, MultipartUpload={"Parts": done})
