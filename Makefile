@@ -3,7 +3,7 @@ SHELL := /bin/bash
 RELEASE_DIR := .build-release
 SHALE := $(RELEASE_DIR)/release/shale
 
-.PHONY: deps build release test run bench bench-suite bench-s3 clean
+.PHONY: deps build release test fuzz run bench bench-suite bench-s3 clean
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +18,15 @@ release: deps
 # build without the ISAL trait), then the integration tests with real nodes.
 test: deps
 	@scripts/test.sh
+
+# The parsers' seeded fuzz runs (chunk framing, trailers, XML bodies,
+# presigned queries, ranges, copy sources, conditional headers), longer than
+# the 2000 mutations each gets in `make test`. SHALE_FUZZ_ITERATIONS and
+# SHALE_FUZZ_SEED choose; a crash found becomes a regression test.
+fuzz: deps
+	swift build --build-tests
+	SHALE_FUZZ_ITERATIONS=$${SHALE_FUZZ_ITERATIONS:-200000} SHALE_FUZZ_SEED=$${SHALE_FUZZ_SEED:-$$RANDOM} \
+		swift test --skip-build --filter "ParserFuzzTests|AWSChunkedTests"
 
 # A ready single-node cluster on 127.0.0.1 (state in ./shale-dev, kept
 # across restarts); prints the endpoint and credentials. Ctrl-C stops it.

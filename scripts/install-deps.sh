@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Shale needs on Debian 12, if missing:
 # ISA-L, SQLite and pkg-config for the build; Python with pytest, boto3,
-# cryptography, awscrt and the AWS CLI for the integration tests.
+# cryptography, awscrt and the AWS CLI, rclone and s3cmd, and pyarrow,
+# polars and pyiceberg for the integration tests.
 set -euo pipefail
 
 sudo=""
@@ -12,7 +13,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-packages=(libisal-dev libsqlite3-dev pkg-config python3)
+packages=(libisal-dev libsqlite3-dev pkg-config python3 rclone s3cmd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -29,6 +30,13 @@ if ! python3 -c 'import pytest, boto3, cryptography, awscrt' >/dev/null 2>&1 || 
     # Debian's own Python refuses pip installs system-wide (PEP 668): use its packages.
     apt_install python3-pytest python3-boto3 python3-awscrt python3-cryptography awscli
   fi
+fi
+
+if ! python3 -c 'import pyarrow, polars, pyiceberg' >/dev/null 2>&1; then
+  # The lakehouse's own clients, for Tests/integration/test_clients.py.
+  echo "installing the lakehouse clients: pyarrow, polars, pyiceberg"
+  python3 -m pip install --quiet pyarrow polars "pyiceberg[pyarrow,sql-sqlite]" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages pyarrow polars "pyiceberg[pyarrow,sql-sqlite]"
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
