@@ -89,16 +89,7 @@ public final class MetadataStore: Sendable {
             return try await pool.write { db in
                 var changed = 0
                 for (record, data) in rows {
-                    try db.execute(sql: """
-                        INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (bucket, key) DO UPDATE SET
-                            stamp_millis = excluded.stamp_millis, stamp_counter = excluded.stamp_counter,
-                            stamp_node = excluded.stamp_node, deleted = excluded.deleted, record = excluded.record
-                        WHERE (excluded.stamp_millis, excluded.stamp_counter, excluded.stamp_node)
-                            > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
-                        """, arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
-                                         Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
+                    try Self.upsert(db, record, data)
                     changed += db.changesCount
                 }
                 return changed
@@ -174,16 +165,7 @@ public final class MetadataStore: Sendable {
         do {
             return try await pool.write { db in
                 if let promised = try Self.promise(db, bucket: record.bucketID, key: record.key), promised > ballot { return false }
-                try db.execute(sql: """
-                    INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (bucket, key) DO UPDATE SET
-                        stamp_millis = excluded.stamp_millis, stamp_counter = excluded.stamp_counter,
-                        stamp_node = excluded.stamp_node, deleted = excluded.deleted, record = excluded.record
-                    WHERE (excluded.stamp_millis, excluded.stamp_counter, excluded.stamp_node)
-                        > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
-                    """, arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
-                                     Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
+                try Self.upsert(db, record, data)
                 let held = try Row.fetchOne(db, sql: """
                     SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?
                     """, arguments: [record.bucketID, record.key])
@@ -191,6 +173,20 @@ public final class MetadataStore: Sendable {
                 return Stamp(millis: UInt64(bitPattern: held[0] as Int64), counter: UInt32(held[1] as Int64), node: held[2]) == record.stamp
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.
+    private static func upsert(_ db: Database, _ record: ObjectRecord, _ data: Data) throws {
+        try db.execute(sql: """
+            INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (bucket, key) DO UPDATE SET
+                stamp_millis = excluded.stamp_millis, stamp_counter = excluded.stamp_counter,
+                stamp_node = excluded.stamp_node, deleted = excluded.deleted, record = excluded.record
+            WHERE (excluded.stamp_millis, excluded.stamp_counter, excluded.stamp_node)
+                > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
+            """, arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
+                             Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
     }
 
     private static func promise(_ db: Database, bucket: String, key: String) throws -> Stamp? {
