@@ -15,14 +15,63 @@ public struct StoredBody: Codable, Sendable, Equatable {
     public var layoutVersion: LayoutVersion
     /// Slots whose shard write was acknowledged (a quorum write may miss some).
     public var storedSlots: [Int]
+    /// Slots whose shard sits on another node than the slot's owner,
+    /// written there while the owner was away; moved home when it is back.
+    public var handoffs: [Handoff]?
+
+    public struct Handoff: Codable, Sendable, Equatable {
+        public var slot: Int
+        public var node: NodeID
+        public init(slot: Int, node: NodeID) { self.slot = slot; self.node = node }
+    }
 
     public init(versionID: String, size: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
-                layoutVersion: LayoutVersion, storedSlots: [Int]) {
+                layoutVersion: LayoutVersion, storedSlots: [Int], handoffs: [Handoff]? = nil) {
         self.versionID = versionID; self.size = size; self.dataShards = dataShards; self.parityShards = parityShards
         self.blockSizeBytes = blockSizeBytes; self.layoutVersion = layoutVersion; self.storedSlots = storedSlots
+        self.handoffs = handoffs?.isEmpty == true ? nil : handoffs
     }
 
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
+
+    /// The node holding each slot's shard: the layout's owners, with handoffs in their place.
+    public func holders(owners: [NodeID]) -> [NodeID] {
+        var holders = owners
+        for handoff in handoffs ?? [] where handoff.slot < holders.count { holders[handoff.slot] = handoff.node }
+        return holders
+    }
+}
+
+extension ObjectRecord {
+    /// This row with the handoff of (`versionID`, `slot`) removed (its shard
+    /// moved home), or nil when no body of the row has that handoff — the
+    /// row changed since, and the handoff copy is nobody's any more.
+    public func movingHome(versionID: String, slot: Int) -> ObjectRecord? {
+        func edited(_ body: StoredBody) -> StoredBody? {
+            guard body.versionID == versionID, let handoffs = body.handoffs, handoffs.contains(where: { $0.slot == slot }) else { return nil }
+            var moved = body
+            let left = handoffs.filter { $0.slot != slot }
+            moved.handoffs = left.isEmpty ? nil : left
+            return moved
+        }
+        var row = self
+        if var part = row.part, let body = edited(part.data) {
+            part.data = body
+            row.part = part
+            return row
+        }
+        guard var version = row.version else { return nil }
+        if var parts = version.parts {
+            guard let index = parts.firstIndex(where: { $0.data.versionID == versionID }), let body = edited(parts[index].data) else { return nil }
+            parts[index].data = body
+            version.parts = parts
+        } else {
+            guard let body = edited(version.body) else { return nil }
+            version.handoffs = body.handoffs
+        }
+        row.version = version
+        return row
+    }
 }
 
 /// A part of a multipart upload, uploaded or assembled into an object.

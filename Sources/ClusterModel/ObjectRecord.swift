@@ -24,6 +24,8 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var checksum: ObjectChecksum?
     /// Cache-Control, Content-Disposition, … as the PUT sent them.
     public var contentHeaders: ContentHeaders?
+    /// A single-part object's handoffs (see `StoredBody.handoffs`).
+    public var handoffs: [StoredBody.Handoff]?
     /// A multipart object's parts, in order; nil for a single-part object,
     /// whose shards the fields above describe. For a multipart object
     /// those fields name no shards (`storedSlots` is empty): each part has its own.
@@ -32,7 +34,7 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
                 layoutVersion: LayoutVersion, storedSlots: [Int], checksum: ObjectChecksum? = nil, contentHeaders: ContentHeaders? = nil,
-                parts: [ObjectPart]? = nil) {
+                parts: [ObjectPart]? = nil, handoffs: [StoredBody.Handoff]? = nil) {
         self.versionID = versionID; self.size = size; self.etag = etag; self.contentType = contentType
         self.userMetadata = userMetadata; self.lastModifiedMillis = lastModifiedMillis; self.dataShards = dataShards
         self.parityShards = parityShards; self.blockSizeBytes = blockSizeBytes; self.layoutVersion = layoutVersion
@@ -40,12 +42,13 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
         self.checksum = checksum
         self.contentHeaders = contentHeaders
         self.parts = parts
+        self.handoffs = handoffs?.isEmpty == true ? nil : handoffs
     }
 
     /// The shards of a single-part object.
     public var body: StoredBody {
         StoredBody(versionID: versionID, size: size, dataShards: dataShards, parityShards: parityShards, blockSizeBytes: blockSizeBytes,
-                 layoutVersion: layoutVersion, storedSlots: storedSlots)
+                 layoutVersion: layoutVersion, storedSlots: storedSlots, handoffs: handoffs)
     }
 
     /// Every body this version's bytes are in, in byte order: the parts of
@@ -82,8 +85,9 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// The row format this build writes. 1: rows without a `format` field
     /// (before checksums and content headers); 2: `ObjectVersion.checksum`
     /// and `contentHeaders` may be present; 3: multipart objects (`parts`)
-    /// and the rows of upload tables (`upload`, `part`).
-    public static let currentFormat = 3
+    /// and the rows of upload tables (`upload`, `part`); 4: handoffs
+    /// (shards written to another node while their owner was away).
+    public static let currentFormat = 4
 
     public var bucketID: String
     public var key: String

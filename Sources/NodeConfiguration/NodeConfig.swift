@@ -66,6 +66,7 @@ public struct NodeConfig: Sendable {
     public static let defaultAntiEntropyIntervalSeconds = 60
     public static let defaultStrayShardGraceSeconds = 3600
     public static let defaultSlowShardTimeoutMillis = 3000
+    public static let defaultTransferRateMiBPerSecond = 100
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -96,6 +97,8 @@ public struct NodeConfig: Sendable {
     public var strayShardGraceSeconds = defaultStrayShardGraceSeconds
     /// A shard that has not answered, or delivered a block's chunk, within this is read around with parity.
     public var slowShardTimeoutMillis = defaultSlowShardTimeoutMillis
+    /// The most MiB/s this node sends when it moves shards in the background (handoffs going home).
+    public var transferRateMiBPerSecond = defaultTransferRateMiBPerSecond
     /// The Reed-Solomon kernels: `SHALE_ERASURE_BACKEND` when set, else the fastest this build has.
     public var erasureBackend = ErasureBackendKind.preferred
 
@@ -157,6 +160,7 @@ public struct NodeConfig: Sendable {
         ("anti_entropy_interval_seconds", "SHALE_ANTI_ENTROPY_INTERVAL_SECONDS", false),
         ("stray_shard_grace_seconds", "SHALE_STRAY_SHARD_GRACE_SECONDS", false),
         ("slow_shard_timeout_millis", "SHALE_SLOW_SHARD_TIMEOUT_MILLIS", false),
+        ("transfer_rate_mib_per_second", "SHALE_TRANSFER_RATE_MIB_PER_SECOND", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("s3_api.root_domain", "SHALE_S3_ROOT_DOMAIN", false),
@@ -167,7 +171,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -327,6 +331,7 @@ public struct NodeConfig: Sendable {
         config.antiEntropyIntervalSeconds = try positive("anti_entropy_interval_seconds") ?? defaultAntiEntropyIntervalSeconds
         config.strayShardGraceSeconds = try positive("stray_shard_grace_seconds") ?? defaultStrayShardGraceSeconds
         config.slowShardTimeoutMillis = try positive("slow_shard_timeout_millis") ?? defaultSlowShardTimeoutMillis
+        config.transferRateMiBPerSecond = try positive("transfer_rate_mib_per_second") ?? defaultTransferRateMiBPerSecond
         if let domain = string("s3_api.root_domain") {
             var trimmed = Substring(domain.lowercased())
             while trimmed.hasPrefix(".") { trimmed = trimmed.dropFirst() }

@@ -11,7 +11,7 @@ import GRDB
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
     /// The newest schema this build knows; older files are migrated on open.
-    public static let schemaVersion = "v3-key-ballots"
+    public static let schemaVersion = "v4-handoff-shards"
 
     let pool: DatabasePool
 
@@ -73,7 +73,60 @@ public final class MetadataStore: Sendable {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v4-handoff-shards") { db in
+            // Shards this node holds for an owner that was away when they
+            // were written: the handoff mover's work list.
+            try db.execute(sql: """
+                CREATE TABLE handoff_shards (
+                    version_id TEXT NOT NULL,
+                    slot INTEGER NOT NULL,
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    PRIMARY KEY (version_id, slot)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
+    }
+
+    /// Notes shards held here for an absent owner (in the same transaction
+    /// style as `recordShards`, before their files are written).
+    public func recordHandoffs(_ shards: [LocalShard]) async throws(StorageError) {
+        guard !shards.isEmpty else { return }
+        do {
+            try await pool.write { db in
+                for shard in shards {
+                    try db.execute(sql: """
+                        INSERT INTO handoff_shards (version_id, slot, bucket, key) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (version_id, slot) DO NOTHING
+                        """, arguments: [shard.versionID, shard.slot, shard.bucket, shard.key])
+                }
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// Drops a handoff note (its shard went home, or no row names it a handoff any more).
+    public func forgetHandoff(versionID: String, slot: Int) async throws(StorageError) {
+        do {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM handoff_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// Handoff shards held here, in (version id, slot) order after `after`.
+    public func handoffShards(after: (versionID: String, slot: Int)?, limit: Int) async throws(StorageError) -> [LocalShard] {
+        do {
+            return try await pool.read { db in
+                let cursor = after ?? ("", -1)
+                return try Row.fetchAll(db, sql: """
+                    SELECT version_id, slot, bucket, key FROM handoff_shards
+                    WHERE (version_id, slot) > (?, ?) ORDER BY version_id, slot LIMIT ?
+                    """, arguments: [cursor.0, cursor.1, limit]).map { row in
+                    LocalShard(versionID: row[0], slot: row[1], bucket: row[2], key: row[3], createdMillis: 0)
+                }
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
     /// Stores each record unless the row already holds a newer (or the same)
@@ -231,6 +284,7 @@ public final class MetadataStore: Sendable {
             try await pool.write { db in
                 for slot in slots {
                     try db.execute(sql: "DELETE FROM local_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
+                    try db.execute(sql: "DELETE FROM handoff_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
                 }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }

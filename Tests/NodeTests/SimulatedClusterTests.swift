@@ -317,6 +317,44 @@ struct SimulatedCluster {
         sim.network.faults.heal()
     }
 
+    /// A whole zone out: PUTs keep all k + m shards, the absent owners'
+    /// on handoff nodes in the other zones, and every read goes on. When the
+    /// zone is back the handoffs move home (the row forgets them, the
+    /// copies go), and the object then survives two other nodes down.
+    @Test func aZoneOutageKeepsFullRedundancyThroughHandoffs() async throws {
+        let sim = try await SimulatedCluster.start()
+        let zone3 = Set(sim.nodes.suffix(2).map(\.id))
+        sim.network.faults.setDown(zone3)
+        sim.clock.advance(byMillis: 60_000)
+        try await SimulatedCluster.heartbeat(Array(sim.nodes.prefix(4)))
+        let bytes = body(3 * 65536 + 5, seed: 90)
+        let version = try await sim.put("outage/a", bytes, via: 0)
+        #expect(version.storedSlots == [0, 1, 2, 3, 4, 5])
+        let handoffs = version.handoffs ?? []
+        #expect(handoffs.count == 2 && handoffs.allSatisfy { !zone3.contains($0.node) }, "\(handoffs)")
+        #expect(try await sim.get("outage/a", via: 1) == bytes)
+        func holders() -> [Int] {
+            sim.services.map { service in
+                (0..<6).filter { (try? service.shards.reader(for: ShardKey(versionID: version.versionID, slot: $0)!)) != nil }.count
+            }
+        }
+        #expect(holders().suffix(2) == [0, 0], "nothing reaches the zone that is out")
+
+        sim.network.faults.setDown([])
+        sim.clock.advance(byMillis: 1000)
+        try await SimulatedCluster.heartbeat(sim.nodes)
+        for service in sim.services { await service.moveHandoffsHome() }
+        let after = try await sim.services[2].head(bucket: sim.bucket, key: "outage/a")
+        #expect(after.handoffs == nil)
+        #expect(holders() == [1, 1, 1, 1, 1, 1], "every shard on its own owner, the handoff copies gone")
+        sim.network.faults.setDown(Set(sim.nodes.prefix(2).map(\.id)))
+        #expect(try await sim.get("outage/a", via: 3) == bytes)
+        sim.network.faults.setDown([])
+        // A second pass finds nothing left to move.
+        for service in sim.services { await service.moveHandoffsHome() }
+        #expect(holders() == [1, 1, 1, 1, 1, 1])
+    }
+
     /// A partition of the cluster into two halves (one zone and a half
     /// each): neither side holds k + 1 = 5 owners, so neither writes; reads
     /// of earlier objects go on where k shards are reachable; after healing,

@@ -93,18 +93,18 @@ extension ObjectService {
         async let previousRead = metadata.read(table: table, bucket: request.bucket, key: rowKey, routing: routing)
 
         let owners = layout.owners(of: PartitionID(bucket: request.bucket, key: request.key))
-        let written = try await writeBody(expectations, body: body, owners: owners, layout: layout,
+        let written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key), layout: layout,
                                           object: ObjectName(bucket: table, key: rowKey), routing: routing)
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
-            await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: owners, routing: routing)
+            await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: written.body.holders(owners: owners), routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
         let part = ObjectPart(number: request.partNumber, etag: Hex.encode(written.md5), checksum: written.checksum,
                               lastModifiedMillis: node.wallClock.nowMillis(), data: written.body)
         let record = ObjectRecord(uploadTable: table, key: rowKey, stamp: stamp(replacing: previous?.stamp), part: part)
         do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
-            await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: owners, routing: routing)
+            await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: written.body.holders(owners: owners), routing: routing)
             throw error
         }
         if let replaced = previous?.part, replaced.data.versionID != part.data.versionID {

@@ -129,26 +129,26 @@ public final class ObjectService: Sendable {
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
         expectations.trailingChecksum = request.trailingChecksum
-        let written = try await writeBody(expectations, body: body, owners: owners, layout: layout,
+        let written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key), layout: layout,
                                           object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
         let stored = written.body
 
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
-            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: owners, routing: routing)
+            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: stored.holders(owners: owners), routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
         let version = ObjectVersion(
             versionID: stored.versionID, size: stored.size, etag: Hex.encode(written.md5), contentType: request.contentType,
             userMetadata: request.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: stored.dataShards,
             parityShards: stored.parityShards, blockSizeBytes: stored.blockSizeBytes, layoutVersion: stored.layoutVersion,
-            storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders)
+            storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders, handoffs: stored.handoffs)
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
                                                 condition: request.condition, routing: routing)
         } catch {
-            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: owners, routing: routing)
+            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: stored.holders(owners: owners), routing: routing)
             throw error
         }
         if let old = replaced?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
@@ -185,27 +185,41 @@ public final class ObjectService: Sendable {
     /// Erasure-codes a body (an object's or a part's) onto `owners` under a
     /// new version id; `object` is what the owners' shard indexes note it as.
     /// Nothing refers to the shards yet: the caller records them, or deletes them.
-    func writeBody<Body: AsyncSequence>(_ expectations: BodyExpectations, body: Body, owners: [NodeID], layout: Layout,
+    func writeBody<Body: AsyncSequence>(_ expectations: BodyExpectations, body: Body, partition: PartitionID, layout: Layout,
                                         object: ObjectName, routing: ClusterNode.Routing) async throws(ObjectError) -> WrittenBody
         where Body.Element == ByteBuffer
     {
         let code = layout.code
+        let owners = layout.owners(of: partition)
         let versionID = Self.newVersionID()
         let size = UInt64(expectations.contentLength)
         let quorum = Self.writeQuorum(writeQuorumSetting, code: code)
         var sinks: [Int: any ShardSink] = [:]
+        var handoffs: [Int: NodeID] = [:]
         if let format = Self.shardFormat(size: size, blockSize: blockSizeBytes, code: code) {
-            let reachable = owners.indices.filter { routing.reachable(owners[$0]) }
-            guard reachable.count >= quorum else {
-                throw .unavailable("\(reachable.count) of \(owners.count) shard owners reachable, write quorum is \(quorum)")
+            // An owner that is away gets its shard written to a handoff node, so the write keeps all k + m shards.
+            let away = owners.indices.filter { !routing.reachable(owners[$0]) }
+            if !away.isEmpty {
+                handoffs = layout.handoffTargets(owners: owners, away: away, partition: partition, isReachable: routing.reachable)
             }
-            sinks = await access.openSinks(versionID: versionID, slots: reachable, owners: owners, format: format, object: object, routing: routing)
+            var targets = owners
+            for (slot, node) in handoffs { targets[slot] = node }
+            let slots = owners.indices.filter { routing.reachable(targets[$0]) }
+            guard slots.count >= quorum else {
+                throw .unavailable("\(slots.count) of \(owners.count) shards can be placed on reachable nodes, write quorum is \(quorum)")
+            }
+            sinks = await access.openSinks(versionID: versionID, slots: slots, owners: targets, format: format, object: object, routing: routing,
+                                           handoffs: Set(handoffs.keys))
         }
         let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: access.readerSettings.backend, quorum: quorum,
                                    slowWriteMillis: access.readerSettings.slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
         let outcome = try await pipeline.run(body, expecting: expectations, sinks: sinks)
+        let durable = Set(outcome.durableSlots)
         let stored = StoredBody(versionID: versionID, size: size, dataShards: code.dataShards, parityShards: code.parityShards,
-                                blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: outcome.durableSlots)
+                                blockSizeBytes: blockSizeBytes, layoutVersion: layout.version, storedSlots: outcome.durableSlots,
+                                handoffs: handoffs.filter { durable.contains($0.key) }.sorted { $0.key < $1.key }
+                                    .map { StoredBody.Handoff(slot: $0.key, node: $0.value) })
+        if !handoffs.isEmpty { Counter(label: "shale_handoff_shards_written_total").increment(by: stored.handoffs?.count ?? 0) }
         return WrittenBody(body: stored, md5: outcome.md5, checksum: outcome.checksum)
     }
 }

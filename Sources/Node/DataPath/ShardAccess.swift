@@ -26,18 +26,27 @@ struct ShardAccess: Sendable {
         let notes = keys.map {
             MetadataStore.LocalShard(versionID: $0.versionID, slot: $0.slot, bucket: object.bucket, key: object.key, createdMillis: now)
         }
-        do { try await index.recordShards(notes) } catch { throw .disk(error) }
+        do {
+            try await index.recordShards(notes)
+            if object.handoff { try await index.recordHandoffs(notes) }
+        } catch { throw .disk(error) }
     }
 
     /// A sink for each of `slots` of a new shard set: a file where the owner
     /// is this node, the transport's upload to the owner otherwise. A slot
     /// whose sink cannot be opened is left out (and logged); the caller counts.
+    /// `handoffs`: slots written for an owner that is away (their holder notes them for the handoff mover).
     func openSinks(versionID: String, slots: [Int], owners: [NodeID], format: ShardFileFormat, object: ObjectName,
-                   routing: ClusterNode.Routing) async -> [Int: any ShardSink] {
+                   routing: ClusterNode.Routing, handoffs: Set<Int> = []) async -> [Int: any ShardSink] {
         let keys = Dictionary(uniqueKeysWithValues: slots.map { ($0, ShardKey(versionID: versionID, slot: $0)!) })
+        var handoffObject = object
+        handoffObject.handoff = true
         let local = slots.filter { owners[$0] == routing.selfID }
         var sinks: [Int: any ShardSink] = [:]
-        do { try await note(local.map { keys[$0]! }, of: object) } catch {
+        do {
+            try await note(local.filter { !handoffs.contains($0) }.map { keys[$0]! }, of: object)
+            try await note(local.filter { handoffs.contains($0) }.map { keys[$0]! }, of: handoffObject)
+        } catch {
             logger.error("cannot note shards in the shard index", metadata: ["error": "\(error)"])
         }
         for slot in slots {
@@ -47,7 +56,8 @@ struct ShardAccess: Sendable {
                     logger.error("cannot create shard file", metadata: ["error": "\(error)"])
                 }
             } else if let address = routing.addresses[owner] {
-                sinks[slot] = await transport.sink(for: keys[slot]!, format: format, object: object, on: owner, at: address)
+                sinks[slot] = await transport.sink(for: keys[slot]!, format: format, object: handoffs.contains(slot) ? handoffObject : object,
+                                                   on: owner, at: address)
             }
         }
         return sinks
@@ -72,9 +82,14 @@ struct ShardAccess: Sendable {
 }
 
 extension ClusterNode.Routing {
-    /// The owners of a body's slots: the partition's owners under the
-    /// layout the body was written with.
+    /// The nodes holding a body's slots: the partition's owners under the
+    /// layout the body was written with, with its handoffs in their place.
     func owners(of body: StoredBody, bucket: BucketID, key: String) throws(ObjectError) -> [NodeID] {
+        body.holders(owners: try homeOwners(of: body, bucket: bucket, key: key))
+    }
+
+    /// The slots' owners under the body's layout, handoffs aside.
+    func homeOwners(of body: StoredBody, bucket: BucketID, key: String) throws(ObjectError) -> [NodeID] {
         guard let layout = layout(body.layoutVersion) else {
             throw .unreadable("layout version \(body.layoutVersion) is unknown here")
         }

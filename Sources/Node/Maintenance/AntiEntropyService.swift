@@ -25,6 +25,7 @@ public struct AntiEntropyService: Service {
             guard !Task.isShuttingDownGracefully && !Task.isCancelled else { return }
             await objects.antiEntropyRound()
             await objects.collectStrays()
+            await objects.moveHandoffsHome()
         }
     }
 }

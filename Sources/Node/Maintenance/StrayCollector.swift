@@ -46,6 +46,12 @@ struct StrayCollector: Sendable {
             rows[name] = found
             return found
         }
+        // Live only where the row puts it: a copy left behind by a handoff moved home is a stray.
+        func heldHere(_ record: ObjectRecord?, _ shard: MetadataStore.LocalShard, bucket: BucketID, objectKey: String) -> Bool {
+            guard let record, let body = HandoffMover.body(in: record, versionID: shard.versionID) else { return false }
+            guard let holders = try? routing.owners(of: body, bucket: bucket, key: objectKey) else { return true }
+            return shard.slot < holders.count && holders[shard.slot] == routing.selfID
+        }
         for shard in candidates {
             let isLive: Bool
             if let bucketHex = UploadTable.bucketHex(ofTable: shard.bucket) {
@@ -53,18 +59,18 @@ struct StrayCollector: Sendable {
                 guard let bucket = BucketID(hex: bucketHex), let part = UploadTable.parsePartRowKey(shard.key) else { continue }
                 guard case .found(let object) = await row(table: bucketHex, bucket: bucket, key: part.key) else { continue }
                 if object?.version?.holds(shardVersionID: shard.versionID) == true {
-                    isLive = true
+                    isLive = heldHere(object, shard, bucket: bucket, objectKey: part.key)
                 } else {
                     let uploadKey = UploadTable.uploadRowKey(key: part.key, uploadID: part.uploadID)
                     guard case .found(let upload) = await row(table: shard.bucket, bucket: bucket, key: uploadKey),
                           case .found(let partRow) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
                     let open = upload?.upload.map { $0.state == .inProgress || $0.state == .completing } ?? false
-                    isLive = open && partRow?.part?.data.versionID == shard.versionID
+                    isLive = open && partRow?.part?.data.versionID == shard.versionID && heldHere(partRow, shard, bucket: bucket, objectKey: part.key)
                 }
             } else {
                 guard let bucket = BucketID(hex: shard.bucket),
                       case .found(let object) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
-                isLive = object?.version?.holds(shardVersionID: shard.versionID) == true
+                isLive = heldHere(object, shard, bucket: bucket, objectKey: shard.key)
             }
             if isLive {
                 live.append(MetadataStore.LocalShard(versionID: shard.versionID, slot: shard.slot, bucket: shard.bucket,

@@ -57,6 +57,8 @@ extension RPCClient {
 struct ObjectName: Sendable, Hashable {
     let bucket: String
     let key: String
+    /// The shard is written to this node for an owner that is away (a handoff).
+    var handoff = false
 }
 
 /// The query of a shard transfer: which shard, its geometry, which chunks.
@@ -73,7 +75,10 @@ struct ShardQuery: Sendable, Equatable {
 
     var text: String {
         var text = "v=\(key.versionID)&slot=\(key.slot)&chunk=\(chunkSize)&length=\(dataLength)&from=\(chunks.lowerBound)&to=\(chunks.upperBound)"
-        if let object { text += "&b=\(object.bucket)&k=\(Hex.encode(Array(object.key.utf8)))" }
+        if let object {
+            text += "&b=\(object.bucket)&k=\(Hex.encode(Array(object.key.utf8)))"
+            if object.handoff { text += "&h=1" }
+        }
         return text
     }
 
@@ -106,7 +111,7 @@ struct ShardQuery: Sendable, Equatable {
             // The table: a bucket's objects (its hex) or its multipart uploads.
             guard BucketID(hex: UploadTable.bucketHex(ofTable: String(bucket)) ?? String(bucket)) != nil, let bytes = Hex.decode(String(keyHex)),
                   let name = String(validating: bytes, as: UTF8.self) else { return nil }
-            object = ObjectName(bucket: String(bucket), key: name)
+            object = ObjectName(bucket: String(bucket), key: name, handoff: fields["h"] == "1")
         }
         self.init(key: key, format: format, chunks: from..<to, object: object)
     }
