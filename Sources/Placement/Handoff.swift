@@ -31,12 +31,16 @@ extension Layout {
         return chosen
     }
 
-    /// A stable pseudo-random order of nodes per (partition, slot): FNV-1a.
+    /// A stable pseudo-random order of nodes per (partition, slot): FNV-1a
+    /// over the three, then SplitMix64's finalizer so that every input bit
+    /// reaches the high bits the order compares first.
     static func spread(_ node: NodeID, partition: PartitionID, slot: Int) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in Array(node.rawValue.utf8) + [UInt8(partition.index), UInt8(truncatingIfNeeded: slot)] {
+        for byte in [UInt8(partition.index), UInt8(truncatingIfNeeded: slot)] + Array(node.rawValue.utf8) {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
         }
-        return hash
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        return hash ^ (hash >> 31)
     }
 }

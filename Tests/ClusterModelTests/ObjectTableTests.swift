@@ -151,3 +151,33 @@ import Units
         #expect(throws: ClusterStateFile.FormatError.self) { try ClusterStateFile.decode(newer) }
     }
 }
+
+@Suite struct HandoffRowTests {
+    func body(_ id: String, handoffs: [StoredBody.Handoff]?) -> StoredBody {
+        StoredBody(versionID: id, size: 10, dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1),
+                   storedSlots: [0, 1, 2, 3, 4, 5], handoffs: handoffs)
+    }
+
+    @Test func movingHomeEditsOnlyTheNamedHandoff() throws {
+        let two = [StoredBody.Handoff(slot: 4, node: NodeID("x")), StoredBody.Handoff(slot: 5, node: NodeID("y"))]
+        let single = body(String(repeating: "a", count: 32), handoffs: two)
+        let version = ObjectVersion(versionID: single.versionID, size: 10, etag: "e", contentType: nil, userMetadata: [:], lastModifiedMillis: 1,
+                                    dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1),
+                                    storedSlots: single.storedSlots, handoffs: two)
+        let row = ObjectRecord(bucketID: "b", key: "k", stamp: Stamp(millis: 5, counter: 0, node: "n"), version: version)
+        let moved = try #require(row.movingHome(versionID: single.versionID, slot: 4))
+        #expect(moved.version?.handoffs == [two[1]])
+        #expect(moved.version?.body.holders(owners: (0..<6).map { NodeID("o\($0)") })[5] == NodeID("y"))
+        #expect(try #require(moved.movingHome(versionID: single.versionID, slot: 5)).version?.handoffs == nil)
+        #expect(row.movingHome(versionID: single.versionID, slot: 3) == nil, "no handoff at that slot")
+        #expect(row.movingHome(versionID: String(repeating: "b", count: 32), slot: 4) == nil, "another version")
+
+        // A multipart object: the part's body is edited, the others left alone.
+        var multi = version
+        multi.parts = [ObjectPart(number: 1, etag: "p1", checksum: nil, lastModifiedMillis: 1, data: body(String(repeating: "c", count: 32), handoffs: nil)),
+                       ObjectPart(number: 2, etag: "p2", checksum: nil, lastModifiedMillis: 1, data: body(String(repeating: "d", count: 32), handoffs: two))]
+        let multiRow = ObjectRecord(bucketID: "b", key: "k", stamp: Stamp(millis: 5, counter: 0, node: "n"), version: multi)
+        let movedPart = try #require(multiRow.movingHome(versionID: String(repeating: "d", count: 32), slot: 5))
+        #expect(movedPart.version?.parts?[1].data.handoffs == [two[0]] && movedPart.version?.parts?[0] == multi.parts?[0])
+    }
+}
