@@ -353,6 +353,13 @@ struct SimulatedCluster {
         // A second pass finds nothing left to move.
         for service in sim.services { await service.moveHandoffsHome() }
         #expect(holders() == [1, 1, 1, 1, 1, 1])
+
+        // m + 1 owners away is beyond what handoffs cover: the write is refused, not packed onto three nodes.
+        sim.network.faults.setDown(Set(sim.nodes.suffix(3).map(\.id)))
+        sim.clock.advance(byMillis: 60_000)
+        try await SimulatedCluster.heartbeat(Array(sim.nodes.prefix(3)))
+        await #expect(throws: ObjectError.self) { _ = try await sim.put("outage/refused", [1, 2, 3], via: 0) }
+        sim.network.faults.setDown([])
     }
 
     /// A partition of the cluster into two halves (one zone and a half

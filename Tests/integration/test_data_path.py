@@ -170,9 +170,11 @@ def test_put_with_one_node_down_then_read_after_it_returns(six, tmp_path):
 
 
 def test_put_without_write_quorum_fails_and_leaves_nothing(six, tmp_path):
+    """m + 1 owners down: beyond what handoffs cover (m absent owners), the PUT is refused."""
     before = set(shard_files(six.nodes))
     six.nodes[0].kill()
     six.nodes[2].kill()
+    six.nodes[4].kill()
     live = six.live()
     make_file(tmp_path / "q", 2 * BLOCK, seed=12)
     with pytest.raises(ClientError) as raised:

@@ -197,9 +197,10 @@ public final class ObjectService: Sendable {
         var sinks: [Int: any ShardSink] = [:]
         var handoffs: [Int: NodeID] = [:]
         if let format = Self.shardFormat(size: size, blockSize: blockSizeBytes, code: code) {
-            // An owner that is away gets its shard written to a handoff node, so the write keeps all k + m shards.
+            // An owner that is away gets its shard written to a handoff node, so the write keeps all k + m shards —
+            // for up to m absent owners, the failures the code is built to take; beyond them the write is refused.
             let away = owners.indices.filter { !routing.reachable(owners[$0]) }
-            if !away.isEmpty {
+            if !away.isEmpty && away.count <= code.parityShards {
                 handoffs = layout.handoffTargets(owners: owners, away: away, partition: partition, isReachable: routing.reachable)
             }
             var targets = owners
