@@ -292,3 +292,44 @@ def test_object_attributes_and_listing_details(node):
     assert [p["Prefix"] for p in rolled["CommonPrefixes"]] == ["attr/x--"]
     deeper = client.list_objects_v2(Bucket="data", Prefix="attr/x--", Delimiter="--")
     assert [p["Prefix"] for p in deeper["CommonPrefixes"]] == ["attr/x--y--"] and [c["Key"] for c in deeper["Contents"]] == ["attr/x--w"]
+
+
+def test_concurrent_complete_and_abort_of_one_upload(node):
+    """Issue 13's scenario 10: a completion and an abort race on one upload.
+    Exactly one wins each time: the object exists whole and the abort finds
+    no upload, or the abort went through and the completion finds none."""
+    import threading
+    client = boto(node, node.key)
+    data = body(5 * MiB + 1, 90)
+    for round_ in range(10):
+        key = f"race/{round_}"
+        upload = client.create_multipart_upload(Bucket="data", Key=key)["UploadId"]
+        etag = client.upload_part(Bucket="data", Key=key, UploadId=upload, PartNumber=1, Body=data)["ETag"]
+        outcome: dict[str, object] = {}
+
+        def complete():
+            try:
+                boto(node, node.key).complete_multipart_upload(Bucket="data", Key=key, UploadId=upload,
+                                                               MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+                outcome["complete"] = "ok"
+            except ClientError as error:
+                outcome["complete"] = error.response["Error"]["Code"]
+
+        def abort():
+            try:
+                boto(node, node.key).abort_multipart_upload(Bucket="data", Key=key, UploadId=upload)
+                outcome["abort"] = "ok"
+            except ClientError as error:
+                outcome["abort"] = error.response["Error"]["Code"]
+
+        threads = [threading.Thread(target=complete), threading.Thread(target=abort)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcome.values()) == ["NoSuchUpload", "ok"], outcome
+        if outcome["complete"] == "ok":
+            assert client.get_object(Bucket="data", Key=key)["Body"].read() == data
+        else:
+            with pytest.raises(ClientError):
+                client.head_object(Bucket="data", Key=key)
