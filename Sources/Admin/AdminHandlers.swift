@@ -70,6 +70,11 @@ struct AdminHandlers: Sendable {
                 return await layoutShow()
             }
         }
+        router.post(RouterPath(stringLiteral: AdminPath.rebuildVerify)) { _, _ in
+            do throws(ObjectError) { return jsonResponse(try await objects.verifyRedundancy()) } catch {
+                return jsonError(.serviceUnavailable, code: "Unavailable", error.description)
+            }
+        }
         registerBuckets(on: router)
         registerKeys(on: router)
     }

@@ -19,6 +19,7 @@ public enum AdminPath {
     public static let buckets = "/v1/buckets"
     public static let keys = "/v1/keys"
     public static let keysImport = "/v1/keys/import"
+    public static let rebuildVerify = "/v1/rebuild/verify"
     public static let health = "/health"
     public static let metrics = "/metrics"
 }

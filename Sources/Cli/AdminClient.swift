@@ -62,7 +62,8 @@ struct AdminClient {
     let json: Bool
 
     /// Calls the API; returns the raw JSON of a 2xx answer, or fails with its error message.
-    func call(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<EmptyBody>.none) async throws -> Data {
+    func call(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<EmptyBody>.none,
+              timeout: TimeAmount = Self.timeout) async throws -> Data {
         var request = HTTPClientRequest(url: "http://\(address)\(path)")
         request.method = method
         request.headers.add(name: "authorization", value: "Bearer \(token)")
@@ -73,7 +74,7 @@ struct AdminClient {
         let data: Data
         let status: HTTPResponseStatus
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: Self.timeout)
+            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
             status = response.status
             data = Data(buffer: try await response.body.collect(upTo: Self.maxResponseBytes))
         } catch {

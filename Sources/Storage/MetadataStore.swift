@@ -210,8 +210,9 @@ public final class MetadataStore: Sendable {
     }
 
     /// Phase two: merges `record` unless a higher ballot than `ballot` was
-    /// promised since; returns whether the replica now holds it (a newer
-    /// row already there is not replaced, and then it does not).
+    /// promised since; returns whether the replica now holds exactly it (a
+    /// newer row already there is not replaced, nor another proposal of the
+    /// same stamp, and then it does not).
     public func accept(_ record: ObjectRecord, ballot: Stamp) async throws(StorageError) -> Bool {
         let data: Data
         do { data = try JSONEncoder().encode(record) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
@@ -219,11 +220,9 @@ public final class MetadataStore: Sendable {
             return try await pool.write { db in
                 if let promised = try Self.promise(db, bucket: record.bucketID, key: record.key), promised > ballot { return false }
                 try Self.upsert(db, record, data)
-                let held = try Row.fetchOne(db, sql: """
-                    SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?
-                    """, arguments: [record.bucketID, record.key])
-                guard let held else { return false }
-                return Stamp(millis: UInt64(bitPattern: held[0] as Int64), counter: UInt32(held[1] as Int64), node: held[2]) == record.stamp
+                let held = try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?",
+                                             arguments: [record.bucketID, record.key])
+                return held == data
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }

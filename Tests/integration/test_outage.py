@@ -74,6 +74,19 @@ def test_zone_outage_keeps_writes_at_full_redundancy_then_moves_home(six, tmp_pa
         grouped = by_version({p: n for p, n in shard_files(nodes).items() if p not in before})
         return all(sorted(holders.values()) == [1] * 6 for holders in grouped.values()) and len(grouped) == 3
     wait_until(home, timeout=90, interval=1, what="every handoff moved home: one shard per node")
+    verified = nodes[2].cli("rebuild", "verify")
+    assert verified.returncode == 0 and "fully redundant as of" in verified.stdout and "2 objects" in verified.stdout and "18 shards" in verified.stdout, verified.stdout
+    # A shard file gone: verify names it and exits non-zero (scripts and jobs wait on it).
+    # A data shard (slots 0..k-1), so that reading the object meets the hole and queues its repair.
+    victim = next(p for p in shard_files(nodes[2:]) if p not in before and int(p.name.split(".")[1]) < 4)
+    victim.unlink()
+    failed = nodes[2].cli("rebuild", "verify", check=False)
+    assert failed.returncode == 1 and "NOT fully redundant" in failed.stdout and "missing" in failed.stdout, failed.stdout + failed.stderr
+    # Reading the objects finds the missing shard and queues its repair; verify then passes again.
+    assert md5_of_object(client, "lake", "during/object") == digest
+    assert client.get_object(Bucket="lake", Key="during/parts")["Body"].read() == b"".join(parts)
+    wait_until(lambda: nodes[2].cli("rebuild", "verify", check=False).returncode == 0, timeout=30, interval=1,
+               what="the missing shard repaired")
 
     for node in nodes[:2]:
         node.kill()

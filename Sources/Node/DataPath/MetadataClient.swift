@@ -17,8 +17,18 @@ protocol ObjectTables: Sendable {
     func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool)
     func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot: @Sendable (Stamp?) -> Stamp,
+                       keepDecidedStamp: Bool, decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
+        -> (written: ObjectRecord, replaced: ObjectRecord?)
+}
+
+extension ObjectTables {
+    /// A compare-and-set whose row carries its ballot as its stamp (conditional writes, upload states).
+    func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot: @Sendable (Stamp?) -> Stamp,
                        decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
         -> (written: ObjectRecord, replaced: ObjectRecord?)
+    {
+        try await compareAndSet(table: table, bucket: bucket, key: key, routing: routing, ballot: ballot, keepDecidedStamp: false, decide: decide)
+    }
 }
 
 extension ObjectTables {
@@ -140,8 +150,13 @@ struct MetadataClient: ObjectTables {
     /// majorities share a replica, which either promised the higher ballot
     /// before taking the lower one's row (refusing it), or took that row
     /// first and then showed it to the other writer's phase one.
+    ///
+    /// `keepDecidedStamp`: the row keeps the stamp `decide` gave it instead
+    /// of the ballot — for edits of a row's bookkeeping that must stay below
+    /// any write that read the row (moving a handoff home), serialized with
+    /// each other by the promises all the same.
     func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing,
-                       ballot nextBallot: @Sendable (Stamp?) -> Stamp,
+                       ballot nextBallot: @Sendable (Stamp?) -> Stamp, keepDecidedStamp: Bool,
                        decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
         -> (written: ObjectRecord, replaced: ObjectRecord?)
     {
@@ -174,7 +189,7 @@ struct MetadataClient: ObjectTables {
             seen = current?.stamp
             guard answers.values.filter(\.promised).count >= replicas.quorum else { continue }
             // A row stamped above the ballot (a plain write, a faster clock): go again with a ballot above it.
-            if let current, current.stamp >= ballot { continue }
+            if let current, current.stamp >= ballot, !keepDecidedStamp { continue }
             var record: ObjectRecord
             let replaced: ObjectRecord?
             if let mine = proposed, let current, Self.sameRow(current, mine.record) {
@@ -190,7 +205,7 @@ struct MetadataClient: ObjectTables {
                 }
                 replaced = current
             }
-            record.stamp = ballot
+            if !keepDecidedStamp { record.stamp = ballot }
             let proposal = record
             proposed = (proposal, replaced)
             let acceptBody = (try? JSONEncoder().encode(MetadataAcceptMessage(record: proposal, ballot: ballot))) ?? Data()

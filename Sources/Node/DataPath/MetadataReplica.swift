@@ -39,7 +39,7 @@ struct MetadataReplica: Sendable {
             return try await answerJSON(body, as: MetadataAcceptMessage.self) { message in
                 MetadataAcceptReply(accepted: try await store.accept(message.record, ballot: message.ballot))
             }
-        case .ping, .sync, .shardDelete, .shardPut, .shardGet:
+        case .ping, .sync, .shardDelete, .shardCheck, .shardPut, .shardGet:
             return nil
         }
     }

@@ -9,7 +9,8 @@ import Units
 
 extension ObjectService {
     func moveHandoffsHome() async {
-        let mover = HandoffMover(tables: metadata, access: access, bytesPerSecond: UInt64(node.config.transferRateMiBPerSecond) << 20)
+        let mover = HandoffMover(tables: metadata, access: access, bytesPerSecond: UInt64(node.config.transferRateMiBPerSecond) << 20,
+                                 ballot: { self.stamp(replacing: $0) })
         _ = await mover.run(routing: await node.routing())
     }
 }
@@ -26,6 +27,8 @@ struct HandoffMover: Sendable {
     let access: ShardAccess
     /// 0: no limit.
     let bytesPerSecond: UInt64
+    /// Ballots for the row edits (this node's hybrid clock).
+    let ballot: @Sendable (Stamp?) -> Stamp
 
     /// One pass over the handoffs held here; returns how many went home.
     func run(routing: ClusterNode.Routing) async -> Int {
@@ -95,12 +98,23 @@ struct HandoffMover: Sendable {
             await sink.abort()
             throw error
         }
-        // The row, stamped just above the one it edits: any write that read that row outranks it, so a
-        // new version written meanwhile is never undone (this edit is then lost, and the copy here is a stray).
-        guard let moved = record.movingHome(versionID: shard.versionID, slot: shard.slot) else { return false }
-        var edited = moved
-        edited.stamp = Stamp(millis: record.stamp.millis, counter: record.stamp.counter &+ 1, node: "")
-        try await tables.write(edited, bucket: found.bucket, routing: routing)
+        // The row edit: a compare-and-set, so movers of other slots of the same row never undo each
+        // other's edits; stamped just above the row it edits, so any write that read that row outranks
+        // it and a new version written meanwhile is never undone (the edit then finds no handoff to move,
+        // and the copy here is a stray).
+        do throws(ObjectError) {
+            _ = try await tables.compareAndSet(table: found.table, bucket: found.bucket, key: found.key, routing: routing, ballot: ballot,
+                                               keepDecidedStamp: true) { current throws(ObjectError) in
+                guard let current, var edited = current.movingHome(versionID: shard.versionID, slot: shard.slot) else { throw .preconditionFailed }
+                edited.stamp = Stamp(millis: current.stamp.millis, counter: current.stamp.counter &+ 1, node: "")
+                return edited
+            }
+        } catch {
+            guard error == .preconditionFailed else { throw error }
+            try await access.index.forgetHandoff(versionID: shard.versionID, slot: shard.slot)
+            return false
+        }
+        // Only now, with the quorum's row naming the owner, does the copy here go.
         try await access.deleteLocal(ShardDeleteMessage(versionID: shard.versionID, slots: [shard.slot]))
         return true
     }

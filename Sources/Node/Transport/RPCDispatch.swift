@@ -26,6 +26,7 @@ extension RPCMethod {
                 return answer
             }
         case .shardDelete: return .call { body, _ throws(NodeError) in try await objects.answerShardDelete(body) }
+        case .shardCheck: return .call { body, _ throws(NodeError) in try await objects.answerShardCheck(body) }
         case .shardPut:
             return .stream { query, request, requestMAC in
                 try await objects.receiveShard(query, body: request.body)

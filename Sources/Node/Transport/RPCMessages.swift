@@ -39,6 +39,9 @@ struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
 struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
 struct MetadataDigestReply: Codable, Sendable { let digest: String }
 struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots: [Int] }
+struct ShardCheckMessage: Codable, Sendable { let versionID: String; let slot: Int }
+/// `state`: "intact", "missing" or "damaged" (with what is wrong in `detail`).
+struct ShardCheckReply: Codable, Sendable { let state: String; let detail: String? }
 /// A conditional write's two phases (see `MetadataClient.compareAndSet`).
 struct MetadataPrepareMessage: Codable, Sendable { let bucketID: String; let key: String; let ballot: Stamp }
 struct MetadataPrepareReply: Codable, Sendable { let promised: Bool; let record: ObjectRecord? }
@@ -55,6 +58,8 @@ enum RPCMethod: String, Sendable, CaseIterable {
     case metadataPrepare = "metadata-prepare"
     case metadataAccept = "metadata-accept"
     case shardDelete = "shard-delete"
+    /// Reads a shard whole on its holder, checking its header and every chunk's CRC32C.
+    case shardCheck = "shard-check"
     /// Streamed: the shard's chunks in the request body.
     case shardPut = "shard-put"
     /// Streamed: the shard's chunks in the answer's body.

@@ -1,0 +1,113 @@
+import ClusterModel
+import Foundation
+import Logging
+import Placement
+import Storage
+import Units
+
+/// `shale rebuild verify`: for every live object version, every slot of
+/// every body must have an intact shard (header and every chunk's CRC32C)
+/// on the node its row names. The answer is a fact about the disks, read
+/// now, not a count kept by a job.
+public struct RedundancyReport: Codable, Sendable, Equatable {
+    public struct Problem: Codable, Sendable, Equatable {
+        public let bucket: String
+        public let key: String
+        public let versionID: String
+        public let slot: Int
+        public let node: String
+        /// "missing", "damaged", "unreachable" or "not written".
+        public let state: String
+        public let detail: String?
+    }
+
+    public var checkedAtMillis: UInt64
+    public var objects: Int = 0
+    public var bytes: UInt64 = 0
+    public var shards: Int = 0
+    public var problems: [Problem] = []
+    /// Objects with fewer than k good shards: data lost unless a node comes back.
+    public var unrecoverable: Int = 0
+
+    public init(checkedAtMillis: UInt64) { self.checkedAtMillis = checkedAtMillis }
+
+    public var fullyRedundant: Bool { problems.isEmpty }
+}
+
+extension ObjectService {
+    /// Checks every live object version of every bucket (see `RedundancyReport`).
+    public func verifyRedundancy() async throws(ObjectError) -> RedundancyReport {
+        let routing = await node.routing()
+        var report = RedundancyReport(checkedAtMillis: node.wallClock.nowMillis())
+        let buckets = await node.state.liveBuckets.values.sorted { $0.name < $1.name }
+        for bucket in buckets {
+            var after: String?
+            while true {
+                let page = try await metadata.listPage(bucket: bucket.bucketID, prefix: "", after: after, limit: 500, routing: routing)
+                for record in page.records {
+                    after = record.key
+                    guard let version = record.version else { continue }
+                    report.objects += 1
+                    report.bytes += version.size
+                    for body in version.bodies {
+                        let bad = await check(body, bucket: bucket, key: record.key, routing: routing, into: &report)
+                        if body.dataShards + body.parityShards - bad < body.dataShards { report.unrecoverable += 1 }
+                    }
+                }
+                if page.exhausted || page.records.isEmpty { break }
+            }
+        }
+        return report
+    }
+
+    /// Checks one body's slots; returns how many are not intact.
+    private func check(_ body: StoredBody, bucket: BucketRecord, key: String, routing: ClusterNode.Routing,
+                       into report: inout RedundancyReport) async -> Int {
+        let holders: [NodeID]
+        do { holders = try routing.owners(of: body, bucket: bucket.bucketID, key: key) } catch { holders = [] }
+        var bad = 0
+        for slot in 0..<(body.dataShards + body.parityShards) {
+            report.shards += 1
+            let holder = slot < holders.count ? holders[slot] : nil
+            func problem(_ state: String, _ detail: String?) {
+                bad += 1
+                report.problems.append(.init(bucket: bucket.name.rawValue, key: key, versionID: body.versionID, slot: slot,
+                                             node: holder?.rawValue ?? "-", state: state, detail: detail))
+            }
+            guard body.storedSlots.contains(slot), let holder else { problem("not written", "the write did not reach this slot"); continue }
+            let answer: ShardCheckReply
+            if holder == routing.selfID {
+                answer = checkLocal(ShardCheckMessage(versionID: body.versionID, slot: slot))
+            } else if routing.reachable(holder), let address = routing.addresses[holder],
+                      let body = try? JSONEncoder().encode(ShardCheckMessage(versionID: body.versionID, slot: slot)),
+                      let data = try? await peers.call(.shardCheck, to: holder, at: address, body: body),
+                      let decoded = try? JSONDecoder().decode(ShardCheckReply.self, from: data) {
+                answer = decoded
+            } else {
+                problem("unreachable", "the holder did not answer")
+                continue
+            }
+            if answer.state != "intact" { problem(answer.state, answer.detail) }
+        }
+        return bad
+    }
+
+    /// Reads a shard of this node whole, every chunk's CRC checked.
+    func checkLocal(_ message: ShardCheckMessage) -> ShardCheckReply {
+        guard let key = ShardKey(versionID: message.versionID, slot: message.slot) else { return ShardCheckReply(state: "missing", detail: "bad shard name") }
+        do {
+            let reader = try shards.reader(for: key)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(reader.format.chunkSize, 1), alignment: 64)
+            defer { buffer.deallocate() }
+            for chunk in 0..<reader.format.chunkCount { _ = try reader.readChunk(chunk, into: buffer) }
+            return ShardCheckReply(state: "intact", detail: nil)
+        } catch {
+            if case .notFound = error { return ShardCheckReply(state: "missing", detail: nil) }
+            return ShardCheckReply(state: "damaged", detail: "\(error)")
+        }
+    }
+
+    func answerShardCheck(_ body: Data) async throws(NodeError) -> Data {
+        try await answerJSON(body, as: ShardCheckMessage.self) { message in checkLocal(message) }
+    }
+}
