@@ -43,6 +43,12 @@ public struct StoredBody: Codable, Sendable, Equatable {
 }
 
 extension ObjectRecord {
+    /// The body of this row whose shards `versionID` names: a part row's, or one of its version's.
+    public func body(named versionID: String) -> StoredBody? {
+        if let part, part.data.versionID == versionID { return part.data }
+        return version?.bodies.first { $0.versionID == versionID }
+    }
+
     /// This row with the handoff of (`versionID`, `slot`) removed (its shard
     /// moved home), or nil when no body of the row has that handoff — the
     /// row changed since, and the handoff copy is nobody's any more.
@@ -94,8 +100,9 @@ public struct ObjectPart: Codable, Sendable, Equatable {
 /// A multipart upload's life: parts are taken while it is in progress;
 /// CompleteMultipartUpload moves it to completing (the parts are chosen and
 /// the object's version id fixed), then completed once the object row is
-/// written; AbortMultipartUpload moves an upload in progress to aborted.
-/// Completed and aborted are final.
+/// written (or back to in progress when that write's condition fails);
+/// AbortMultipartUpload moves an upload in progress to aborted. Completed
+/// and aborted are final. Every change of state goes through `canMove`.
 public enum UploadState: String, Codable, Sendable {
     case inProgress
     case completing
@@ -104,7 +111,8 @@ public enum UploadState: String, Codable, Sendable {
 
     public func canMove(to next: UploadState) -> Bool {
         switch (self, next) {
-        case (.inProgress, .completing), (.inProgress, .aborted), (.completing, .completing), (.completing, .completed): return true
+        case (.inProgress, .completing), (.inProgress, .aborted), (.completing, .completing), (.completing, .completed),
+             (.completing, .inProgress): return true
         default: return false
         }
     }

@@ -55,9 +55,6 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     /// a multipart object, or the object's own shards.
     public var bodies: [StoredBody] { parts?.map(\.data) ?? (size > 0 ? [body] : []) }
 
-    /// Whether any shard set of this version has this id.
-    public func holds(shardVersionID id: String) -> Bool { bodies.contains { $0.versionID == id } }
-
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
 }
 

@@ -87,8 +87,6 @@ public struct AWSChunkedDecoder: Sendable {
         previousSignature = signing?.seedSignature ?? ""
     }
 
-    public var isFinished: Bool { if case .done = state { return true } else { return false } }
-
     /// The trailing headers, once finished (names lowercase).
     public var trailers: [(name: String, value: String)] { trailerLines }
 

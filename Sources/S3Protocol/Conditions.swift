@@ -52,14 +52,21 @@ public struct ReadConditions: Sendable, Equatable {
     /// `*` or a comma-separated list of entity tags, quoted or not, weak or not
     /// (S3 compares the opaque tag).
     static func list(_ header: String, matches etag: String) -> Bool {
-        for item in header.split(separator: ",") {
-            var tag = Substring(String(item).trimmed)
-            if tag == "*" { return true }
-            if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
-            if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 2 { tag = tag.dropFirst().dropLast() }
-            if tag == etag { return true }
+        header.split(separator: ",").contains { item in
+            let tag = String(item).trimmed
+            return tag == "*" || ETag.opaque(tag) == etag
         }
-        return false
+    }
+}
+
+/// Entity tags as clients send them back.
+public enum ETag {
+    /// The opaque tag of `W/"abc"`, `"abc"` or `abc`: what S3 compares.
+    public static func opaque(_ text: String) -> String {
+        var tag = Substring(text.trimmed)
+        if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
+        if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 2 { tag = tag.dropFirst().dropLast() }
+        return String(tag)
     }
 }
 

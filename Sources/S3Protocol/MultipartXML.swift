@@ -5,6 +5,7 @@ import Checksums
 public struct CompleteMultipartUploadRequest: Equatable, Sendable {
     public struct Part: Equatable, Sendable {
         public let number: Int
+        /// Without quotes.
         public let etag: String
         public let checksum: ObjectChecksum?
         public init(number: Int, etag: String, checksum: ObjectChecksum?) { self.number = number; self.etag = etag; self.checksum = checksum }
@@ -32,7 +33,7 @@ public struct CompleteMultipartUploadRequest: Equatable, Sendable {
                 }
                 checksum = ObjectChecksum(algorithm: algorithm, digest: digest)
             }
-            parts.append(Part(number: number, etag: etag, checksum: checksum))
+            parts.append(Part(number: number, etag: ETag.opaque(etag), checksum: checksum))
         }
         guard !parts.isEmpty else {
             throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema: it names no part.")

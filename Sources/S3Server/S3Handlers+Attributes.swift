@@ -9,16 +9,8 @@ extension S3Handlers {
     /// `x-amz-part-number-marker` and `x-amz-max-parts`), storage class and size.
     func getObjectAttributes(_ bucket: BucketRecord, key: String) async throws -> Response {
         let wanted = try ObjectAttributes.requested(header("x-amz-object-attributes"))
-        var maxParts = S3Limits.maxListParts
-        if let text = header("x-amz-max-parts") {
-            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "x-amz-max-parts must be a whole number.") }
-            maxParts = min(n, S3Limits.maxListParts)
-        }
-        var marker = 0
-        if let text = header("x-amz-part-number-marker") {
-            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "x-amz-part-number-marker must be a whole number.") }
-            marker = n
-        }
+        let maxParts = try count(header("x-amz-max-parts"), named: "x-amz-max-parts", absent: S3Limits.maxListParts, limit: S3Limits.maxListParts)
+        let marker = try count(header("x-amz-part-number-marker"), named: "x-amz-part-number-marker", absent: 0)
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
         let parts = version.parts?.map { ObjectAttributes.Part(number: $0.number, size: $0.size, checksum: $0.checksum) }

@@ -78,10 +78,7 @@ extension S3Handlers {
         if directive == "REPLACE" {
             contentType = request.headers[.contentType]
             userMetadata = try Self.userMetadata(request.headers)
-            let replaced = ContentHeaders(
-                cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
-                contentEncoding: header("content-encoding"), contentLanguage: header("content-language"), expires: header("expires"))
-            contentHeaders = replaced.isEmpty ? nil : replaced
+            contentHeaders = storedContentHeaders(contentEncoding: header("content-encoding"))
         } else {
             contentType = source.version.contentType
             userMetadata = source.version.userMetadata

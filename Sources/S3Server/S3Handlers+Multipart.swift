@@ -43,12 +43,9 @@ extension S3Handlers {
         if let stray = headers.first(where: { $0.name.hasPrefix("x-amz-checksum-") && !["x-amz-checksum-algorithm", "x-amz-checksum-type"].contains($0.name) }) {
             throw S3Error(.invalidRequest, "\(stray.name) has no meaning on CreateMultipartUpload: send x-amz-checksum-algorithm, and the checksums with the parts.")
         }
-        let contentHeaders = ContentHeaders(
-            cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
-            contentEncoding: header("content-encoding"), contentLanguage: header("content-language"), expires: header("expires"))
         let settings = ObjectService.UploadSettings(
             contentType: request.headers[.contentType], userMetadata: try Self.userMetadata(request.headers),
-            contentHeaders: contentHeaders.isEmpty ? nil : contentHeaders, checksumAlgorithm: algorithm,
+            contentHeaders: storedContentHeaders(contentEncoding: header("content-encoding")), checksumAlgorithm: algorithm,
             checksumType: algorithm.map { _ in type ?? (algorithm == .crc64nvme ? .fullObject : .composite) })
         let upload: MultipartUpload
         do { upload = try await objects.createUpload(bucket: bucket.bucketID, key: key, settings: settings) } catch { throw S3Error(error) }
@@ -118,16 +115,8 @@ extension S3Handlers {
 
     func listParts(_ bucket: BucketRecord, key: String) async throws -> Response {
         let uploadID = try uploadID()
-        var maxParts = S3Limits.maxListParts
-        if let text = query["max-parts"] {
-            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided max-parts not an integer or within integer range") }
-            maxParts = min(n, S3Limits.maxListParts)
-        }
-        var marker = 0
-        if let text = query["part-number-marker"], !text.isEmpty {
-            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided part-number-marker not an integer or within integer range") }
-            marker = n
-        }
+        let maxParts = try count(query["max-parts"], named: "max-parts", absent: S3Limits.maxListParts, limit: S3Limits.maxListParts)
+        let marker = try count(query["part-number-marker"], named: "part-number-marker", absent: 0)
         let page: (upload: MultipartUpload, parts: [ObjectPart], truncated: Bool)
         do { page = try await objects.listParts(bucket: bucket.bucketID, key: key, uploadID: uploadID, after: marker, maxParts: maxParts) } catch {
             throw S3Error(error)
@@ -143,11 +132,7 @@ extension S3Handlers {
     }
 
     func listMultipartUploads(_ bucket: BucketRecord) async throws -> Response {
-        var maxUploads = S3Limits.maxListUploads
-        if let text = query["max-uploads"] {
-            guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided max-uploads not an integer or within integer range") }
-            maxUploads = min(n, S3Limits.maxListUploads)
-        }
+        let maxUploads = try count(query["max-uploads"], named: "max-uploads", absent: S3Limits.maxListUploads, limit: S3Limits.maxListUploads)
         let prefix = query["prefix"] ?? ""
         let delimiter = query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
         let keyMarker = query["key-marker"].flatMap { $0.isEmpty ? nil : $0 }

@@ -103,12 +103,27 @@ struct S3Handlers {
         return Response(status: .noContent)
     }
 
+    /// The representation headers a write stores (Cache-Control, …), nil
+    /// when none was sent; `contentEncoding` as sent, less `aws-chunked`.
+    func storedContentHeaders(contentEncoding: String?) -> ContentHeaders? {
+        let headers = ContentHeaders(
+            cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
+            contentEncoding: contentEncoding, contentLanguage: header("content-language"), expires: header("expires"))
+        return headers.isEmpty ? nil : headers
+    }
+
     // MARK: Listing
 
+    /// A whole-number parameter (`max-keys`, `part-number-marker`, …): absent is
+    /// `absent`, a value above `limit` is `limit`, anything else `InvalidArgument`.
+    func count(_ text: String?, named name: String, absent: Int, limit: Int = .max) throws -> Int {
+        guard let text, !text.isEmpty else { return absent }
+        guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided \(name) not an integer or within integer range") }
+        return min(n, limit)
+    }
+
     func maxKeys() throws -> Int {
-        guard let text = query["max-keys"] else { return S3Limits.maxListKeys }
-        guard let n = Int(text), n >= 0 else { throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range") }
-        return min(n, S3Limits.maxListKeys)
+        try count(query["max-keys"], named: "max-keys", absent: S3Limits.maxListKeys, limit: S3Limits.maxListKeys)
     }
 
     func encodingIsURL() throws -> Bool {
@@ -188,15 +203,12 @@ struct S3Handlers {
     func putObject(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
         let plan = try bodyPlan(request, maxBytes: S3Limits.maxPutObjectBytes,
                                 tooLarge: "Your proposed upload exceeds the maximum allowed object size.")
-        let contentHeaders = ContentHeaders(
-            cacheControl: header("cache-control"), contentDisposition: header("content-disposition"),
-            contentEncoding: plan.contentEncoding, contentLanguage: header("content-language"), expires: header("expires"))
         let expected = plan.expectations
         var put = ObjectService.PutRequest(
             bucket: bucket.bucketID, key: key, contentLength: expected.contentLength, contentType: request.headers[.contentType],
             userMetadata: try Self.userMetadata(request.headers), expectedMD5: expected.md5, expectedSHA256: expected.sha256,
             checksumAlgorithm: expected.checksumAlgorithm, expectedChecksum: expected.checksum,
-            contentHeaders: contentHeaders.isEmpty ? nil : contentHeaders)
+            contentHeaders: storedContentHeaders(contentEncoding: plan.contentEncoding))
         put.trailingChecksum = expected.trailingChecksum
         put.condition = try writeCondition()
         try await sendContinue()
@@ -225,9 +237,7 @@ struct S3Handlers {
         case (nil, let value?):
             if value == "*" { return .etag(nil) }
             guard !value.contains(",") else { throw S3Error(.notImplemented, "If-Match on a write takes one ETag.") }
-            var tag = Substring(value)
-            if tag.hasPrefix("W/") { tag = tag.dropFirst(2) }
-            return .etag(ObjectService.bareETag(String(tag)))
+            return .etag(ETag.opaque(value))
         }
     }
 

@@ -203,7 +203,7 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
         var selected: [ObjectPart] = []
         var bytes: [UInt8] = []
         for (index, choice) in chosen.enumerated() {
-            guard let found = stored[choice.number], found.part.etag == ObjectService.bareETag(choice.etag) else {
+            guard let found = stored[choice.number], found.part.etag == choice.etag else {
                 throw .invalidPart("part \(choice.number)")
             }
             if index < chosen.count - 1, found.part.size < ObjectService.minimumPartBytes { throw .entityTooSmall(part: choice.number, size: found.part.size) }

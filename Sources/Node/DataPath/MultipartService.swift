@@ -17,7 +17,6 @@ import Units
 extension ObjectService {
     /// S3's smallest part, but for the last.
     public static let minimumPartBytes: UInt64 = 5 << 20
-    public static let maximumPartNumber = 10_000
 
     /// What CreateMultipartUpload fixes for the object it will make.
     public struct UploadSettings: Sendable {
@@ -92,19 +91,18 @@ extension ObjectService {
         let rowKey = UploadTable.partRowKey(key: request.key, uploadID: request.uploadID, part: request.partNumber)
         async let previousRead = metadata.read(table: table, bucket: request.bucket, key: rowKey, routing: routing)
 
-        let owners = layout.owners(of: PartitionID(bucket: request.bucket, key: request.key))
         let written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key), layout: layout,
                                           object: ObjectName(bucket: table, key: rowKey), routing: routing)
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
-            await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: written.body.holders(owners: owners), routing: routing)
+            await discard(written, routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
         let part = ObjectPart(number: request.partNumber, etag: Hex.encode(written.md5), checksum: written.checksum,
                               lastModifiedMillis: node.wallClock.nowMillis(), data: written.body)
         let record = ObjectRecord(uploadTable: table, key: rowKey, stamp: stamp(replacing: previous?.stamp), part: part)
         do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
-            await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: written.body.holders(owners: owners), routing: routing)
+            await discard(written, routing: routing)
             throw error
         }
         if let replaced = previous?.part, replaced.data.versionID != part.data.versionID {
@@ -144,7 +142,8 @@ extension ObjectService {
         return (upload, page.parts, page.truncated)
     }
 
-    /// Completes an upload with the parts the client names, in order. A
+    /// Completes an upload with the parts the client names, in order (their
+    /// ETags without quotes). A
     /// retry of a completion that went through (same parts) answers the
     /// same object again; parts uploaded but not named are collected.
     public func completeUpload(bucket: BucketID, key: String, uploadID: String, parts chosen: [MultipartUpload.ChosenPart],
@@ -155,13 +154,12 @@ extension ObjectService {
         for (a, b) in zip(chosen, chosen.dropFirst()) where b.number <= a.number { throw .invalidPartOrder }
         let table = UploadTable.name(of: bucket.hex)
         let (uploadRecord, upload) = try await uploadRow(bucket: bucket, key: key, uploadID: uploadID, routing: routing)
-        let wanted = chosen.map { MultipartUpload.ChosenPart(number: $0.number, etag: Self.bareETag($0.etag)) }
         switch upload.state {
         case .inProgress: break
         case .aborted: throw .noSuchUpload
         case .completing, .completed:
             // Only a retry of the same completion goes on (and finishes what a failed coordinator left).
-            guard let completion = upload.completion, completion.parts == wanted else { throw .noSuchUpload }
+            guard let completion = upload.completion, completion.parts == chosen else { throw .noSuchUpload }
             if let current = try await metadata.read(bucket: bucket, key: key, routing: routing)?.version, current.versionID == completion.versionID {
                 return current
             }
@@ -170,13 +168,13 @@ extension ObjectService {
         let stored = try await uploadedParts(bucket: bucket, key: key, uploadID: uploadID, routing: routing).parts
         let byNumber = Dictionary(stored.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a })
         var selected: [ObjectPart] = []
-        for (index, choice) in wanted.enumerated() {
+        for (index, choice) in chosen.enumerated() {
             guard let part = byNumber[choice.number] else { throw .invalidPart("part \(choice.number) was not uploaded") }
             guard part.etag.lowercased() == choice.etag.lowercased() else { throw .invalidPart("part \(choice.number) has ETag \"\(part.etag)\"") }
             if let sent = sentChecksums[choice.number], sent != part.checksum.map({ ObjectChecksum(algorithm: $0.algorithm, digest: $0.digest) }) {
                 throw .invalidPart("part \(choice.number)'s \(sent.algorithm.rawValue) checksum does not match the one uploaded")
             }
-            if index < wanted.count - 1, part.size < Self.minimumPartBytes { throw .entityTooSmall(part: part.number, size: part.size) }
+            if index < chosen.count - 1, part.size < Self.minimumPartBytes { throw .entityTooSmall(part: part.number, size: part.size) }
             selected.append(part)
         }
         let size = selected.reduce(0) { $0 + $1.size }
@@ -187,19 +185,17 @@ extension ObjectService {
         var md5 = Insecure.MD5()
         for part in selected { md5.update(data: Hex.decode(part.etag) ?? []) }
         let etag = Hex.encode(Array(md5.finalize())) + "-\(selected.count)"
-        let proposed = MultipartUpload.Completion(versionID: upload.completion?.versionID ?? Self.newVersionID(), etag: etag, parts: wanted)
+        let proposed = MultipartUpload.Completion(versionID: upload.completion?.versionID ?? Self.newVersionID(), etag: etag, parts: chosen)
 
         // Completing: the parts are chosen and the version id fixed before the object row is written.
         // A compare-and-set, so a concurrent abort or a completion with other parts cannot also win.
         let (completingRecord, _) = try await metadata.compareAndSet(
             table: table, bucket: bucket, key: uploadRecord.key, routing: routing, ballot: { self.stamp(replacing: $0) }
         ) { current throws(ObjectError) in
-            guard let current, var row = current.upload else { throw .noSuchUpload }
-            switch row.state {
-            case .inProgress: row.completion = proposed
-            case .completing where row.completion?.parts == wanted: break
-            default: throw .noSuchUpload
-            }
+            // A completing upload goes on only for a retry of the same completion.
+            guard let current, var row = current.upload, row.state.canMove(to: .completing),
+                  row.state == .inProgress || row.completion?.parts == chosen else { throw .noSuchUpload }
+            if row.state == .inProgress { row.completion = proposed }
             row.state = .completing
             return ObjectRecord(uploadTable: table, key: current.key, stamp: self.stamp(replacing: current.stamp), upload: row)
         }
@@ -234,7 +230,7 @@ extension ObjectService {
         do { try await metadata.write(completedRecord, bucket: bucket, routing: routing) } catch {
             logger.warning("multipart upload completed, but its state not recorded", metadata: ["upload": "\(uploadID)", "error": "\(error)"])
         }
-        let chosenNumbers = Set(wanted.map(\.number))
+        let chosenNumbers = Set(chosen.map(\.number))
         let unused = stored.filter { !chosenNumbers.contains($0.number) }
         scheduleShardDeletion(of: unused.map(\.data), bucket: bucket, key: key)
         if let old = replaced?.version, old.versionID != versionID { scheduleShardDeletion(of: old, bucket: bucket, key: key) }
@@ -270,12 +266,12 @@ extension ObjectService {
     /// more, and the parts' shards are collected.
     public func abortUpload(bucket: BucketID, key: String, uploadID: String) async throws(ObjectError) {
         let routing = await node.routing()
-        let (record, upload) = try await uploadRow(bucket: bucket, key: key, uploadID: uploadID, routing: routing)
-        // A completion under way owns the parts now: only its retry may finish it.
-        guard upload.state == .inProgress else { throw .noSuchUpload }
-        _ = try await metadata.compareAndSet(table: record.bucketID, bucket: bucket, key: record.key, routing: routing,
+        guard ShardKey(versionID: uploadID, slot: 0) != nil else { throw .noSuchUpload }
+        // The compare-and-set reads the upload's row itself. A completion under way owns the parts: only its retry may finish it.
+        _ = try await metadata.compareAndSet(table: UploadTable.name(of: bucket.hex), bucket: bucket,
+                                             key: UploadTable.uploadRowKey(key: key, uploadID: uploadID), routing: routing,
                                              ballot: { self.stamp(replacing: $0) }) { current throws(ObjectError) in
-            guard let current, var row = current.upload, row.state == .inProgress else { throw .noSuchUpload }
+            guard let current, var row = current.upload, row.key == key, row.state.canMove(to: .aborted) else { throw .noSuchUpload }
             row.state = .aborted
             return ObjectRecord(uploadTable: current.bucketID, key: current.key, stamp: self.stamp(replacing: current.stamp), upload: row)
         }
@@ -354,12 +350,5 @@ extension ObjectService {
             if let restart { after = restart; continue }
             if page.exhausted || page.records.isEmpty { return listing }
         }
-    }
-
-    /// An ETag as clients send it back, without quotes.
-    public static func bareETag(_ etag: String) -> String {
-        var text = Substring(etag.trimmingCharacters(in: .whitespaces))
-        if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = text.dropFirst().dropLast() }
-        return String(text)
     }
 }

@@ -120,7 +120,6 @@ public final class ObjectService: Sendable {
     {
         let routing = await node.routing()
         guard let layout = routing.current else { throw .notReady("no layout applied: run `shale layout apply`") }
-        let owners = layout.owners(of: PartitionID(bucket: request.bucket, key: request.key))
 
         // The row this write replaces: its stamp bounds ours from below.
         async let previousRead = metadata.read(bucket: request.bucket, key: request.key, routing: routing)
@@ -135,7 +134,7 @@ public final class ObjectService: Sendable {
 
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
-            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: stored.holders(owners: owners), routing: routing)
+            await discard(written, routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
         let version = ObjectVersion(
@@ -148,7 +147,7 @@ public final class ObjectService: Sendable {
             replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
                                                 condition: request.condition, routing: routing)
         } catch {
-            await deleteShards(versionID: stored.versionID, slots: stored.storedSlots, owners: stored.holders(owners: owners), routing: routing)
+            await discard(written, routing: routing)
             throw error
         }
         if let old = replaced?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
@@ -175,11 +174,17 @@ public final class ObjectService: Sendable {
         return result.replaced
     }
 
-    /// What `writeBody` stored: the body's shards and digests.
+    /// What `writeBody` stored: the body's shards, the nodes holding them, and its digests.
     struct WrittenBody {
         let body: StoredBody
+        let holders: [NodeID]
         let md5: [UInt8]
         let checksum: ObjectChecksum?
+    }
+
+    /// Deletes a written body that no row will name (its write failed after the shards).
+    func discard(_ written: WrittenBody, routing: ClusterNode.Routing) async {
+        await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: written.holders, routing: routing)
     }
 
     /// Erasure-codes a body (an object's or a part's) onto `owners` under a
@@ -221,7 +226,7 @@ public final class ObjectService: Sendable {
                                 handoffs: handoffs.filter { durable.contains($0.key) }.sorted { $0.key < $1.key }
                                     .map { StoredBody.Handoff(slot: $0.key, node: $0.value) })
         if !handoffs.isEmpty { Counter(label: "shale_handoff_shards_written_total").increment(by: stored.handoffs?.count ?? 0) }
-        return WrittenBody(body: stored, md5: outcome.md5, checksum: outcome.checksum)
+        return WrittenBody(body: stored, holders: stored.holders(owners: owners), md5: outcome.md5, checksum: outcome.checksum)
     }
 }
 

@@ -71,7 +71,7 @@ struct HandoffMover: Sendable {
     /// collector judges its file).
     func move(_ shard: MetadataStore.LocalShard, routing: ClusterNode.Routing, budget: inout RateBudget) async throws -> Bool {
         guard let found = try await row(of: shard, routing: routing), let record = found.record,
-              let body = Self.body(in: record, versionID: shard.versionID),
+              let body = record.body(named: shard.versionID),
               body.handoffs?.contains(where: { $0.slot == shard.slot && $0.node == routing.selfID }) == true else {
             try await access.index.forgetHandoff(versionID: shard.versionID, slot: shard.slot)
             return false
@@ -117,11 +117,6 @@ struct HandoffMover: Sendable {
         // Only now, with the quorum's row naming the owner, does the copy here go.
         try await access.deleteLocal(ShardDeleteMessage(versionID: shard.versionID, slots: [shard.slot]))
         return true
-    }
-
-    static func body(in record: ObjectRecord, versionID: String) -> StoredBody? {
-        if let part = record.part, part.data.versionID == versionID { return part.data }
-        return record.version?.bodies.first { $0.versionID == versionID }
     }
 }
 

@@ -48,7 +48,7 @@ struct StrayCollector: Sendable {
         }
         // Live only where the row puts it: a copy left behind by a handoff moved home is a stray.
         func heldHere(_ record: ObjectRecord?, _ shard: MetadataStore.LocalShard, bucket: BucketID, objectKey: String) -> Bool {
-            guard let record, let body = HandoffMover.body(in: record, versionID: shard.versionID) else { return false }
+            guard let body = record?.body(named: shard.versionID) else { return false }
             guard let holders = try? routing.owners(of: body, bucket: bucket, key: objectKey) else { return true }
             return shard.slot < holders.count && holders[shard.slot] == routing.selfID
         }
@@ -58,7 +58,7 @@ struct StrayCollector: Sendable {
                 // A part's shard: live while its upload is open and the part row names it, or once a completed object does.
                 guard let bucket = BucketID(hex: bucketHex), let part = UploadTable.parsePartRowKey(shard.key) else { continue }
                 guard case .found(let object) = await row(table: bucketHex, bucket: bucket, key: part.key) else { continue }
-                if object?.version?.holds(shardVersionID: shard.versionID) == true {
+                if object?.body(named: shard.versionID) != nil {
                     isLive = heldHere(object, shard, bucket: bucket, objectKey: part.key)
                 } else {
                     let uploadKey = UploadTable.uploadRowKey(key: part.key, uploadID: part.uploadID)
