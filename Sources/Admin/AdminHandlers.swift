@@ -13,6 +13,7 @@ import Units
 struct AdminHandlers: Sendable {
     let node: any ClusterAdministration
     let objects: any ObjectStore
+    let maintenance: any MaintenanceControl
     let metrics: AdminMetrics
 
     func register(on router: Router<BasicRequestContext>) {
@@ -49,7 +50,14 @@ struct AdminHandlers: Sendable {
         }
         router.post(RouterPath(stringLiteral: AdminPath.layoutApply)) { request, context in
             try await run(request, context, ApplyRequest.self) { body throws(NodeError) in
-                try await node.layoutApply(version: LayoutVersion(body.version))
+                let applied = try await node.layoutApply(version: LayoutVersion(body.version))
+                // Data written under the old layout is moved and rebuilt where the new one puts it.
+                do throws(ObjectError) {
+                    _ = try await maintenance.startRebuild(dryRun: false, reason: "layout version \(applied.version.rawValue) applied")
+                } catch {
+                    return jsonError(.serviceUnavailable, code: "Unavailable",
+                                     "layout version \(applied.version.rawValue) applied, but its rebuild did not start: \(error); run 'shale rebuild'")
+                }
                 return await layoutShow()
             }
         }
@@ -71,9 +79,23 @@ struct AdminHandlers: Sendable {
             }
         }
         router.post(RouterPath(stringLiteral: AdminPath.rebuildVerify)) { _, _ in
-            do throws(ObjectError) { return jsonResponse(try await objects.verifyRedundancy()) } catch {
+            do throws(ObjectError) { return jsonResponse(try await maintenance.verifyRedundancy()) } catch {
                 return jsonError(.serviceUnavailable, code: "Unavailable", error.description)
             }
+        }
+        router.get(RouterPath(stringLiteral: AdminPath.rebuild)) { _, _ in jsonResponse(await maintenance.rebuildStatus()) }
+        router.post(RouterPath(stringLiteral: AdminPath.rebuildStart)) { request, context in
+            try await run(request, context, RebuildStartRequest.self) { body throws(NodeError) in
+                do throws(ObjectError) {
+                    return jsonResponse(try await maintenance.startRebuild(dryRun: body.dryRun, reason: body.dryRun ? "dry run" : "started by hand"))
+                } catch {
+                    return jsonError(.serviceUnavailable, code: "Unavailable", error.description)
+                }
+            }
+        }
+        router.get(RouterPath(stringLiteral: AdminPath.scrub)) { _, _ in jsonResponse(await maintenance.scrubStatus()) }
+        router.post(RouterPath(stringLiteral: AdminPath.scrubStart)) { request, context in
+            try await run(request, context, EmptyRequest.self) { _ throws(NodeError) in jsonResponse(await maintenance.startScrub()) }
         }
         registerBuckets(on: router)
         registerKeys(on: router)
@@ -178,7 +200,12 @@ struct AdminHandlers: Sendable {
                                healthy: view.healthy, lastSeenSecondsAgo: view.lastSeen.map { max(0, now.timeIntervalSince($0)) },
                                role: view.role.map(RoleDocument.init), dataAvailableBytes: view.dataAvailableBytes)
         }
-        return jsonResponse(StatusDocument(node: node.id.rawValue, layoutVersion: version, nodes: nodes))
+        let partitions = await maintenance.lastVerify().map { report in
+            PartitionHealthDocument(checkedAtMillis: report.checkedAtMillis, full: report.partitionsFull,
+                                    degraded: Dictionary(uniqueKeysWithValues: report.partitionsDegraded.map { (String($0.key), $0.value) }),
+                                    unavailable: report.partitionsUnavailable)
+        }
+        return jsonResponse(StatusDocument(node: node.id.rawValue, layoutVersion: version, nodes: nodes, partitions: partitions))
     }
 
     func layoutShow() async -> Response {

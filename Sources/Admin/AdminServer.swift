@@ -12,12 +12,12 @@ import Units
 public enum AdminServer {
     static let maxRequestBytes = 1 << 20
 
-    /// The admin API of a node, which it knows through `ClusterAdministration` and `ObjectStore`.
-    public static func application(node: any ClusterAdministration, objects: any ObjectStore, metrics: AdminMetrics,
-                                   logger: Logger) -> some ApplicationProtocol {
+    /// The admin API of a node, which it knows through `ClusterAdministration`, `ObjectStore` and `MaintenanceControl`.
+    public static func application(node: any ClusterAdministration, objects: any ObjectStore, maintenance: any MaintenanceControl,
+                                   metrics: AdminMetrics, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TokenMiddleware(adminToken: node.config.adminToken, metricsToken: node.config.metricsToken))
-        let handlers = AdminHandlers(node: node, objects: objects, metrics: metrics)
+        let handlers = AdminHandlers(node: node, objects: objects, maintenance: maintenance, metrics: metrics)
         handlers.register(on: router)
         return Application(
             router: router,

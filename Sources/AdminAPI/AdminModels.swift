@@ -19,7 +19,11 @@ public enum AdminPath {
     public static let buckets = "/v1/buckets"
     public static let keys = "/v1/keys"
     public static let keysImport = "/v1/keys/import"
+    public static let rebuild = "/v1/rebuild"
+    public static let rebuildStart = "/v1/rebuild/start"
     public static let rebuildVerify = "/v1/rebuild/verify"
+    public static let scrub = "/v1/scrub"
+    public static let scrubStart = "/v1/scrub/start"
     public static let health = "/health"
     public static let metrics = "/metrics"
 }
@@ -58,9 +62,30 @@ public struct StatusDocument: Codable, Sendable {
     public let node: String
     public let layoutVersion: UInt64
     public let nodes: [NodeStatusDocument]
-    public init(node: String, layoutVersion: UInt64, nodes: [NodeStatusDocument]) {
-        self.node = node; self.layoutVersion = layoutVersion; self.nodes = nodes
+    /// Per-partition health as the newest `rebuild verify` on this node found it (nil: none since the node started).
+    public let partitions: PartitionHealthDocument?
+    public init(node: String, layoutVersion: UInt64, nodes: [NodeStatusDocument], partitions: PartitionHealthDocument?) {
+        self.node = node; self.layoutVersion = layoutVersion; self.nodes = nodes; self.partitions = partitions
     }
+}
+
+/// Partitions by the worst of their objects: every shard intact on its
+/// current owner (full), short by some shards (degraded), or with fewer
+/// than k intact (unavailable).
+public struct PartitionHealthDocument: Codable, Sendable {
+    public let checkedAtMillis: UInt64
+    public let full: Int
+    /// Shards short (as text, a JSON key) → partitions.
+    public let degraded: [String: Int]
+    public let unavailable: Int
+    public init(checkedAtMillis: UInt64, full: Int, degraded: [String: Int], unavailable: Int) {
+        self.checkedAtMillis = checkedAtMillis; self.full = full; self.degraded = degraded; self.unavailable = unavailable
+    }
+}
+
+public struct RebuildStartRequest: Codable, Sendable {
+    public let dryRun: Bool
+    public init(dryRun: Bool) { self.dryRun = dryRun }
 }
 
 public struct NodeIDDocument: Codable, Sendable {

@@ -33,6 +33,19 @@ struct StatusCommand: AsyncParsableCommand {
             let rows = failed.map { node in roleCells(node) + [node.lastSeenSecondsAgo.map(Self.ago) ?? "never seen"] }
             lines += TextTable(headers: ["ID", "Hostname", "Address", "Tags", "Zone", "Capacity", "Last seen"], rows: rows).lines
         }
+        lines += ["", "==== PARTITIONS ===="]
+        if let health = status.partitions {
+            let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(health.checkedAtMillis) / 1000))
+            let degraded = health.degraded.values.reduce(0, +)
+            lines.append("As of the last 'shale rebuild verify' on this node (\(when)):")
+            lines.append("  full redundancy: \(health.full)")
+            let detail = health.degraded.sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }
+                .map { "\($0.value) short by \($0.key) shard\($0.key == "1" ? "" : "s")" }.joined(separator: ", ")
+            lines.append("  degraded:        \(degraded)\(detail.isEmpty ? "" : " (\(detail))")")
+            lines.append("  unavailable:     \(health.unavailable)")
+        } else {
+            lines.append("Not checked since this node started: run 'shale rebuild verify'.")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -78,15 +78,17 @@ struct ServerCommand: AsyncParsableCommand {
             "erasure_backend": "\(nodeConfig.erasureBackend)",
         ])
 
+        let maintenance = Maintenance(objects: objects)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: RPCServer.application(node: node, objects: objects, logger: logger)),
             .init(service: S3Server.application(cluster: node, objects: objects, region: nodeConfig.s3Region,
                                                 rootDomain: nodeConfig.s3RootDomain, address: nodeConfig.s3BindAddr,
                                                 logger: logger)),
-            .init(service: AdminServer.application(node: node, objects: objects, metrics: metrics, logger: logger)),
+            .init(service: AdminServer.application(node: node, objects: objects, maintenance: maintenance, metrics: metrics, logger: logger)),
             .init(service: MembershipService(node: node)),
             .init(service: AntiEntropyService(objects: objects)),
             .init(service: RepairService(objects: objects)),
+            .init(service: maintenance),
         ]
         if let devSetup {
             services.append(.init(service: DevBootstrap(node: node, setup: devSetup, logger: logger), successTerminationBehavior: .ignore))

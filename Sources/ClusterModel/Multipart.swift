@@ -53,26 +53,35 @@ extension ObjectRecord {
     /// moved home), or nil when no body of the row has that handoff — the
     /// row changed since, and the handoff copy is nobody's any more.
     public func movingHome(versionID: String, slot: Int) -> ObjectRecord? {
-        func edited(_ body: StoredBody) -> StoredBody? {
-            guard body.versionID == versionID, let handoffs = body.handoffs, handoffs.contains(where: { $0.slot == slot }) else { return nil }
+        editingBody(versionID) { body in
+            guard let handoffs = body.handoffs, handoffs.contains(where: { $0.slot == slot }) else { return nil }
             var moved = body
             let left = handoffs.filter { $0.slot != slot }
             moved.handoffs = left.isEmpty ? nil : left
             return moved
         }
+    }
+
+    /// This row with the body named `versionID` (a part row's, a part's, or
+    /// a single-part version's) replaced by what `edit` makes of it; nil
+    /// when no body has that name or `edit` declines.
+    public func editingBody(_ versionID: String, _ edit: (StoredBody) -> StoredBody?) -> ObjectRecord? {
         var row = self
-        if var part = row.part, let body = edited(part.data) {
+        if var part = row.part, part.data.versionID == versionID {
+            guard let body = edit(part.data) else { return nil }
             part.data = body
             row.part = part
             return row
         }
         guard var version = row.version else { return nil }
         if var parts = version.parts {
-            guard let index = parts.firstIndex(where: { $0.data.versionID == versionID }), let body = edited(parts[index].data) else { return nil }
+            guard let index = parts.firstIndex(where: { $0.data.versionID == versionID }), let body = edit(parts[index].data) else { return nil }
             parts[index].data = body
             version.parts = parts
         } else {
-            guard let body = edited(version.body) else { return nil }
+            guard version.versionID == versionID, version.size > 0, let body = edit(version.body) else { return nil }
+            version.layoutVersion = body.layoutVersion
+            version.storedSlots = body.storedSlots
             version.handoffs = body.handoffs
         }
         row.version = version

@@ -20,9 +20,6 @@ public protocol ObjectStore: Sendable {
         -> ObjectService.Listing
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool
 
-    /// Every live object's shards, checked on their holders (`shale rebuild verify`).
-    func verifyRedundancy() async throws(ObjectError) -> RedundancyReport
-
     // Multipart uploads
     func createUpload(bucket: BucketID, key: String, settings: ObjectService.UploadSettings) async throws(ObjectError) -> MultipartUpload
     func uploadPart<Body: AsyncSequence>(_ request: ObjectService.PartRequest, body: Body) async throws(ObjectError) -> ObjectPart

@@ -67,6 +67,8 @@ public struct NodeConfig: Sendable {
     public static let defaultStrayShardGraceSeconds = 3600
     public static let defaultSlowShardTimeoutMillis = 3000
     public static let defaultTransferRateMiBPerSecond = 100
+    public static let defaultScrubRateMiBPerSecond = 20
+    public static let defaultScrubIntervalHours = 168
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -97,8 +99,12 @@ public struct NodeConfig: Sendable {
     public var strayShardGraceSeconds = defaultStrayShardGraceSeconds
     /// A shard that has not answered, or delivered a block's chunk, within this is read around with parity.
     public var slowShardTimeoutMillis = defaultSlowShardTimeoutMillis
-    /// The most MiB/s this node sends when it moves shards in the background (handoffs going home).
+    /// The most MiB/s this node sends when it moves shards in the background (handoffs going home, a rebuild it runs).
     public var transferRateMiBPerSecond = defaultTransferRateMiBPerSecond
+    /// The most MiB/s of its shards this node reads per second when it scrubs them.
+    public var scrubRateMiBPerSecond = defaultScrubRateMiBPerSecond
+    /// Hours between background scrubs of this node's shards (0: only `shale scrub start`).
+    public var scrubIntervalHours = defaultScrubIntervalHours
     /// The Reed-Solomon kernels: `SHALE_ERASURE_BACKEND` when set, else the fastest this build has.
     public var erasureBackend = ErasureBackendKind.preferred
 
@@ -161,6 +167,8 @@ public struct NodeConfig: Sendable {
         ("stray_shard_grace_seconds", "SHALE_STRAY_SHARD_GRACE_SECONDS", false),
         ("slow_shard_timeout_millis", "SHALE_SLOW_SHARD_TIMEOUT_MILLIS", false),
         ("transfer_rate_mib_per_second", "SHALE_TRANSFER_RATE_MIB_PER_SECOND", false),
+        ("scrub_rate_mib_per_second", "SHALE_SCRUB_RATE_MIB_PER_SECOND", false),
+        ("scrub_interval_hours", "SHALE_SCRUB_INTERVAL_HOURS", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("s3_api.root_domain", "SHALE_S3_ROOT_DOMAIN", false),
@@ -171,7 +179,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second", "scrub_rate_mib_per_second", "scrub_interval_hours"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -332,6 +340,13 @@ public struct NodeConfig: Sendable {
         config.strayShardGraceSeconds = try positive("stray_shard_grace_seconds") ?? defaultStrayShardGraceSeconds
         config.slowShardTimeoutMillis = try positive("slow_shard_timeout_millis") ?? defaultSlowShardTimeoutMillis
         config.transferRateMiBPerSecond = try positive("transfer_rate_mib_per_second") ?? defaultTransferRateMiBPerSecond
+        config.scrubRateMiBPerSecond = try positive("scrub_rate_mib_per_second") ?? defaultScrubRateMiBPerSecond
+        if let text = string("scrub_interval_hours") {
+            guard let value = Int(text), value >= 0 else {
+                throw .invalid(key: "scrub_interval_hours", reason: "'\(text)' is not a whole number of hours (0: scrub only by hand)")
+            }
+            config.scrubIntervalHours = value
+        }
         if let domain = string("s3_api.root_domain") {
             var trimmed = Substring(domain.lowercased())
             while trimmed.hasPrefix(".") { trimmed = trimmed.dropFirst() }

@@ -11,7 +11,7 @@ import GRDB
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
     /// The newest schema this build knows; older files are migrated on open.
-    public static let schemaVersion = "v4-handoff-shards"
+    public static let schemaVersion = "v5-rebuild-journal"
 
     let pool: DatabasePool
 
@@ -86,6 +86,7 @@ public final class MetadataStore: Sendable {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v5-rebuild-journal") { db in try RebuildJournal.createTables(db) }
         return migrator
     }
 
@@ -284,6 +285,21 @@ public final class MetadataStore: Sendable {
                 for slot in slots {
                     try db.execute(sql: "DELETE FROM local_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
                     try db.execute(sql: "DELETE FROM handoff_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
+                }
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// Every shard noted here, in (version id, slot) order after `after` (a scrub's walk).
+    public func localShards(after: (versionID: String, slot: Int)?, limit: Int) async throws(StorageError) -> [LocalShard] {
+        do {
+            return try await pool.read { db in
+                let cursor = after ?? ("", -1)
+                return try Row.fetchAll(db, sql: """
+                    SELECT version_id, slot, bucket, key, created_millis FROM local_shards
+                    WHERE (version_id, slot) > (?, ?) ORDER BY version_id, slot LIMIT ?
+                    """, arguments: [cursor.0, cursor.1, limit]).map { row in
+                    LocalShard(versionID: row[0], slot: row[1], bucket: row[2], key: row[3], createdMillis: UInt64(row[4] as Int64))
                 }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }

@@ -49,6 +49,16 @@ public struct ShardStore: Sendable {
         try ShardFileReader(path: path(of: key))
     }
 
+    /// Whether a shard file is here with a valid header and the length its
+    /// header promises: the cheap check a rebuild plans with (the chunks'
+    /// CRCs are read by verify, scrub and every read).
+    public func isWhole(_ key: ShardKey) -> Bool {
+        guard let reader = try? reader(for: key) else { return false }
+        var info = stat()
+        guard fstat(reader.fd, &info) == 0 else { return false }
+        return Int(info.st_size) == reader.format.fileLength
+    }
+
     /// Removes a shard file; a missing one is not an error.
     public func delete(_ key: ShardKey) throws(StorageError) {
         let path = path(of: key)

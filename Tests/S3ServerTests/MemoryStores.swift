@@ -143,15 +143,6 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
 
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool { lock.withLock { objects[bucket.hex]?.isEmpty ?? true } }
 
-    /// Whole bodies in memory are whole: every object counts, none has a problem.
-    func verifyRedundancy() async throws(ObjectError) -> RedundancyReport {
-        let all = lock.withLock { objects.values.flatMap(\.values) }
-        var report = RedundancyReport(checkedAtMillis: clock.nowMillis())
-        report.objects = all.count
-        report.bytes = all.reduce(0) { $0 + $1.version.size }
-        return report
-    }
-
     // MARK: Multipart, with the real store's rules on parts
 
     private var uploads: [String: (bucket: String, upload: MultipartUpload, parts: [Int: (part: ObjectPart, bytes: [UInt8])])] = [:]

@@ -39,7 +39,7 @@ struct MetadataReplica: Sendable {
             return try await answerJSON(body, as: MetadataAcceptMessage.self) { message in
                 MetadataAcceptReply(accepted: try await store.accept(message.record, ballot: message.ballot))
             }
-        case .ping, .sync, .shardDelete, .shardCheck, .shardPut, .shardGet:
+        case .ping, .sync, .shardDelete, .shardCheck, .shardStat, .scrubStart, .scrubStatus, .shardPut, .shardGet:
             return nil
         }
     }
@@ -63,3 +63,8 @@ func answerJSON<Message: Decodable, Reply: Encodable>(_ body: Data, as _: Messag
 
 /// `{}`: the answer of a call that returns nothing.
 struct EmptyReply: Codable, Sendable {}
+
+/// A call's answer as JSON.
+func encodeReply<Reply: Encodable>(_ reply: Reply) throws(NodeError) -> Data {
+    do { return try JSONEncoder().encode(reply) } catch { throw .invalidRequest("cannot encode the answer: \(error)") }
+}

@@ -30,6 +30,8 @@ public final class ObjectService: Sendable {
     let peers: any PeerTransport
     /// Shards here and on the other nodes, for the data path and the workers.
     let access: ShardAccess
+    /// This node's scrub (started here, or by another node's `scrub start`).
+    let scrubber: Scrubber
 
     public convenience init(node: ClusterNode, logger: Logger) throws(NodeError) {
         try self.init(node: node, logger: logger, peers: node.client, shardTransport: RPCShardTransport(client: node.client))
@@ -51,6 +53,7 @@ public final class ObjectService: Sendable {
                                                                   slowShardTimeoutMillis: node.config.slowShardTimeoutMillis, logger: logger,
                                                                   clock: node.wallClock))
         clock = Mutex(HybridClock(node: node.id.rawValue))
+        scrubber = Scrubber(access: access, tables: metadata, node: node)
     }
 
     /// A stamp above the wall clock, above this node's last one, and above

@@ -134,12 +134,18 @@ struct RateBudget {
     }
 
     mutating func spend(_ bytes: UInt64) async {
-        guard bytesPerSecond > 0 else { return }
+        let delay = account(bytes)
+        if delay > 0 { try? await clock.sleep(millis: delay) }
+    }
+
+    /// Counts `bytes` as sent; returns how long to wait before sending more.
+    mutating func account(_ bytes: UInt64) -> UInt64 {
+        guard bytesPerSecond > 0 else { return 0 }
         let now = clock.nowMillis()
         let start = started ?? now
         started = start
         sent += bytes
         let due = start + sent * 1000 / bytesPerSecond
-        if due > now { try? await clock.sleep(millis: due - now) }
+        return due > now ? due - now : 0
     }
 }

@@ -16,7 +16,9 @@ public struct RedundancyReport: Codable, Sendable, Equatable {
         public let versionID: String
         public let slot: Int
         public let node: String
-        /// "missing", "damaged", "unreachable" or "not written".
+        /// "missing", "damaged", "unreachable", "not written", or "misplaced"
+        /// (intact, but on a handoff node or a former owner, not the slot's
+        /// owner under the current layout: a rebuild or the handoff mover moves it).
         public let state: String
         public let detail: String?
     }
@@ -28,6 +30,13 @@ public struct RedundancyReport: Codable, Sendable, Equatable {
     public var problems: [Problem] = []
     /// Objects with fewer than k good shards: data lost unless a node comes back.
     public var unrecoverable: Int = 0
+    /// Per partition, the worst of its bodies: all k + m shards intact and
+    /// home (full), some short (degraded, by how many shards), or fewer
+    /// than k intact (unavailable). Partitions without objects are full.
+    public var partitionsFull: Int = PartitionID.count
+    /// Shards short → partitions.
+    public var partitionsDegraded: [Int: Int] = [:]
+    public var partitionsUnavailable: Int = 0
 
     public init(checkedAtMillis: UInt64) { self.checkedAtMillis = checkedAtMillis }
 
@@ -40,6 +49,7 @@ extension ObjectService {
         let routing = await node.routing()
         var report = RedundancyReport(checkedAtMillis: node.wallClock.nowMillis())
         let buckets = await node.state.liveBuckets.values.sorted { $0.name < $1.name }
+        var shortest: [Int: Int] = [:]
         for bucket in buckets {
             var after: String?
             while true {
@@ -49,28 +59,35 @@ extension ObjectService {
                     guard let version = record.version else { continue }
                     report.objects += 1
                     report.bytes += version.size
+                    let partition = PartitionID(bucket: bucket.bucketID, key: record.key).index
                     for body in version.bodies {
-                        let bad = await check(body, bucket: bucket, key: record.key, routing: routing, into: &report)
-                        if body.dataShards + body.parityShards - bad < body.dataShards { report.unrecoverable += 1 }
+                        let (intact, home) = await check(body, bucket: bucket, key: record.key, routing: routing, into: &report)
+                        if intact < body.dataShards { report.unrecoverable += 1 }
+                        let short = intact < body.dataShards ? Int.max : body.dataShards + body.parityShards - home
+                        shortest[partition] = max(shortest[partition] ?? 0, short)
                     }
                 }
                 if page.exhausted || page.records.isEmpty { break }
             }
         }
+        for short in shortest.values where short > 0 {
+            report.partitionsFull -= 1
+            if short == Int.max { report.partitionsUnavailable += 1 } else { report.partitionsDegraded[short, default: 0] += 1 }
+        }
         return report
     }
 
-    /// Checks one body's slots; returns how many are not intact.
+    /// Checks one body's slots; returns how many are intact, and how many of those on their current owner.
     private func check(_ body: StoredBody, bucket: BucketRecord, key: String, routing: ClusterNode.Routing,
-                       into report: inout RedundancyReport) async -> Int {
+                       into report: inout RedundancyReport) async -> (intact: Int, home: Int) {
         let holders: [NodeID]
         do { holders = try routing.owners(of: body, bucket: bucket.bucketID, key: key) } catch { holders = [] }
-        var bad = 0
+        let owners = routing.current?.owners(of: PartitionID(bucket: bucket.bucketID, key: key)) ?? []
+        var intact = 0, home = 0
         for slot in 0..<(body.dataShards + body.parityShards) {
             report.shards += 1
             let holder = slot < holders.count ? holders[slot] : nil
             func problem(_ state: String, _ detail: String?) {
-                bad += 1
                 report.problems.append(.init(bucket: bucket.name.rawValue, key: key, versionID: body.versionID, slot: slot,
                                              node: holder?.rawValue ?? "-", state: state, detail: detail))
             }
@@ -87,9 +104,15 @@ extension ObjectService {
                 problem("unreachable", "the holder did not answer")
                 continue
             }
-            if answer.state != "intact" { problem(answer.state, answer.detail) }
+            guard answer.state == "intact" else { problem(answer.state, answer.detail); continue }
+            intact += 1
+            if slot < owners.count, owners[slot] == holder {
+                home += 1
+            } else {
+                problem("misplaced", "intact, but its owner is \(slot < owners.count ? owners[slot].shortForm : "-")")
+            }
         }
-        return bad
+        return (intact, home)
     }
 
     /// Reads a shard of this node whole, every chunk's CRC checked.

@@ -82,11 +82,23 @@ struct ShardRepairer: Sendable {
     let access: ShardAccess
 
     func repair(_ item: RepairQueue.Item, routing: ClusterNode.Routing) async throws(ObjectError) {
-        guard let record = try await tables.read(bucket: item.bucket, key: item.key, routing: routing),
-              let version = record.version, let body = version.bodies.first(where: { $0.versionID == item.versionID }) else { return }
-        guard body.blockCount > 0 else { return }
-        let owners = try routing.owners(of: body, bucket: item.bucket, key: item.key)
-        guard item.slot < owners.count, routing.reachable(owners[item.slot]) else {
+        _ = try await repair(table: item.bucket.hex, rowKey: item.key, objectKey: item.key, bucket: item.bucket, versionID: item.versionID,
+                             slot: item.slot, onlyOn: nil, routing: routing)
+    }
+
+    /// Rebuilds slot `slot` of the body `versionID` of a row (an object's, or
+    /// a part row of an open upload) on the node the row names for it —
+    /// only if that is `onlyOn`, when given. False when no row names the
+    /// body there (the shard is nobody's: a stray, not a loss).
+    func repair(table: String, rowKey: String, objectKey: String, bucket: BucketID, versionID: String, slot: Int, onlyOn node: NodeID?,
+                routing: ClusterNode.Routing) async throws(ObjectError) -> Bool {
+        let item = (key: objectKey, versionID: versionID, slot: slot)
+        guard let record = try await tables.read(table: table, bucket: bucket, key: rowKey, routing: routing),
+              let body = record.body(named: versionID), body.blockCount > 0 else { return false }
+        let owners = try routing.owners(of: body, bucket: bucket, key: objectKey)
+        guard item.slot < owners.count, body.storedSlots.contains(slot) else { return false }
+        if let node, owners[slot] != node { return false }
+        guard routing.reachable(owners[item.slot]) else {
             throw .unavailable("the owner of slot \(item.slot) is not reachable")
         }
         let reader = try access.stripeReader(body, owners: owners, routing: routing, blocks: 0...(body.blockCount - 1),
@@ -94,7 +106,7 @@ struct ShardRepairer: Sendable {
         let key = ShardKey(versionID: body.versionID, slot: item.slot)!
         let owner = owners[item.slot]
         let sinks = await access.openSinks(versionID: body.versionID, slots: [item.slot], owners: owners, format: reader.format,
-                                           object: ObjectName(bucket: item.bucket.hex, key: item.key), routing: routing)
+                                           object: ObjectName(bucket: table, key: rowKey), routing: routing)
         guard let sink = sinks[item.slot] else { throw .unavailable("cannot open the shard of slot \(item.slot) on its owner") }
         do throws(ObjectError) {
             for block in 0..<body.blockCount {
@@ -109,5 +121,6 @@ struct ShardRepairer: Sendable {
         }
         access.logger.info("shard repaired", metadata: ["shard": "\(key)", "owner": "\(owner.shortForm)"])
         Counter(label: "shale_shards_repaired_total").increment()
+        return true
     }
 }

@@ -27,6 +27,9 @@ extension RPCMethod {
             }
         case .shardDelete: return .call { body, _ throws(NodeError) in try await objects.answerShardDelete(body) }
         case .shardCheck: return .call { body, _ throws(NodeError) in try await objects.answerShardCheck(body) }
+        case .shardStat: return .call { body, _ throws(NodeError) in try await objects.answerShardStat(body) }
+        case .scrubStart: return .call { _, _ throws(NodeError) in try encodeReply(await objects.scrubber.start()) }
+        case .scrubStatus: return .call { _, _ throws(NodeError) in try encodeReply(await objects.scrubber.current()) }
         case .shardPut:
             return .stream { query, request, requestMAC in
                 try await objects.receiveShard(query, body: request.body)

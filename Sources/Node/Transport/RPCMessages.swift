@@ -42,6 +42,10 @@ struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots:
 struct ShardCheckMessage: Codable, Sendable { let versionID: String; let slot: Int }
 /// `state`: "intact", "missing" or "damaged" (with what is wrong in `detail`).
 struct ShardCheckReply: Codable, Sendable { let state: String; let detail: String? }
+/// Which of these shards the node holds whole (header valid, full length); `whole` in the same order.
+struct ShardStatMessage: Codable, Sendable { let shards: [ShardRef] }
+struct ShardStatReply: Codable, Sendable { let whole: [Bool] }
+struct ShardRef: Codable, Sendable, Hashable { let versionID: String; let slot: Int }
 /// A conditional write's two phases (see `MetadataClient.compareAndSet`).
 struct MetadataPrepareMessage: Codable, Sendable { let bucketID: String; let key: String; let ballot: Stamp }
 struct MetadataPrepareReply: Codable, Sendable { let promised: Bool; let record: ObjectRecord? }
@@ -60,6 +64,11 @@ enum RPCMethod: String, Sendable, CaseIterable {
     case shardDelete = "shard-delete"
     /// Reads a shard whole on its holder, checking its header and every chunk's CRC32C.
     case shardCheck = "shard-check"
+    /// Asks which of a list of shards the node holds whole (a rebuild's plan).
+    case shardStat = "shard-stat"
+    /// Starts a scrub pass on the node (unless one runs); answers its `ScrubStatus`.
+    case scrubStart = "scrub-start"
+    case scrubStatus = "scrub-status"
     /// Streamed: the shard's chunks in the request body.
     case shardPut = "shard-put"
     /// Streamed: the shard's chunks in the answer's body.

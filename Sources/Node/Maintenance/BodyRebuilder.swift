@@ -1,0 +1,116 @@
+import ClusterModel
+import Erasure
+import Foundation
+import Logging
+import Metrics
+import Placement
+import Storage
+import Units
+
+/// Makes one body whole where the current layout puts it: reads any k
+/// intact shards stripe by stripe, decodes the lost ones, writes every slot
+/// that is not home to its current owner (a temporary file there, fsynced
+/// and renamed into place when whole), and only then commits the row —
+/// the body's layout moved to the current one, its handoffs gone — by a
+/// compare-and-set that fails if the row changed meanwhile. The copies left
+/// on former holders are then strays, which the collector deletes after its
+/// grace period; nothing old is deleted here.
+struct BodyRebuilder: Sendable {
+    enum Outcome: Equatable, Sendable {
+        /// Shards written and the row committed.
+        case rebuilt(bytes: UInt64)
+        /// Nothing to do: the body is home, or no row names it any more.
+        case alreadyWhole
+        /// Fewer than k intact shards anywhere readable.
+        case unrecoverable(surviving: Int)
+    }
+
+    let tables: any ObjectTables
+    let access: ShardAccess
+    let survey: ShardSurvey
+    let budget: SharedRateBudget
+    let ballot: @Sendable (Stamp?) -> Stamp
+
+    /// With `dryRun`, plans only (the outcome says what a run would do).
+    func rebuild(_ work: RebuildJournal.Work, routing: ClusterNode.Routing) async throws(ObjectError) -> Outcome {
+        guard let bucket = BucketID(hex: work.bucketHex) else { throw .internalError("bad bucket id in the rebuild journal") }
+        guard let record = try await tables.read(table: work.table, bucket: bucket, key: work.rowKey, routing: routing),
+              let body = record.body(named: work.versionID),
+              let placed = PlacedBody(table: work.table, rowKey: work.rowKey, objectKey: work.objectKey, bucket: bucket, body: body,
+                                      routing: routing),
+              let layout = routing.current else { return .alreadyWhole }
+        // Planned again now: the row, the layout or the disks may have changed since the job's plan.
+        guard let plan = await survey.plans([placed], routing: routing).first, plan.isNeeded else { return .alreadyWhole }
+        guard plan.isRecoverable else { return .unrecoverable(surviving: plan.surviving) }
+
+        let reader = try access.stripeReader(body, owners: placed.holders, routing: routing, blocks: 0...(body.blockCount - 1),
+                                             excluding: Set(plan.lost))
+        let sinks = await access.openSinks(versionID: body.versionID, slots: plan.writes, owners: placed.owners, format: reader.format,
+                                           object: ObjectName(bucket: work.table, key: work.rowKey), routing: routing)
+        guard sinks.count == plan.writes.count else {
+            for sink in sinks.values { await sink.abort() }
+            let missing = plan.writes.filter { sinks[$0] == nil }.map { placed.owners[$0].shortForm }
+            throw .unavailable("cannot open shards on \(missing.joined(separator: ", "))")
+        }
+        var written: UInt64 = 0
+        do throws(ObjectError) {
+            let targets = ShardSet(plan.writes)
+            for block in 0..<body.blockCount {
+                let stripe = try await reader.read(block: block, rebuilding: targets)
+                for slot in plan.writes {
+                    let shard = UnsafeRawBufferPointer(stripe.shard(slot))
+                    do { try await sinks[slot]!.write(shard, crc: CRC32C.checksum(shard)) } catch {
+                        throw .unavailable("writing slot \(slot) to \(placed.owners[slot].shortForm): \(error)")
+                    }
+                    written += UInt64(shard.count)
+                    await budget.spend(UInt64(shard.count))
+                }
+            }
+            for slot in plan.writes {
+                do { try await sinks[slot]!.finish() } catch { throw .unavailable("finishing slot \(slot) on \(placed.owners[slot].shortForm): \(error)") }
+            }
+        } catch {
+            for sink in sinks.values { await sink.abort() }
+            throw error
+        }
+
+        // Every shard is durable on its owner: now the row may say so. Unless the row
+        // still holds this body where the plan found it, the new shards are strays.
+        let holders = placed.holders
+        let total = body.dataShards + body.parityShards
+        do throws(ObjectError) {
+            _ = try await tables.compareAndSet(table: work.table, bucket: bucket, key: work.rowKey, routing: routing, ballot: ballot,
+                                               keepDecidedStamp: true) { current throws(ObjectError) in
+                guard let current, var edited = current.editingBody(body.versionID, { found in
+                    guard (try? routing.owners(of: found, bucket: bucket, key: work.objectKey)) == holders else { return nil }
+                    var moved = found
+                    moved.layoutVersion = layout.version
+                    moved.handoffs = nil
+                    moved.storedSlots = Array(0..<total)
+                    return moved
+                }) else { throw .preconditionFailed }
+                edited.stamp = Stamp(millis: current.stamp.millis, counter: current.stamp.counter &+ 1, node: "")
+                return edited
+            }
+        } catch {
+            guard error == .preconditionFailed else { throw error }
+            throw .unavailable("the row changed while its shards were rebuilt; planned again on the next pass")
+        }
+        Counter(label: "shale_rebuild_shards_written_total").increment(by: plan.writes.count)
+        access.logger.debug("body rebuilt", metadata: ["version": "\(body.versionID)", "slots": "\(plan.writes)", "lost": "\(plan.lost)"])
+        return .rebuilt(bytes: written)
+    }
+}
+
+/// A rate shared by concurrent transfers (see `RateBudget`).
+actor SharedRateBudget {
+    private var budget: RateBudget
+
+    init(bytesPerSecond: UInt64, clock: any WallClock) { budget = RateBudget(bytesPerSecond: bytesPerSecond, clock: clock) }
+
+    func spend(_ bytes: UInt64) async {
+        // The sleep happens outside the actor's turn so other transfers can account meanwhile.
+        let delay = budget.account(bytes)
+        if delay > 0 { try? await budget.clock.sleep(millis: delay) }
+    }
+}

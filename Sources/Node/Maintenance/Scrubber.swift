@@ -1,0 +1,151 @@
+import ClusterModel
+import Foundation
+import Logging
+import Metrics
+import Placement
+import Storage
+import Units
+
+/// A scrub of one node's shards as `shale scrub status` shows it.
+public struct ScrubStatus: Codable, Sendable, Equatable {
+    /// A shard the scrub found bad, and what became of it.
+    public struct Finding: Codable, Sendable, Equatable {
+        public let versionID: String
+        public let slot: Int
+        /// "missing", "damaged" (a chunk's CRC32C does not match) or "truncated".
+        public let state: String
+        /// "repaired", or why not.
+        public let outcome: String
+    }
+
+    public var node: String
+    public var running = false
+    public var startedMillis: UInt64?
+    public var finishedMillis: UInt64?
+    public var passes = 0
+    public var shardsChecked = 0
+    public var chunksChecked = 0
+    public var bytesChecked: UInt64 = 0
+    /// Shards this node should hold (a row names it) found missing, damaged or truncated.
+    public var bad = 0
+    public var repaired = 0
+    public var unrepairable = 0
+    /// The first hundred findings of the pass.
+    public var findings: [Finding] = []
+
+    public init(node: String) { self.node = node }
+}
+
+/// Reads every shard file of this node at a limited rate, checking every
+/// chunk's CRC32C; a shard that is bad (or missing, where its row names this
+/// node) is rebuilt in place from the others. Passes run in the background
+/// every `scrub_interval_hours` and on `shale scrub start`.
+public actor Scrubber {
+    static let batchSize = 500
+    static let findingsListed = 100
+
+    let access: ShardAccess
+    let tables: any ObjectTables
+    let node: ClusterNode
+    private var status: ScrubStatus
+    private var pass: Task<Void, Never>?
+
+    init(access: ShardAccess, tables: any ObjectTables, node: ClusterNode) {
+        self.access = access
+        self.tables = tables
+        self.node = node
+        status = ScrubStatus(node: node.id.rawValue)
+    }
+
+    func current() -> ScrubStatus { status }
+
+    /// Starts a pass unless one runs; returns the status.
+    func start() -> ScrubStatus {
+        guard !status.running else { return status }
+        var fresh = ScrubStatus(node: status.node)
+        fresh.passes = status.passes
+        fresh.running = true
+        fresh.startedMillis = node.wallClock.nowMillis()
+        status = fresh
+        pass = Task { await self.run() }
+        return status
+    }
+
+    func waitForPass() async { await pass?.value }
+
+    private func run() async {
+        var budget = RateBudget(bytesPerSecond: UInt64(node.config.scrubRateMiBPerSecond) << 20, clock: node.wallClock)
+        var cursor: (versionID: String, slot: Int)?
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while !Task.isCancelled, let batch = try? await access.index.localShards(after: cursor, limit: Self.batchSize), !batch.isEmpty {
+            for shard in batch {
+                cursor = (shard.versionID, shard.slot)
+                guard let key = ShardKey(versionID: shard.versionID, slot: shard.slot) else { continue }
+                let finding = check(key, buffer: buffer)
+                status.shardsChecked += 1
+                status.chunksChecked += finding.chunks
+                status.bytesChecked += finding.bytes
+                await budget.spend(finding.bytes)
+                if let state = finding.problem { await handle(shard, state: state) }
+            }
+        }
+        status.running = false
+        status.passes += 1
+        status.finishedMillis = node.wallClock.nowMillis()
+        access.logger.info("scrub pass finished", metadata: ["shards": "\(status.shardsChecked)", "bad": "\(status.bad)",
+                                                              "repaired": "\(status.repaired)", "unrepairable": "\(status.unrepairable)"])
+    }
+
+    /// Reads a shard whole; the problem found, if any.
+    private nonisolated func check(_ key: ShardKey, buffer: UnsafeMutableRawBufferPointer) -> (problem: String?, chunks: Int, bytes: UInt64) {
+        let reader: ShardFileReader
+        do { reader = try access.shards.reader(for: key) } catch {
+            if case .notFound = error { return ("missing", 0, 0) }
+            return ("truncated", 0, 0)
+        }
+        guard reader.format.chunkSize <= buffer.count else { return ("damaged", 0, 0) }
+        var bytes: UInt64 = 0
+        for chunk in 0..<reader.format.chunkCount {
+            do { bytes += UInt64(try reader.readChunk(chunk, into: buffer).length) } catch {
+                if case .truncated = error { return ("truncated", chunk, bytes) }
+                return ("damaged", chunk + 1, bytes)
+            }
+        }
+        return (nil, reader.format.chunkCount, bytes)
+    }
+
+    /// A bad shard: rebuilt here when a row names this node for it; a
+    /// shard no row names is a stray, left to the collector.
+    private func handle(_ shard: MetadataStore.LocalShard, state: String) async {
+        let routing = await node.routing()
+        let table = shard.bucket
+        let bucketHex = UploadTable.bucketHex(ofTable: table) ?? table
+        guard let bucket = BucketID(hex: bucketHex) else { return }
+        let objectKey = UploadTable.bucketHex(ofTable: table) != nil ? UploadTable.parsePartRowKey(shard.key)?.key ?? shard.key : shard.key
+        let repairer = ShardRepairer(tables: tables, access: access)
+        let outcome: String
+        do {
+            var repaired = try await repairer.repair(table: table, rowKey: shard.key, objectKey: objectKey, bucket: bucket,
+                                                     versionID: shard.versionID, slot: shard.slot, onlyOn: routing.selfID, routing: routing)
+            if !repaired, table != bucketHex {
+                // A part of a completed upload: its object's row names the shard now.
+                repaired = try await repairer.repair(table: bucketHex, rowKey: objectKey, objectKey: objectKey, bucket: bucket,
+                                                     versionID: shard.versionID, slot: shard.slot, onlyOn: routing.selfID, routing: routing)
+            }
+            guard repaired else { return }
+            outcome = "repaired"
+            status.repaired += 1
+            Counter(label: "shale_scrub_repaired_total").increment()
+        } catch {
+            outcome = "\(error)"
+            status.unrepairable += 1
+            Counter(label: "shale_scrub_unrepairable_total").increment()
+        }
+        status.bad += 1
+        Counter(label: "shale_scrub_bad_shards_total").increment()
+        if status.findings.count < Self.findingsListed {
+            status.findings.append(.init(versionID: shard.versionID, slot: shard.slot, state: state, outcome: outcome))
+        }
+    }
+}
