@@ -305,6 +305,15 @@ public final class MetadataStore: Sendable {
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
+    /// Whether the shard is noted here.
+    public func hasShard(versionID: String, slot: Int) async throws(StorageError) -> Bool {
+        do {
+            return try await pool.read { db in
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM local_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot]) ?? false
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
     /// Shards noted before `millis`, oldest first.
     public func shards(createdBefore millis: UInt64, limit: Int) async throws(StorageError) -> [LocalShard] {
         do {

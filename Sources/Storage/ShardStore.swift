@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 /// Names one shard file: shard `slot` of object version `versionID`.
 public struct ShardKey: Hashable, Sendable, CustomStringConvertible {
@@ -57,6 +58,26 @@ public struct ShardStore: Sendable {
         var info = stat()
         guard fstat(reader.fd, &info) == 0 else { return false }
         return Int(info.st_size) == reader.format.fileLength
+    }
+
+    /// Every file under the shard directories: its shard name when it has
+    /// one, whether it is a write's temporary file, and when it last changed.
+    public func files() -> [(path: String, key: ShardKey?, temporary: Bool, modifiedMillis: UInt64)] {
+        var found: [(path: String, key: ShardKey?, temporary: Bool, modifiedMillis: UInt64)] = []
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+        while let relative = walker.nextObject() as? String {
+            let path = root + "/" + relative
+            var info = stat()
+            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let name = relative.split(separator: "/").last.map(String.init) ?? relative
+            let temporary = name.contains(".tmp-")
+            var key: ShardKey?
+            if !temporary, let dot = name.lastIndex(of: "."), let slot = Int(name[name.index(after: dot)...]) {
+                key = ShardKey(versionID: String(name[..<dot]), slot: slot)
+            }
+            found.append((path, key, temporary, UInt64(info.st_mtim.tv_sec) * 1000 + UInt64(info.st_mtim.tv_nsec / 1_000_000)))
+        }
+        return found
     }
 
     /// Removes a shard file; a missing one is not an error.

@@ -30,6 +30,12 @@ public struct ScrubStatus: Codable, Sendable, Equatable {
     public var bad = 0
     public var repaired = 0
     public var unrepairable = 0
+    /// Temporary files of writes that never finished (a crash), removed.
+    public var leftoversRemoved = 0
+    /// Shard-named files this node never noted writing: left in place and
+    /// reported, never deleted (they may be the only copy if the metadata
+    /// directory was lost while the data directory survived).
+    public var unindexedFiles = 0
     /// The first hundred findings of the pass.
     public var findings: [Finding] = []
 
@@ -90,11 +96,30 @@ public actor Scrubber {
                 if let state = finding.problem { await handle(shard, state: state) }
             }
         }
+        await sweepFiles(startedMillis: status.startedMillis ?? 0)
         status.running = false
         status.passes += 1
         status.finishedMillis = node.wallClock.nowMillis()
         access.logger.info("scrub pass finished", metadata: ["shards": "\(status.shardsChecked)", "bad": "\(status.bad)",
                                                               "repaired": "\(status.repaired)", "unrepairable": "\(status.unrepairable)"])
+    }
+
+    /// Walks the shard directories: temporary files untouched for the stray grace period are
+    /// leftovers of writes that never finished (their shard was never
+    /// renamed into place, so never acknowledged) and go; shard files not in
+    /// the index are counted.
+    private func sweepFiles(startedMillis: UInt64) async {
+        for file in access.shards.files() {
+            if file.temporary {
+                // Untouched for the stray grace period: no write is still filling it.
+                let grace = UInt64(node.config.strayShardGraceSeconds) * 1000
+                guard file.modifiedMillis + grace < startedMillis, unlink(file.path) == 0 else { continue }
+                status.leftoversRemoved += 1
+                access.logger.info("removed the temporary file of an unfinished write", metadata: ["path": "\(file.path)"])
+            } else if let key = file.key, (try? await access.index.hasShard(versionID: key.versionID, slot: key.slot)) == false {
+                status.unindexedFiles += 1
+            }
+        }
     }
 
     /// Reads a shard whole; the problem found, if any.
