@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Shale needs on Debian 12, if missing:
 # ISA-L, SQLite and pkg-config for the build; Python with pytest, boto3,
-# cryptography, awscrt and the AWS CLI, rclone and s3cmd, and pyarrow,
+# cryptography, awscrt and the AWS CLI, rclone and s3cmd, faketime (a node
+# with a skewed clock in the fault campaign), and pyarrow,
 # polars and pyiceberg for the integration tests.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-packages=(libisal-dev libsqlite3-dev pkg-config python3 rclone s3cmd)
+packages=(libisal-dev libsqlite3-dev pkg-config python3 rclone s3cmd faketime)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -23,8 +23,10 @@ ADMIN_TOKEN = "integration-admin-token-0123456789"
 
 class Node:
     def __init__(self, root: Path, ip: str, secret: str = RPC_SECRET, bootstrap: list[str] | None = None,
-                 extra: str = "", key_hex: str | None = None, log_level: str = "debug"):
+                 extra: str = "", key_hex: str | None = None, log_level: str = "debug", wrapper: list[str] | None = None):
         self.ip = ip
+        # A command the server runs under (the fault campaign's `faketime -f +10m`).
+        self.wrapper = wrapper or []
         self.dir = root / ip
         self.meta = self.dir / "meta"
         self.data = self.dir / "data"
@@ -55,7 +57,9 @@ admin_token = "{ADMIN_TOKEN}"
     # -- process --------------------------------------------------------
     def start(self, wait: bool = True) -> "Node":
         log = open(self.log, "ab")
-        self.proc = subprocess.Popen([SHALE, "server", "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT)
+        # Under a wrapper the server is the wrapper's child: its own process group, so a kill reaches both.
+        self.proc = subprocess.Popen([*self.wrapper, SHALE, "server", "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=bool(self.wrapper))
         if wait:
             self.wait_up()
         return self
@@ -74,7 +78,10 @@ admin_token = "{ADMIN_TOKEN}"
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if self.wrapper:
+                os.killpg(self.proc.pid, sig)
+            else:
+                self.proc.send_signal(sig)
             self.proc.wait(timeout=30)
 
     def stop(self) -> int | None:

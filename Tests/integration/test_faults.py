@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from faults import FULL, MiB, Workload, check, rebuild_until_redundant, report, shard_paths, wait_for_rebuild
 from s3_clients import boto, provision
@@ -27,10 +28,14 @@ ZONES = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"]
 EXTRA = "anti_entropy_interval_seconds = 2\nshard_deletion_delay_seconds = 1\n"
 
 
-def start_six(tmp_path: Path, subnet: int, extra: str = EXTRA) -> tuple[list[Node], tuple[str, str]]:
-    first = Node(tmp_path, f"127.0.{subnet}.1", extra=extra, log_level="info").start()
-    nodes = [first] + [Node(tmp_path, f"127.0.{subnet}.{i}", bootstrap=[first.connect_string], extra=extra, log_level="info").start()
-                       for i in range(2, 7)]
+def start_six(tmp_path: Path, subnet: int, stop_all, extra: str = EXTRA) -> tuple[list[Node], tuple[str, str]]:
+    """Six nodes in three zones, 4+2, a bucket and a key; each node handed to `stop_all` before it starts."""
+    nodes = [Node(tmp_path, f"127.0.{subnet}.1", extra=extra, log_level="info")]
+    stop_all(nodes)
+    nodes[0].start()
+    for i in range(2, 7):
+        nodes.append(Node(tmp_path, f"127.0.{subnet}.{i}", bootstrap=[nodes[0].connect_string], extra=extra, log_level="info"))
+        nodes[-1].start()
     key = provision(nodes, ZONES, "lake", "faults", permissions=("--read", "--write", "--owner"))
     return nodes, key
 
@@ -70,8 +75,7 @@ def replace_node(nodes: list[Node], index: int, tmp_path: Path, ip: str, extra: 
 
 # 1. kill -9 of a random node during 4-way concurrent PUT and multipart load, repeated with restarts.
 def test_kill9_during_load_loses_nothing(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 71)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 71, stop_all)
     ids = {n.node_id for n in nodes}
     rng = random.Random(1)
     load = Workload(nodes, key, "lake", "kill9")
@@ -93,8 +97,7 @@ def test_kill9_during_load_loses_nothing(tmp_path, stop_all):
 
 # 2. A whole zone stopped for the length of a write load, then returned.
 def test_zone_outage_under_load_then_home(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 72)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 72, stop_all)
     ids = {n.node_id for n in nodes}
     zone3 = {n.node_id for n in nodes[4:]}
     for node in nodes[4:]:
@@ -116,8 +119,7 @@ def test_zone_outage_under_load_then_home(tmp_path, stop_all):
 
 # 3. A node's data and metadata wiped, the node replaced by a new id, rebuilt; then m other nodes killed.
 def test_wiped_node_replaced_rebuilt_then_two_more_lost(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 73)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 73, stop_all)
     load = Workload(nodes, key, "lake", "replace")
     load.run_for(10 if FULL else 5)
     started = time.time()
@@ -142,8 +144,7 @@ def test_wiped_node_replaced_rebuilt_then_two_more_lost(tmp_path, stop_all):
 # 4. The rebuilding node killed mid-way and restarted: the job finishes, nothing finished is redone.
 def test_rebuild_resumes_after_its_node_is_killed(tmp_path, stop_all):
     slow = EXTRA + "transfer_rate_mib_per_second = 1\n"
-    nodes, key = start_six(tmp_path, 74, extra=slow)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 74, stop_all, extra=slow)
     load = Workload(nodes, key, "lake", "resume", multipart_every=0, sizes=(700 * 1024,))
     load.run_for(8 if FULL else 5)
     newcomer = replace_node(nodes, 5, tmp_path, "127.0.74.7", extra=slow)
@@ -167,8 +168,7 @@ def test_rebuild_resumes_after_its_node_is_killed(tmp_path, stop_all):
 
 # 5. Bit rot in 1% of shard files (at least a few), and some files truncated: reads stay right, scrub repairs all.
 def test_bit_rot_and_truncation_are_read_around_and_scrubbed(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 75)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 75, stop_all)
     load = Workload(nodes, key, "lake", "rot", multipart_every=0)
     load.run_for(8 if FULL else 5)
     rng = random.Random(5)
@@ -210,8 +210,7 @@ def test_bit_rot_and_truncation_are_read_around_and_scrubbed(tmp_path, stop_all)
 
 # 6. Leftovers placed on a stopped node: nothing real is deleted because of them, and they are cleaned.
 def test_leftovers_delete_nothing_real_and_are_cleaned(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 76)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 76, stop_all)
     load = Workload(nodes, key, "lake", "left", multipart_every=0)
     load.run_for(5)
     def rows(node: Node) -> int:
@@ -252,8 +251,7 @@ def test_leftovers_delete_nothing_real_and_are_cleaned(tmp_path, stop_all):
 # 7. A layout change (a zone of two nodes added) under write load, with a node killed in the middle.
 @pytest.mark.skipif(not FULL, reason="full campaign only (make test-faults)")
 def test_zone_added_under_load_with_a_node_killed(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 77)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 77, stop_all)
     load = Workload(nodes, key, "lake", "grow").start()
     time.sleep(3)
     added = [Node(tmp_path, f"127.0.77.{i}", bootstrap=[nodes[0].connect_string], extra=EXTRA, log_level="info").start() for i in (7, 8)]
@@ -275,11 +273,49 @@ def test_zone_added_under_load_with_a_node_killed(tmp_path, stop_all):
     report("7 zone added under load, node killed", seconds_to_full_redundancy=round(seconds, 1), **figures)
 
 
+# 8. Clock skew: one node's clock ten minutes ahead (libfaketime); a later write always wins, deletes stick.
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs Debian's faketime (scripts/install-deps.sh installs it)")
+def test_a_node_ten_minutes_ahead_never_wins_against_later_writes(tmp_path, stop_all):
+    # The wrapper, not a bare LD_PRELOAD: with the latter, Swift's CommandLine.arguments comes out empty.
+    nodes = [Node(tmp_path, "127.0.78.1", extra=EXTRA, log_level="info")]
+    stop_all(nodes)
+    nodes[0].start()
+    for i in range(2, 7):
+        nodes.append(Node(tmp_path, f"127.0.78.{i}", bootstrap=[nodes[0].connect_string], extra=EXTRA, log_level="info",
+                          wrapper=["faketime", "-f", "+10m"] if i == 2 else None))
+        nodes[-1].start()
+    key = provision(nodes, ZONES, "lake", "faults", permissions=("--read", "--write", "--owner"))
+    ahead, behind = boto(nodes[1], key), boto(nodes[3], key)
+    overwrites = deletes = 0
+    for n in range(20 if FULL else 6):
+        name = f"skew/{n}"
+        ahead.put_object(Bucket="lake", Key=name, Body=b"from the node ahead")
+        behind.put_object(Bucket="lake", Key=name, Body=b"later, from a node on time")
+        for client in (ahead, behind):
+            assert client.get_object(Bucket="lake", Key=name)["Body"].read() == b"later, from a node on time"
+        overwrites += 1
+        ahead.put_object(Bucket="lake", Key=name + "/gone", Body=b"x")
+        behind.delete_object(Bucket="lake", Key=name + "/gone")
+        for client in (ahead, behind):
+            with pytest.raises(ClientError):
+                client.head_object(Bucket="lake", Key=name + "/gone")
+        deletes += 1
+        # And the other way round: the node ahead writes last and wins.
+        behind.put_object(Bucket="lake", Key=name + "/back", Body=b"first")
+        ahead.put_object(Bucket="lake", Key=name + "/back", Body=b"second")
+        assert behind.get_object(Bucket="lake", Key=name + "/back")["Body"].read() == b"second"
+    time.sleep(5)  # anti-entropy rounds: nothing resurfaces
+    for n in range(overwrites):
+        assert behind.get_object(Bucket="lake", Key=f"skew/{n}")["Body"].read() == b"later, from a node on time"
+        with pytest.raises(ClientError):
+            ahead.head_object(Bucket="lake", Key=f"skew/{n}/gone")
+    report("8 clock ten minutes ahead", later_writes_won=overwrites, deletes_stuck=deletes, lost=0, corrupt_reads=0)
+
+
 # 9. Disk full on one node (a small tmpfs): writes go on or fail cleanly; nothing corrupt; the node recovers.
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_disk_full_on_one_node(tmp_path, stop_all):
-    nodes, key = start_six(tmp_path, 79)
-    stop_all(nodes)
+    nodes, key = start_six(tmp_path, 79, stop_all)
     victim = nodes[4]
     victim.stop()
     saved = tmp_path / "saved-data"
