@@ -3,7 +3,7 @@ SHELL := /bin/bash
 RELEASE_DIR := .build-release
 SHALE := $(RELEASE_DIR)/release/shale
 
-.PHONY: deps build release test fuzz run bench bench-suite bench-s3 clean
+.PHONY: deps build release test test-faults fuzz run bench bench-suite bench-s3 bench-rebuild clean
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +18,16 @@ release: deps
 # build without the ISAL trait), then the integration tests with real nodes.
 test: deps
 	@scripts/test.sh
+
+# The fault campaign at full length (Tests/integration/test_faults.py; `make
+# test` runs it short): real clusters under checksummed load with nodes
+# killed, a zone out, a node replaced, bit rot, leftovers, a zone added, a
+# skewed clock and a full disk. Writes the figures Docs/reliability.md quotes.
+test-faults: build
+	@mkdir -p Docs/bench-runs && rm -f Docs/bench-runs/faults.jsonl
+	SHALE_FAULTS=full SHALE_FAULT_REPORT="$$PWD/Docs/bench-runs/faults.jsonl" SHALE_BIN="$$PWD/.build/debug/shale" \
+		python3 -m pytest Tests/integration/test_faults.py -q -p no:cacheprovider
+	python3 scripts/fault-report.py Docs/bench-runs/faults.jsonl
 
 # The parsers' seeded fuzz runs (chunk framing, trailers, XML bodies,
 # presigned queries, ranges, copy sources, conditional headers), longer than
@@ -52,6 +62,13 @@ bench-s3: release
 	python3 Benchmarks/s3/s3_bench.py memory --nodes 6 --size-mib 4096
 	python3 Benchmarks/s3/s3_bench.py multipart --nodes 1 --size-mib 1024 --part-mib 64 --in-flight 4 --rounds 3
 	python3 Benchmarks/s3/s3_bench.py multipart --nodes 6 --size-mib 1024 --part-mib 64 --in-flight 4 --rounds 3
+
+# Rebuild throughput after a node is replaced (6 nodes, 4+2, 4 GiB of
+# objects), rate unlimited and no other load, then a client's PUT/GET during a rebuild at the
+# default rate against idle.
+bench-rebuild: release
+	cd Benchmarks/s3 && python3 rebuild_bench.py --objects 64 --size-mib 64 --rate 100000 --no-client
+	cd Benchmarks/s3 && python3 rebuild_bench.py --objects 64 --size-mib 64
 
 clean:
 	rm -rf .build .build-release .build-noisal Benchmarks/.build

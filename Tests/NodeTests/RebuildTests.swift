@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import ClusterModel
 import Foundation
 import Logging
-import NodeConfiguration
 import Placement
 import Storage
 import Synchronization
