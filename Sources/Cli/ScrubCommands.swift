@@ -12,7 +12,8 @@ struct ScrubCommand: AsyncParsableCommand {
 
     static func render(_ statuses: [ScrubStatus]) -> String {
         let rows = statuses.map { status -> [String] in
-            let state = status.running ? "running" : status.passes == 0 ? "never run" : "finished"
+            let state = status.running ? "running \(status.shardsTotal == 0 ? 0 : status.shardsChecked * 100 / status.shardsTotal)%"
+                : status.passes == 0 ? "never run" : "finished"
             return [String(status.node.prefix(16)), state, status.finishedMillis.map(RebuildRendering.time) ?? "-", String(status.shardsChecked),
                     String(status.chunksChecked), ByteCount(bytes: status.bytesChecked).description, String(status.bad), String(status.repaired),
                     String(status.unrepairable)]

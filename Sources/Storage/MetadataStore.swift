@@ -305,6 +305,13 @@ public final class MetadataStore: Sendable {
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
+    /// How many shards are noted here (a scrub's total).
+    public func shardCount() async throws(StorageError) -> Int {
+        do { return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM local_shards") ?? 0 } } catch {
+            throw .database(path: Self.fileName, reason: "\(error)")
+        }
+    }
+
     /// Whether the shard is noted here.
     public func hasShard(versionID: String, slot: Int) async throws(StorageError) -> Bool {
         do {

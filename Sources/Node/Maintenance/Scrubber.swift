@@ -23,6 +23,8 @@ public struct ScrubStatus: Codable, Sendable, Equatable {
     public var startedMillis: UInt64?
     public var finishedMillis: UInt64?
     public var passes = 0
+    /// Shards in this node's index when the pass began (its progress is `shardsChecked` of these).
+    public var shardsTotal = 0
     public var shardsChecked = 0
     public var chunksChecked = 0
     public var bytesChecked: UInt64 = 0
@@ -81,6 +83,7 @@ public actor Scrubber {
 
     private func run() async {
         var budget = RateBudget(bytesPerSecond: UInt64(node.config.scrubRateMiBPerSecond) << 20, clock: node.wallClock)
+        status.shardsTotal = (try? await access.index.shardCount()) ?? 0
         var cursor: (versionID: String, slot: Int)?
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 64)
         defer { buffer.deallocate() }
