@@ -160,6 +160,24 @@ import Units
         #expect(try await sim.services[5].verifyRedundancy().fullyRedundant)
     }
 
+    /// A node this one has not heard from lately (just restarted, say)
+    /// may well hold its shards: the rebuild does not rewrite them onto it
+    /// behind its back; those bodies fail, are retried, and the job ends
+    /// incomplete, having written nothing.
+    @Test func anOwnerNotHeardFromIsNotRewritten() async throws {
+        let sim = try await SimulatedCluster.start()
+        for i in 0..<4 { _ = try await sim.put("q/\(i)", body(65536 + i, seed: i), via: 0) }
+        // Node 6 still answers on the network, but node 1 has not had its heartbeat for a minute.
+        sim.clock.advance(byMillis: 60_000)
+        try await SimulatedCluster.heartbeat(Array(sim.nodes.prefix(5)))
+        let maintenance = Maintenance(objects: sim.services[0])
+        _ = try await maintenance.startRebuild(dryRun: false, reason: "test")
+        await maintenance.rebuild.waitForJob()
+        let status = await maintenance.rebuildStatus()
+        #expect(status.phase == .incomplete && status.bytesRestored == 0 && status.objectsTotal == 4, "\(status)")
+        #expect(status.lastError?.contains("not reachable") == true, "\(status.lastError ?? "")")
+    }
+
     /// Scrub finds a flipped byte, a truncated file and a missing file (that
     /// its row names here), rebuilds each from the others, and verify then
     /// finds every shard intact.

@@ -42,6 +42,11 @@ struct BodyRebuilder: Sendable {
         // Planned again now: the row, the layout or the disks may have changed since the job's plan.
         guard let plan = await survey.plans([placed], routing: routing).first, plan.isNeeded else { return .alreadyWhole }
         guard plan.isRecoverable else { return .unrecoverable(surviving: plan.surviving) }
+        // An owner this node cannot reach now is not written to: its shard may well be intact there.
+        let away = plan.writes.filter { !routing.reachable(placed.owners[$0]) }
+        guard away.isEmpty else {
+            throw .unavailable("the owner of slot \(away[0]) (\(placed.owners[away[0]].shortForm)) is not reachable; retried later")
+        }
 
         let reader = try access.stripeReader(body, owners: placed.holders, routing: routing, blocks: 0...(body.blockCount - 1),
                                              excluding: Set(plan.lost))

@@ -16,6 +16,7 @@ import Units
 public actor RebuildCoordinator {
     static let parallelism = 4
     static let retryPasses = 2
+    static let retryPauseNanoseconds: UInt64 = 2_000_000_000
     static let unrecoverableListed = 1000
 
     let objects: ObjectService
@@ -42,7 +43,21 @@ public actor RebuildCoordinator {
         status.node = objects.node.id.rawValue
         guard saved.isRunning else { return }
         logger.info("resuming the rebuild", metadata: ["phase": "\(saved.phase.rawValue)", "done": "\(saved.objectsDone)/\(saved.objectsTotal)"])
+        await awaitPeers()
         launch(plan: saved.phase == .planning)
+    }
+
+    /// A node just started has not heard every peer yet: give the layout's
+    /// nodes up to `peerWaitSeconds` to answer, so the job does not take
+    /// peers that are merely not heard from yet for lost ones.
+    static let peerWaitSeconds = 30
+
+    private func awaitPeers() async {
+        for _ in 0..<(Self.peerWaitSeconds * 4) {
+            let routing = await objects.node.routing()
+            if let layout = routing.current, layout.roles.keys.allSatisfy(routing.reachable) { return }
+            try? await Task.sleep(nanoseconds: 250_000_000)
+        }
     }
 
     /// Starts a job (or answers the running one, when it already targets the
@@ -106,6 +121,8 @@ public actor RebuildCoordinator {
                 guard pass < Self.retryPasses else { break }
                 guard (try? await journal.retryFailed()) ?? 0 > 0 else { break }
                 status.errors = 0
+                // A peer restarting or a row being written: give it a moment before the next pass.
+                try await Task.sleep(nanoseconds: Self.retryPauseNanoseconds)
             }
             try Task.checkCancellation()
             await refresh()
