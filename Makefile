@@ -52,10 +52,14 @@ bench: release
 bench-suite: deps
 	cd Benchmarks && swift package benchmark
 
-# The S3 data path on real nodes (release build): throughput of 64 MiB
-# objects on one node and on six, peak RSS for a 4 GiB object, and a 1 GiB
-# multipart upload (64 MiB parts, 4 in flight) against a single PUT.
+# The S3 data path on real nodes (release build): issue 14's loads with
+# `shale bench s3` as the client (1 node and 6), then the Python harness:
+# throughput of 64 MiB objects on one node and on six, peak RSS for a 4 GiB
+# object, and a 1 GiB multipart upload (64 MiB parts, 4 in flight) against
+# a single PUT.
 bench-s3: release
+	cd Benchmarks/s3 && python3 bench_matrix.py --nodes 1 --seconds 10
+	cd Benchmarks/s3 && python3 bench_matrix.py --nodes 6 --seconds 10
 	python3 Benchmarks/s3/s3_bench.py throughput --nodes 1 --size-mib 64 --rounds 8
 	python3 Benchmarks/s3/s3_bench.py throughput --nodes 6 --size-mib 64 --rounds 8
 	python3 Benchmarks/s3/s3_bench.py memory --nodes 1 --size-mib 4096

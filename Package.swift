@@ -84,6 +84,15 @@ let package = Package(
             dependencies: ["Units", "Checksums", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
+            name: "S3Bench",
+            dependencies: [
+                "S3Protocol", "Units",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "NodeConfiguration",
             dependencies: [
                 "Erasure",
@@ -144,6 +153,7 @@ let package = Package(
                 "Admin",
                 "AdminAPI",
                 "NodeConfiguration",
+                "S3Bench",
                 "S3Server",
                 "ClusterModel",
                 "Erasure",
@@ -178,6 +188,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "S3BenchTests", dependencies: ["S3Bench"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [
             "Node", "ClusterModel", "Placement", "Erasure", "Storage", "Units", .product(name: "NIOCore", package: "swift-nio"),

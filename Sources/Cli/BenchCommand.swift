@@ -7,10 +7,10 @@ import Units
 import Glibc
 #endif
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure this machine.",
-        subcommands: [BenchErasure.self]
+        abstract: "Measure this machine, or an S3 endpoint.",
+        subcommands: [BenchErasure.self, BenchS3.self]
     )
 }
 

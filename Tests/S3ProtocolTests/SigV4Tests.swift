@@ -164,3 +164,22 @@ extension String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
+
+@Suite struct SigV4SigningTests {
+    /// What a client signs, the server's verify accepts; any change to what was signed is refused.
+    @Test func signedRequestsVerify() throws {
+        let signed = SigV4.sign(method: "PUT", host: "127.0.0.1:3900", rawPath: "/bench/a%20b", rawQuery: "partNumber=1&uploadId=x",
+                                headers: [(name: "Content-Length", value: "5")], payloadHash: SigV4.unsignedPayload,
+                                accessKey: "GKtest", secret: "secret", region: "us-east-1", amzDate: "20261201T010203Z")
+        let headers = [(name: "host", value: "127.0.0.1:3900"), (name: "content-length", value: "5")] + signed
+        let request = SigV4.Request(method: "PUT", rawPath: "/bench/a%20b", rawQuery: "partNumber=1&uploadId=x", headers: headers)
+        let now = try #require(SigV4.parseAmzDate("20261201T010203Z"))
+        let (authorization, payload) = try SigV4.verify(request, secretFor: { $0 == "GKtest" ? "secret" : nil }, region: "us-east-1", nowSeconds: now)
+        #expect(authorization.accessKey == "GKtest" && payload.uppercased() == SigV4.unsignedPayload)
+        #expect(authorization.signedHeaders == ["content-length", "host", "x-amz-content-sha256", "x-amz-date"])
+        let altered = SigV4.Request(method: "PUT", rawPath: "/bench/a%20c", rawQuery: "partNumber=1&uploadId=x", headers: headers)
+        #expect(throws: SigV4Error.signatureMismatch) {
+            _ = try SigV4.verify(altered, secretFor: { _ in "secret" }, region: nil, nowSeconds: now)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Issue 14's figures with `shale bench s3` as the client: a fresh cluster
+(release build) of 1 node and of 6 nodes in 3 zones, 4+2, on loopback;
+each load for `--seconds`; the server's CPU time and peak RSS per node.
+
+  python3 Benchmarks/s3/bench_matrix.py --nodes 1 --seconds 10
+  python3 Benchmarks/s3/bench_matrix.py --nodes 6 --seconds 10
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
+from s3_clients import provision  # noqa: E402
+from shale_cluster import SHALE, Node  # noqa: E402
+
+LOADS = [
+    ("PUT 64 MiB, 1 stream", ["--put", "--size", "64MiB", "--concurrency", "1"]),
+    ("PUT 64 MiB, 4 streams", ["--put", "--size", "64MiB", "--concurrency", "4"]),
+    ("GET 64 MiB, 1 stream", ["--get", "--size", "64MiB", "--concurrency", "1", "--prefill", "4"]),
+    ("PUT 4 KiB, 32 in flight", ["--put", "--size", "4KiB", "--concurrency", "32"]),
+    ("GET 4 KiB, 32 in flight", ["--get", "--size", "4KiB", "--concurrency", "32", "--prefill", "256"]),
+    ("GET 64 KiB range of 1 GiB", ["--get", "--size", "1GiB", "--range", "64KiB", "--concurrency", "1", "--prefill", "1"]),
+]
+
+
+def cpu_seconds(node: Node) -> float:
+    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="shale-bench-matrix-"))
+    nodes: list[Node] = []
+    try:
+        nodes.append(Node(root, "127.0.92.1", log_level="warning"))
+        nodes[0].start()
+        for i in range(2, args.nodes + 1):
+            nodes.append(Node(root, f"127.0.92.{i}", bootstrap=[nodes[0].connect_string], log_level="warning"))
+            nodes[-1].start()
+        zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
+        key = provision(nodes, zones, "matrix", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
+        for name, load in LOADS:
+            before = sum(cpu_seconds(n) for n in nodes)
+            result = subprocess.run([SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
+                                     "--secret-key", key[1], "--duration", f"{args.seconds}s", "--json", *load],
+                                    capture_output=True, text=True, timeout=args.seconds * 10 + 600)
+            if result.returncode != 0:
+                print(json.dumps({"load": name, "nodes": args.nodes, "failed": result.stderr[-500:]}))
+                continue
+            report = json.loads(result.stdout)
+            op = report["operations"][0]
+            cpu = sum(cpu_seconds(n) for n in nodes) - before
+            print(json.dumps({
+                "load": name, "nodes": args.nodes, "requests": op["requests"], "errors": op["errors"],
+                "mib_per_s": round(op["mibPerSecond"], 1), "ops_per_s": round(op["opsPerSecond"], 1),
+                "p50_ms": round(op["latency"]["p50Millis"], 2), "p99_ms": round(op["latency"]["p99Millis"], 2),
+                # Includes the prefill's and the clean-up's requests: an upper bound per request.
+                "server_cpu_ms_per_request": round(cpu * 1000 / max(op["requests"], 1), 2),
+            }), flush=True)
+        print(json.dumps({"nodes": args.nodes, "peak_rss_mib_per_node": [round(peak_rss_mib(n), 1) for n in nodes]}))
+    finally:
+        for node in nodes:
+            node.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
