@@ -18,7 +18,7 @@ from pathlib import Path
 
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
-from shale_cluster import SHALE, Node  # noqa: E402
+from shale_cluster import SHALE, Node, start_nodes  # noqa: E402
 
 LOADS = [
     ("PUT 64 MiB, 1 stream", ["--put", "--size", "64MiB", "--concurrency", "1"]),
@@ -43,11 +43,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="shale-bench-matrix-"))
     nodes: list[Node] = []
     try:
-        nodes.append(Node(root, "127.0.92.1", log_level="warning"))
-        nodes[0].start()
-        for i in range(2, args.nodes + 1):
-            nodes.append(Node(root, f"127.0.92.{i}", bootstrap=[nodes[0].connect_string], log_level="warning"))
-            nodes[-1].start()
+        start_nodes(root, [f"127.0.92.{i}" for i in range(1, args.nodes + 1)], nodes, log_level="warning")
         zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
         key = provision(nodes, zones, "matrix", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
         for name, load in LOADS:

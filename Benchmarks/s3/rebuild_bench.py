@@ -25,7 +25,7 @@ from pathlib import Path
 
 from s3_bench import MiB, get, put  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
-from shale_cluster import Node, wait_until  # noqa: E402
+from shale_cluster import Node, start_nodes, wait_until  # noqa: E402
 
 ZONES = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"]
 
@@ -67,11 +67,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="shale-rebuild-bench-"))
     nodes: list[Node] = []
     try:
-        nodes.append(Node(root, "127.0.91.1", log_level="warning", extra=extra))
-        nodes[0].start()
-        for i in range(2, 7):
-            nodes.append(Node(root, f"127.0.91.{i}", bootstrap=[nodes[0].connect_string], log_level="warning", extra=extra))
-            nodes[-1].start()
+        start_nodes(root, [f"127.0.91.{i}" for i in range(1, 7)], nodes, log_level="warning", extra=extra)
         key = provision(nodes, ZONES, "bench", "bench", capacity="100G")
         conn = http.client.HTTPConnection(nodes[0].ip, 3900, timeout=600)
         size = args.size_mib * MiB

@@ -39,11 +39,7 @@ struct RebuildStartCommand: AsyncParsableCommand {
             client.output(data) { RebuildRendering.dryRun(status) }
             return
         }
-        if follow && !options.json {
-            try await RebuildRendering.follow(client)
-        } else {
-            client.output(data) { RebuildRendering.summary(status) }
-        }
+        try await RebuildRendering.show(status, data, client: client, follow: follow && !options.json)
     }
 }
 
@@ -59,12 +55,8 @@ struct RebuildStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try options.client()
-        if follow && !options.json {
-            try await RebuildRendering.follow(client)
-            return
-        }
         let (status, data) = try await client.get(AdminPath.rebuild, as: RebuildStatus.self)
-        client.output(data) { RebuildRendering.summary(status) }
+        try await RebuildRendering.show(status, data, client: client, follow: follow && !options.json)
     }
 }
 
@@ -151,6 +143,11 @@ enum RebuildRendering {
             lines.append("… and \(status.unrecoverableCount - status.unrecoverable.count) more")
         }
         return lines
+    }
+
+    /// The summary (or the JSON with --json), or with `follow` the bar until the job ends.
+    static func show(_ status: RebuildStatus, _ data: Data, client: AdminClient, follow following: Bool) async throws {
+        if following { try await follow(client) } else { client.output(data) { summary(status) } }
     }
 
     /// A bar redrawn every second until the job leaves its running phases.

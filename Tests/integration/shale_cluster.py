@@ -149,6 +149,20 @@ admin_token = "{ADMIN_TOKEN}"
         return {n["id"] for n in self.status()["nodes"] if not n["healthy"]}
 
 
+def start_nodes(root: Path, ips: list[str], nodes: list[Node] | None = None, **kwargs) -> list[Node]:
+    """Starts a node at each of `ips`, every one after the first bootstrapped
+    from the first; each is appended to `nodes` (a list the caller stops
+    later) before it starts, so a failed start leaks no server."""
+    nodes = [] if nodes is None else nodes
+    first = None
+    for ip in ips:
+        node = Node(root, ip, bootstrap=[first.connect_string] if first else None, **kwargs)
+        nodes.append(node)
+        node.start()
+        first = first or node
+    return nodes
+
+
 def wait_until(predicate, timeout: float = 15, interval: float = 0.2, what: str = "condition"):
     deadline = time.time() + timeout
     last = None

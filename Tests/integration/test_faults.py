@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from faults import FULL, MiB, Workload, check, rebuild_until_redundant, report, shard_paths, wait_for_rebuild
 from s3_clients import boto, provision
-from shale_cluster import Node, wait_until
+from shale_cluster import Node, start_nodes, wait_until
 
 ZONES = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"]
 EXTRA = "anti_entropy_interval_seconds = 2\nshard_deletion_delay_seconds = 1\n"
@@ -30,12 +30,9 @@ EXTRA = "anti_entropy_interval_seconds = 2\nshard_deletion_delay_seconds = 1\n"
 
 def start_six(tmp_path: Path, subnet: int, stop_all, extra: str = EXTRA) -> tuple[list[Node], tuple[str, str]]:
     """Six nodes in three zones, 4+2, a bucket and a key; each node handed to `stop_all` before it starts."""
-    nodes = [Node(tmp_path, f"127.0.{subnet}.1", extra=extra, log_level="info")]
+    nodes: list[Node] = []
     stop_all(nodes)
-    nodes[0].start()
-    for i in range(2, 7):
-        nodes.append(Node(tmp_path, f"127.0.{subnet}.{i}", bootstrap=[nodes[0].connect_string], extra=extra, log_level="info"))
-        nodes[-1].start()
+    start_nodes(tmp_path, [f"127.0.{subnet}.{i}" for i in range(1, 7)], nodes, extra=extra, log_level="info")
     key = provision(nodes, ZONES, "lake", "faults", permissions=("--read", "--write", "--owner"))
     return nodes, key
 
