@@ -55,15 +55,24 @@ final class MemoryShardSource: ShardSource, @unchecked Sendable {
     }
 }
 
+/// The slots a reader opened, in order.
+final class OpenLog: Sendable {
+    private let slots = Mutex<[Int]>([])
+    func add(_ slot: Int) { slots.withLock { $0.append(slot) } }
+    var opened: [Int] { slots.withLock { $0 } }
+}
+
 struct MemoryOpener: ShardSourceOpener {
     let shards: [[[UInt8]]]
     let behaviours: [Int: ShardBehaviour]
     let owners: [NodeID]
     var hangs: HangCount? = nil
+    var log: OpenLog? = nil
 
     func reachable(_ owner: NodeID) -> Bool { behaviours[owners.firstIndex(of: owner)!] != .unreachable }
 
     func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource {
+        log?.add(key.slot)
         let behaviour = behaviours[key.slot] ?? .whole
         if behaviour == .missing { throw .shardMissing("\(key)") }
         return MemoryShardSource(chunks: shards[key.slot], behaviour: behaviour, first: chunks.lowerBound, hangs: hangs)
@@ -146,6 +155,31 @@ struct MemoryOpener: ShardSourceOpener {
         let encoded = try shards(of: body(size))
         await #expect(throws: ObjectError.self) {
             _ = try await readAll(size: size, shards: encoded, behaviours: [0: .missing, 1: .corrupt(chunk: 0), 5: .unreachable])
+        }
+    }
+
+    /// A range inside one block reads only the data shards it lies in —
+    /// one holder for a small range — and with one of them lost, decodes it
+    /// from k others; the bytes are right either way.
+    @Test func aRangeInsideOneBlockReadsOnlyItsShards() async throws {
+        let size = 3 * blockSize + 999
+        let bytes = body(size)
+        let encoded = try shards(of: bytes)
+        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: 5000, logger: Logger(label: "test"))
+        // Block 1; shards of 16 KiB: bytes 20000..<30000 lie in shard 1, 15000..<40000 in shards 0, 1 and 2.
+        for (range, wanted, behaviours, opened) in [
+            (20_000..<30_000, [1], [Int: ShardBehaviour](), [1]),
+            (15_000..<40_000, [0, 1, 2], [:], [0, 1, 2]),
+            (20_000..<30_000, [1], [1: .missing], [1, 0, 2, 3, 4]),
+            (20_000..<30_000, [1], [1: .corrupt(chunk: 1)], [1, 0, 2, 3, 4]),
+        ] as [(Range<Int>, [Int], [Int: ShardBehaviour], [Int])] {
+            let log = OpenLog()
+            let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, log: log)
+            let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 1...1)
+            let stripe = try await reader.read(block: 1, bytes: range)
+            let got = Array(ObjectService.slice(of: stripe, from: range.lowerBound, to: range.upperBound).readableBytesView)
+            #expect(got == Array(bytes[(blockSize + range.lowerBound)..<(blockSize + range.upperBound)]), "\(range) \(behaviours)")
+            #expect(log.opened == opened, "\(range) \(behaviours): opened \(log.opened), wanted \(wanted)")
         }
     }
 

@@ -71,13 +71,30 @@ final class StripeReader {
     var logger: Logger { settings.logger }
 
     /// Fills the stripe for `block`: all data shards, plus `targets` rebuilt.
-    func read(block: Int, rebuilding targets: ShardSet = ShardSet()) async throws(ObjectError) -> StripeBuffer {
+    /// With `bytes` (offsets within the block), only the data shards those
+    /// bytes lie in are filled, read from their holders alone when they
+    /// answer — a small range read touches one node, not k. For a reader of
+    /// a single block only: a source left unread would fall behind.
+    func read(block: Int, rebuilding targets: ShardSet = ShardSet(), bytes: Range<Int>? = nil) async throws(ObjectError) -> StripeBuffer {
         let blockStart = UInt64(block) * UInt64(body.blockSizeBytes)
         let blockLength = Int(min(UInt64(body.blockSizeBytes), body.size - blockStart))
         do { try stripe.prepare(blockLength: blockLength) } catch { throw .internalError("\(error)") }
         var have = ShardSet()
         let length = stripe.shardLength
-        let reads = sources.map { (slot, source) in (slot, source, ShardBuffer(stripe.shard(slot))) }
+        if let bytes, !bytes.isEmpty, targets.isEmpty, lastBlock == block, sources.isEmpty {
+            let needed = ShardSet((bytes.lowerBound / length)...((bytes.upperBound - 1) / length))
+            var reads: [(Int, any ShardSource, ShardBuffer)] = []
+            for slot in needed where !failed.contains(slot) {
+                guard let source = await open(slot, at: block) else { continue }
+                sources[slot] = source
+                reads.append((slot, source, ShardBuffer(stripe.shard(slot))))
+            }
+            let outcomes = await readChunks(reads, length: length)
+            for (slot, _, _) in reads where settle(slot, outcomes[slot], block: block) { have.insert(slot) }
+            if needed.isSubset(of: have) { return stripe }
+            // A needed shard is missing: read k and decode, as for a whole block.
+        }
+        let reads = sources.filter { !have.contains($0.key) }.map { (slot, source) in (slot, source, ShardBuffer(stripe.shard(slot))) }
         let outcomes = await readChunks(reads, length: length)
         for (slot, _, _) in reads where settle(slot, outcomes[slot], block: block) { have.insert(slot) }
         var candidate = 0
