@@ -118,7 +118,7 @@ public final class S3BenchRunner: Sendable {
 
     private func prefillObjects(_ count: Int, state: BenchState) async throws {
         guard count > 0 else { return }
-        let next = Counter()
+        let next = TicketCounter()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<min(settings.concurrency, count) {
                 group.addTask {
@@ -171,7 +171,7 @@ public final class S3BenchRunner: Sendable {
             try await send("PUT", path: path(key), body: payload.getSlice(at: 0, length: settings.objectSize)!, expect: [200])
             return
         }
-        let created = try await send("POST", path: path(key), query: "uploads=", expect: [200])
+        let created = try await send("POST", path: path(key), query: "uploads=", expect: [200]).text
         guard let start = created.range(of: "<UploadId>"), let end = created.range(of: "</UploadId>") else {
             throw BenchFailure("CreateMultipartUpload answered without an UploadId")
         }
@@ -181,8 +181,8 @@ public final class S3BenchRunner: Sendable {
         while offset < settings.objectSize {
             let length = min(partSize, settings.objectSize - offset)
             let query = "partNumber=\(etags.count + 1)&uploadId=\(SigV4.uriEncode(upload, keepSlash: false))"
-            let headers = try await sendForHeaders("PUT", path: path(key), query: query, body: payload.getSlice(at: 0, length: length)!)
-            guard let etag = headers.first(name: "etag") else { throw BenchFailure("UploadPart answered without an ETag") }
+            let answer = try await send("PUT", path: path(key), query: query, body: payload.getSlice(at: 0, length: length)!, expect: [200])
+            guard let etag = answer.headers.first(name: "etag") else { throw BenchFailure("UploadPart answered without an ETag") }
             etags.append(etag)
             offset += length
         }
@@ -205,22 +205,17 @@ public final class S3BenchRunner: Sendable {
         return received
     }
 
+    /// Sends a request and reads its (small) answer; fails unless its status is one of `expect`.
     @discardableResult
-    private func send(_ method: String, path: String, query: String = "", body: ByteBuffer? = nil, expect: Set<UInt>) async throws -> String {
+    private func send(_ method: String, path: String, query: String = "", body: ByteBuffer? = nil, expect: Set<UInt>) async throws
+        -> (text: String, headers: HTTPHeaders)
+    {
         let response = try await execute(method, path: path, query: query, headers: [], body: body)
-        let answer = try await response.body.collect(upTo: 1 << 20)
-        let text = String(buffer: answer)
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
         guard expect.contains(response.status.code) else {
             throw BenchFailure("\(method) \(path) answered \(response.status.code): \(text.prefix(300))")
         }
-        return text
-    }
-
-    private func sendForHeaders(_ method: String, path: String, query: String, body: ByteBuffer) async throws -> HTTPHeaders {
-        let response = try await execute(method, path: path, query: query, headers: [], body: body)
-        let answer = try await response.body.collect(upTo: 1 << 20)
-        guard response.status == .ok else { throw BenchFailure("\(method) \(path) answered \(response.status.code): \(String(buffer: answer).prefix(300))") }
-        return response.headers
+        return (text, response.headers)
     }
 
     private func execute(_ method: String, path: String, query: String, headers: [(String, String)], body: ByteBuffer?) async throws
@@ -246,7 +241,7 @@ public final class S3BenchRunner: Sendable {
     /// Deletes every object the run left, then the bucket.
     private func cleanUp(state: BenchState) async {
         let keys = await state.allKeys()
-        let next = Counter()
+        let next = TicketCounter()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<max(1, min(settings.concurrency, 16)) {
                 group.addTask {
@@ -261,7 +256,7 @@ public final class S3BenchRunner: Sendable {
 }
 
 /// A shared ticket counter for workers splitting a fixed amount of work.
-final class Counter: @unchecked Sendable {
+final class TicketCounter: @unchecked Sendable {
     private var next = 0
     private let lock = NSLock()
 

@@ -60,25 +60,30 @@ public struct ShardStore: Sendable {
         return Int(info.st_size) == reader.format.fileLength
     }
 
-    /// Every file under the shard directories: its shard name when it has
-    /// one, whether it is a write's temporary file, and when it last changed.
-    public func files() -> [(path: String, key: ShardKey?, temporary: Bool, modifiedMillis: UInt64)] {
-        var found: [(path: String, key: ShardKey?, temporary: Bool, modifiedMillis: UInt64)] = []
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
-        while let relative = walker.nextObject() as? String {
-            let path = root + "/" + relative
-            var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-            let name = relative.split(separator: "/").last.map(String.init) ?? relative
-            let temporary = name.contains(".tmp-")
-            var key: ShardKey?
-            if !temporary, let dot = name.lastIndex(of: "."), let slot = Int(name[name.index(after: dot)...]) {
-                key = ShardKey(versionID: String(name[..<dot]), slot: slot)
+    /// Reads a shard file whole, every chunk's CRC32C checked (verify and scrub).
+    public func scan(_ key: ShardKey) -> ShardScan {
+        let reader: ShardFileReader
+        do { reader = try self.reader(for: key) } catch {
+            switch error {
+            case .notFound: return .missing
+            case .truncated: return .truncated(chunksRead: 0, bytes: 0)
+            default: return .damaged(chunksRead: 0, bytes: 0, reason: "\(error)")
             }
-            found.append((path, key, temporary, UInt64(info.st_mtim.tv_sec) * 1000 + UInt64(info.st_mtim.tv_nsec / 1_000_000)))
         }
-        return found
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(reader.format.chunkSize, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        var bytes: UInt64 = 0
+        for chunk in 0..<reader.format.chunkCount {
+            do { bytes += UInt64(try reader.readChunk(chunk, into: buffer).length) } catch {
+                if case .truncated = error { return .truncated(chunksRead: chunk, bytes: bytes) }
+                return .damaged(chunksRead: chunk + 1, bytes: bytes, reason: "\(error)")
+            }
+        }
+        return .intact(chunks: reader.format.chunkCount, bytes: bytes)
     }
+
+    /// Every file under the shard directories, one at a time (a scrub's sweep).
+    public func files() -> ShardDirectoryWalk { ShardDirectoryWalk(root: root) }
 
     /// Removes a shard file; a missing one is not an error.
     public func delete(_ key: ShardKey) throws(StorageError) {
@@ -95,5 +100,62 @@ public struct ShardStore: Sendable {
         }
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .io(path: path, operation: "mkdir", errno: errno) }
         try syncDirectory(of: path)
+    }
+}
+
+/// What reading a shard file whole found.
+public enum ShardScan: Sendable, Equatable {
+    case intact(chunks: Int, bytes: UInt64)
+    case missing
+    /// Shorter than its header says, or without a whole header.
+    case truncated(chunksRead: Int, bytes: UInt64)
+    /// A chunk failed its CRC32C, or the header is not a shard file's.
+    case damaged(chunksRead: Int, bytes: UInt64, reason: String)
+
+    /// Chunks and bytes read before the scan ended.
+    public var read: (chunks: Int, bytes: UInt64) {
+        switch self {
+        case .intact(let chunks, let bytes), .truncated(let chunks, let bytes), .damaged(let chunks, let bytes, _): return (chunks, bytes)
+        case .missing: return (0, 0)
+        }
+    }
+}
+
+/// A file found under the shard directories.
+public struct ShardDirectoryEntry: Sendable {
+    public let path: String
+    /// Its shard, when the name is one's.
+    public let key: ShardKey?
+    /// A write's temporary file (`*.tmp-*`).
+    public let temporary: Bool
+    public let modifiedMillis: UInt64
+}
+
+/// The files under the shard directories, read from the directory as
+/// they are asked for (never listed whole in memory).
+public struct ShardDirectoryWalk: Sequence, IteratorProtocol {
+    private let root: String
+    private let walker: FileManager.DirectoryEnumerator?
+
+    init(root: String) {
+        self.root = root
+        walker = FileManager.default.enumerator(atPath: root)
+    }
+
+    public mutating func next() -> ShardDirectoryEntry? {
+        while let relative = walker?.nextObject() as? String {
+            let path = root + "/" + relative
+            var info = stat()
+            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            let name = relative.split(separator: "/").last.map(String.init) ?? relative
+            let temporary = name.contains(".tmp-")
+            var key: ShardKey?
+            if !temporary, let dot = name.lastIndex(of: "."), let slot = Int(name[name.index(after: dot)...]) {
+                key = ShardKey(versionID: String(name[..<dot]), slot: slot)
+            }
+            return ShardDirectoryEntry(path: path, key: key, temporary: temporary,
+                                       modifiedMillis: UInt64(info.st_mtim.tv_sec) * 1000 + UInt64(info.st_mtim.tv_nsec / 1_000_000))
+        }
+        return nil
     }
 }

@@ -111,7 +111,7 @@ extension ObjectService {
             guard !Task.isCancelled else { return }
             let blockStart = UInt64(block) * blockSize
             let from = Int(max(range.lowerBound, blockStart) - blockStart)
-            let to = Int(min(range.upperBound, blockStart + blockSize, blockStart + (body.size - blockStart)) - blockStart)
+            let to = Int(min(range.upperBound, blockStart + blockSize) - blockStart)
             // A range inside one block reads only the data shards it lies in.
             let stripe = try await reader.read(block: block, bytes: firstBlock == lastBlock ? from..<to : nil)
             await channel.send(Self.slice(of: stripe, from: from, to: to))

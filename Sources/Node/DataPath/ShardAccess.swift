@@ -1,4 +1,5 @@
 import ClusterModel
+import Erasure
 import Foundation
 import Logging
 import Placement
@@ -61,6 +62,43 @@ struct ShardAccess: Sendable {
             }
         }
         return sinks
+    }
+
+    /// Writes `slots` of `body` to their nodes in `owners`, block by block,
+    /// each slot read or decoded by `reader`; every shard is durable on its
+    /// node when this returns, and on any failure every one is aborted.
+    /// `pace` hears of each piece written (a rate budget). Returns the shard
+    /// bytes written. Repairs and rebuilds share it.
+    func writeSlots(_ slots: [Int], of body: StoredBody, from reader: StripeReader, to owners: [NodeID], object: ObjectName,
+                    routing: ClusterNode.Routing, pace: (UInt64) async -> Void = { _ in }) async throws(ObjectError) -> UInt64 {
+        let sinks = await openSinks(versionID: body.versionID, slots: slots, owners: owners, format: reader.format, object: object, routing: routing)
+        guard sinks.count == slots.count else {
+            for sink in sinks.values { await sink.abort() }
+            let missing = slots.filter { sinks[$0] == nil }.map { owners[$0].shortForm }
+            throw .unavailable("cannot open shards on \(missing.joined(separator: ", "))")
+        }
+        var written: UInt64 = 0
+        do throws(ObjectError) {
+            let targets = ShardSet(slots)
+            for block in 0..<body.blockCount {
+                let stripe = try await reader.read(block: block, rebuilding: targets)
+                for slot in slots {
+                    let shard = UnsafeRawBufferPointer(stripe.shard(slot))
+                    do { try await sinks[slot]!.write(shard, crc: CRC32C.checksum(shard)) } catch {
+                        throw .unavailable("writing slot \(slot) to \(owners[slot].shortForm): \(error)")
+                    }
+                    written += UInt64(shard.count)
+                    await pace(UInt64(shard.count))
+                }
+            }
+            for slot in slots {
+                do { try await sinks[slot]!.finish() } catch { throw .unavailable("finishing slot \(slot) on \(owners[slot].shortForm): \(error)") }
+            }
+        } catch {
+            for sink in sinks.values { await sink.abort() }
+            throw error
+        }
+        return written
     }
 
     /// A reader of a body's shards on its owners as `routing` sees them.

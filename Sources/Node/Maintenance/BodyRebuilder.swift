@@ -50,33 +50,9 @@ struct BodyRebuilder: Sendable {
 
         let reader = try access.stripeReader(body, owners: placed.holders, routing: routing, blocks: 0...(body.blockCount - 1),
                                              excluding: Set(plan.lost))
-        let sinks = await access.openSinks(versionID: body.versionID, slots: plan.writes, owners: placed.owners, format: reader.format,
-                                           object: ObjectName(bucket: work.table, key: work.rowKey), routing: routing)
-        guard sinks.count == plan.writes.count else {
-            for sink in sinks.values { await sink.abort() }
-            let missing = plan.writes.filter { sinks[$0] == nil }.map { placed.owners[$0].shortForm }
-            throw .unavailable("cannot open shards on \(missing.joined(separator: ", "))")
-        }
-        var written: UInt64 = 0
-        do throws(ObjectError) {
-            let targets = ShardSet(plan.writes)
-            for block in 0..<body.blockCount {
-                let stripe = try await reader.read(block: block, rebuilding: targets)
-                for slot in plan.writes {
-                    let shard = UnsafeRawBufferPointer(stripe.shard(slot))
-                    do { try await sinks[slot]!.write(shard, crc: CRC32C.checksum(shard)) } catch {
-                        throw .unavailable("writing slot \(slot) to \(placed.owners[slot].shortForm): \(error)")
-                    }
-                    written += UInt64(shard.count)
-                    await budget.spend(UInt64(shard.count))
-                }
-            }
-            for slot in plan.writes {
-                do { try await sinks[slot]!.finish() } catch { throw .unavailable("finishing slot \(slot) on \(placed.owners[slot].shortForm): \(error)") }
-            }
-        } catch {
-            for sink in sinks.values { await sink.abort() }
-            throw error
+        let written = try await access.writeSlots(plan.writes, of: body, from: reader, to: placed.owners,
+                                                  object: ObjectName(bucket: work.table, key: work.rowKey), routing: routing) { bytes in
+            await budget.spend(bytes)
         }
 
         // Every shard is durable on its owner: now the row may say so. Unless the row

@@ -159,7 +159,7 @@ public actor RebuildCoordinator {
         planned.startedMillis = clock.nowMillis()
         let survey = ShardSurvey(access: objects.access, peers: objects.peers)
         let buckets = await objects.node.state.liveBuckets.values.sorted { $0.name < $1.name }
-        let names = Dictionary(buckets.map { ($0.bucketID.hex, $0.name.rawValue) }, uniquingKeysWith: { a, _ in a })
+        let names = await bucketNames()
         var partitions: Set<Int> = []
         try await BodyWalk(tables: objects.metadata).run(buckets: buckets.map(\.bucketID), routing: routing) { page in
             try Task.checkCancellation()
@@ -279,8 +279,7 @@ public actor RebuildCoordinator {
         status.bytesRemaining = totals.bytes - totals.bytesDone
         status.unrecoverableCount = totals.unrecoverable
         if totals.unrecoverable > 0, let lost = try? await journal.work(in: .unrecoverable, limit: Self.unrecoverableListed) {
-            let buckets = await objects.node.state.liveBuckets.values
-            let names = Dictionary(buckets.map { ($0.bucketID.hex, $0.name.rawValue) }, uniquingKeysWith: { a, _ in a })
+            let names = await bucketNames()
             status.unrecoverable = lost.map { .init(bucket: names[$0.bucketHex] ?? $0.bucketHex, key: $0.objectKey, versionID: $0.versionID,
                                                     surviving: $0.surviving) }
         }
@@ -288,6 +287,12 @@ public actor RebuildCoordinator {
             ? Double(status.bytesRemaining) / status.throughputBytesPerSecond : nil
         status.updatedMillis = clock.nowMillis()
         publish()
+    }
+
+    /// Bucket names by id (hex), for the unrecoverable list.
+    private func bucketNames() async -> [String: String] {
+        let buckets = await objects.node.state.liveBuckets.values
+        return Dictionary(buckets.map { ($0.bucketID.hex, $0.name.rawValue) }, uniquingKeysWith: { a, _ in a })
     }
 
     private func save() async {
@@ -298,17 +303,21 @@ public actor RebuildCoordinator {
         }
     }
 
-    /// The Prometheus gauges (`/metrics`).
+    /// The Prometheus gauges (`/metrics`), made once: `publish` runs after every body.
+    private let gauges: [(Gauge, @Sendable (RebuildStatus) -> Double)] = [
+        (Gauge(label: "shale_rebuild_running"), { $0.isRunning ? 1 : 0 }),
+        (Gauge(label: "shale_rebuild_partitions_total"), { Double($0.partitionsTotal) }),
+        (Gauge(label: "shale_rebuild_partitions_done"), { Double($0.partitionsDone) }),
+        (Gauge(label: "shale_rebuild_objects_total"), { Double($0.objectsTotal) }),
+        (Gauge(label: "shale_rebuild_objects_done"), { Double($0.objectsDone) }),
+        (Gauge(label: "shale_rebuild_bytes_total"), { Double($0.bytesTotal) }),
+        (Gauge(label: "shale_rebuild_bytes_restored"), { Double($0.bytesRestored) }),
+        (Gauge(label: "shale_rebuild_throughput_bytes_per_second"), { $0.throughputBytesPerSecond }),
+        (Gauge(label: "shale_rebuild_unrecoverable_objects"), { Double($0.unrecoverableCount) }),
+        (Gauge(label: "shale_rebuild_errors"), { Double($0.errors) }),
+    ]
+
     private func publish() {
-        Gauge(label: "shale_rebuild_running").record(status.isRunning ? 1 : 0)
-        Gauge(label: "shale_rebuild_partitions_total").record(status.partitionsTotal)
-        Gauge(label: "shale_rebuild_partitions_done").record(status.partitionsDone)
-        Gauge(label: "shale_rebuild_objects_total").record(status.objectsTotal)
-        Gauge(label: "shale_rebuild_objects_done").record(status.objectsDone)
-        Gauge(label: "shale_rebuild_bytes_total").record(status.bytesTotal)
-        Gauge(label: "shale_rebuild_bytes_restored").record(status.bytesRestored)
-        Gauge(label: "shale_rebuild_throughput_bytes_per_second").record(status.throughputBytesPerSecond)
-        Gauge(label: "shale_rebuild_unrecoverable_objects").record(status.unrecoverableCount)
-        Gauge(label: "shale_rebuild_errors").record(status.errors)
+        for (gauge, value) in gauges { gauge.record(value(status)) }
     }
 }

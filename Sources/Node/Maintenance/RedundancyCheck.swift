@@ -118,15 +118,11 @@ extension ObjectService {
     /// Reads a shard of this node whole, every chunk's CRC checked.
     func checkLocal(_ message: ShardCheckMessage) -> ShardCheckReply {
         guard let key = ShardKey(versionID: message.versionID, slot: message.slot) else { return ShardCheckReply(state: "missing", detail: "bad shard name") }
-        do {
-            let reader = try shards.reader(for: key)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(reader.format.chunkSize, 1), alignment: 64)
-            defer { buffer.deallocate() }
-            for chunk in 0..<reader.format.chunkCount { _ = try reader.readChunk(chunk, into: buffer) }
-            return ShardCheckReply(state: "intact", detail: nil)
-        } catch {
-            if case .notFound = error { return ShardCheckReply(state: "missing", detail: nil) }
-            return ShardCheckReply(state: "damaged", detail: "\(error)")
+        switch shards.scan(key) {
+        case .intact: return ShardCheckReply(state: "intact", detail: nil)
+        case .missing: return ShardCheckReply(state: "missing", detail: nil)
+        case .truncated: return ShardCheckReply(state: "damaged", detail: "cut short")
+        case .damaged(_, _, let reason): return ShardCheckReply(state: "damaged", detail: reason)
         }
     }
 

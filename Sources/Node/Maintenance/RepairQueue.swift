@@ -92,34 +92,15 @@ struct ShardRepairer: Sendable {
     /// body there (the shard is nobody's: a stray, not a loss).
     func repair(table: String, rowKey: String, objectKey: String, bucket: BucketID, versionID: String, slot: Int, onlyOn node: NodeID?,
                 routing: ClusterNode.Routing) async throws(ObjectError) -> Bool {
-        let item = (key: objectKey, versionID: versionID, slot: slot)
         guard let record = try await tables.read(table: table, bucket: bucket, key: rowKey, routing: routing),
               let body = record.body(named: versionID), body.blockCount > 0 else { return false }
         let owners = try routing.owners(of: body, bucket: bucket, key: objectKey)
-        guard item.slot < owners.count, body.storedSlots.contains(slot) else { return false }
+        guard slot < owners.count, body.storedSlots.contains(slot) else { return false }
         if let node, owners[slot] != node { return false }
-        guard routing.reachable(owners[item.slot]) else {
-            throw .unavailable("the owner of slot \(item.slot) is not reachable")
-        }
-        let reader = try access.stripeReader(body, owners: owners, routing: routing, blocks: 0...(body.blockCount - 1),
-                                             excluding: [item.slot])
-        let key = ShardKey(versionID: body.versionID, slot: item.slot)!
-        let owner = owners[item.slot]
-        let sinks = await access.openSinks(versionID: body.versionID, slots: [item.slot], owners: owners, format: reader.format,
-                                           object: ObjectName(bucket: table, key: rowKey), routing: routing)
-        guard let sink = sinks[item.slot] else { throw .unavailable("cannot open the shard of slot \(item.slot) on its owner") }
-        do throws(ObjectError) {
-            for block in 0..<body.blockCount {
-                let stripe = try await reader.read(block: block, rebuilding: [item.slot])
-                let shard = UnsafeRawBufferPointer(stripe.shard(item.slot))
-                do { try await sink.write(shard, crc: CRC32C.checksum(shard)) } catch { throw .unavailable("\(error)") }
-            }
-            do { try await sink.finish() } catch { throw .unavailable("\(error)") }
-        } catch {
-            await sink.abort()
-            throw error
-        }
-        access.logger.info("shard repaired", metadata: ["shard": "\(key)", "owner": "\(owner.shortForm)"])
+        guard routing.reachable(owners[slot]) else { throw .unavailable("the owner of slot \(slot) is not reachable") }
+        let reader = try access.stripeReader(body, owners: owners, routing: routing, blocks: 0...(body.blockCount - 1), excluding: [slot])
+        _ = try await access.writeSlots([slot], of: body, from: reader, to: owners, object: ObjectName(bucket: table, key: rowKey), routing: routing)
+        access.logger.info("shard repaired", metadata: ["shard": "\(versionID).\(slot)", "owner": "\(owners[slot].shortForm)"])
         Counter(label: "shale_shards_repaired_total").increment()
         return true
     }

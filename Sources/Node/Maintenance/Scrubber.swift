@@ -85,18 +85,21 @@ public actor Scrubber {
         var budget = RateBudget(bytesPerSecond: UInt64(node.config.scrubRateMiBPerSecond) << 20, clock: node.wallClock)
         status.shardsTotal = (try? await access.index.shardCount()) ?? 0
         var cursor: (versionID: String, slot: Int)?
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 64)
-        defer { buffer.deallocate() }
         while !Task.isCancelled, let batch = try? await access.index.localShards(after: cursor, limit: Self.batchSize), !batch.isEmpty {
             for shard in batch {
                 cursor = (shard.versionID, shard.slot)
                 guard let key = ShardKey(versionID: shard.versionID, slot: shard.slot) else { continue }
-                let finding = check(key, buffer: buffer)
+                let scan = access.shards.scan(key)
                 status.shardsChecked += 1
-                status.chunksChecked += finding.chunks
-                status.bytesChecked += finding.bytes
-                await budget.spend(finding.bytes)
-                if let state = finding.problem { await handle(shard, state: state) }
+                status.chunksChecked += scan.read.chunks
+                status.bytesChecked += scan.read.bytes
+                await budget.spend(scan.read.bytes)
+                switch scan {
+                case .intact: break
+                case .missing: await handle(shard, state: "missing")
+                case .truncated: await handle(shard, state: "truncated")
+                case .damaged: await handle(shard, state: "damaged")
+                }
             }
         }
         await sweepFiles(startedMillis: status.startedMillis ?? 0)
@@ -112,10 +115,10 @@ public actor Scrubber {
     /// renamed into place, so never acknowledged) and go; shard files not in
     /// the index are counted.
     private func sweepFiles(startedMillis: UInt64) async {
+        // Untouched for the stray grace period: no write is still filling it.
+        let grace = UInt64(node.config.strayShardGraceSeconds) * 1000
         for file in access.shards.files() {
             if file.temporary {
-                // Untouched for the stray grace period: no write is still filling it.
-                let grace = UInt64(node.config.strayShardGraceSeconds) * 1000
                 guard file.modifiedMillis + grace < startedMillis, unlink(file.path) == 0 else { continue }
                 status.leftoversRemoved += 1
                 access.logger.info("removed the temporary file of an unfinished write", metadata: ["path": "\(file.path)"])
@@ -125,32 +128,16 @@ public actor Scrubber {
         }
     }
 
-    /// Reads a shard whole; the problem found, if any.
-    private nonisolated func check(_ key: ShardKey, buffer: UnsafeMutableRawBufferPointer) -> (problem: String?, chunks: Int, bytes: UInt64) {
-        let reader: ShardFileReader
-        do { reader = try access.shards.reader(for: key) } catch {
-            if case .notFound = error { return ("missing", 0, 0) }
-            return ("truncated", 0, 0)
-        }
-        guard reader.format.chunkSize <= buffer.count else { return ("damaged", 0, 0) }
-        var bytes: UInt64 = 0
-        for chunk in 0..<reader.format.chunkCount {
-            do { bytes += UInt64(try reader.readChunk(chunk, into: buffer).length) } catch {
-                if case .truncated = error { return ("truncated", chunk, bytes) }
-                return ("damaged", chunk + 1, bytes)
-            }
-        }
-        return (nil, reader.format.chunkCount, bytes)
-    }
-
     /// A bad shard: rebuilt here when a row names this node for it; a
     /// shard no row names is a stray, left to the collector.
     private func handle(_ shard: MetadataStore.LocalShard, state: String) async {
         let routing = await node.routing()
         let table = shard.bucket
-        let bucketHex = UploadTable.bucketHex(ofTable: table) ?? table
+        // A part's shard is noted under its upload table and part row; an object's under its bucket and key.
+        let uploadsOf = UploadTable.bucketHex(ofTable: table)
+        let bucketHex = uploadsOf ?? table
         guard let bucket = BucketID(hex: bucketHex) else { return }
-        let objectKey = UploadTable.bucketHex(ofTable: table) != nil ? UploadTable.parsePartRowKey(shard.key)?.key ?? shard.key : shard.key
+        let objectKey = uploadsOf == nil ? shard.key : UploadTable.parsePartRowKey(shard.key)?.key ?? shard.key
         let repairer = ShardRepairer(tables: tables, access: access)
         let outcome: String
         do {
