@@ -1,4 +1,5 @@
 import Checksums
+import Foundation
 import Placement
 
 /// One version of an object's data: where its shards are and what S3 says of it.
@@ -30,6 +31,12 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     /// whose shards the fields above describe. For a multipart object
     /// those fields name no shards (`storedSlots` is empty): each part has its own.
     public var parts: [ObjectPart]?
+    /// A small object's bytes, kept in this row instead of in shards
+    /// (`storedSlots` is empty): as durable as the row, on every metadata replica.
+    public var inlineData: Data?
+    /// Set on a row copied into a listing page without its inline bytes;
+    /// such a copy is never stored (`MetadataStore.merge` refuses it).
+    public var inlineOmitted: Bool?
 
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
@@ -53,7 +60,19 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
 
     /// Every body this version's bytes are in, in byte order: the parts of
     /// a multipart object, or the object's own shards.
-    public var bodies: [StoredBody] { parts?.map(\.data) ?? (size > 0 ? [body] : []) }
+    public var bodies: [StoredBody] { parts?.map(\.data) ?? (size > 0 && !isInline ? [body] : []) }
+
+    /// Whether the bytes are in the row (inline) rather than in shards.
+    public var isInline: Bool { inlineData != nil || inlineOmitted == true }
+
+    /// This version without its inline bytes, for a listing page.
+    public var withoutInlineData: ObjectVersion {
+        guard inlineData != nil else { return self }
+        var copy = self
+        copy.inlineData = nil
+        copy.inlineOmitted = true
+        return copy
+    }
 
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
 }
@@ -83,8 +102,9 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// (before checksums and content headers); 2: `ObjectVersion.checksum`
     /// and `contentHeaders` may be present; 3: multipart objects (`parts`)
     /// and the rows of upload tables (`upload`, `part`); 4: handoffs
-    /// (shards written to another node while their owner was away).
-    public static let currentFormat = 4
+    /// (shards written to another node while their owner was away); 5: small
+    /// objects inline in the row (`ObjectVersion.inlineData`).
+    public static let currentFormat = 5
 
     public var bucketID: String
     public var key: String

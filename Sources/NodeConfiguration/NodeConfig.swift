@@ -69,6 +69,10 @@ public struct NodeConfig: Sendable {
     public static let defaultTransferRateMiBPerSecond = 100
     public static let defaultScrubRateMiBPerSecond = 20
     public static let defaultScrubIntervalHours = 168
+    /// Measured in Docs/benchmarks.md ("Inline small objects").
+    public static let defaultInlineMaxBytes = 16 << 10
+    /// Rows travel whole between replicas (anti-entropy pages of 200): 128 KiB keeps a page far below an RPC answer's limit.
+    public static let inlineMaxLimitBytes = 0...(128 << 10)
     public static let blockSizeLimitsBytes = (64 << 10)...(64 << 20)
 
     public var metadataDir: String
@@ -91,6 +95,8 @@ public struct NodeConfig: Sendable {
     public var writeQuorum: Int?
     /// Bytes of an object encoded as one stripe.
     public var blockSizeBytes = defaultBlockSizeBytes
+    /// Objects of at most this many bytes are kept inline in their metadata row, not in shards (0: never).
+    public var inlineMaxBytes = defaultInlineMaxBytes
     /// How long the shards of a replaced or deleted version stay for reads already streaming them.
     public var shardDeletionDelaySeconds = defaultShardDeletionDelaySeconds
     /// Seconds between anti-entropy rounds among each bucket's metadata replicas.
@@ -162,6 +168,7 @@ public struct NodeConfig: Sendable {
         ("metadata_replicas", "SHALE_METADATA_REPLICAS", false),
         ("write_quorum", "SHALE_WRITE_QUORUM", false),
         ("block_size", "SHALE_BLOCK_SIZE", false),
+        ("inline_max_bytes", "SHALE_INLINE_MAX_BYTES", false),
         ("shard_deletion_delay_seconds", "SHALE_SHARD_DELETION_DELAY_SECONDS", false),
         ("anti_entropy_interval_seconds", "SHALE_ANTI_ENTROPY_INTERVAL_SECONDS", false),
         ("stray_shard_grace_seconds", "SHALE_STRAY_SHARD_GRACE_SECONDS", false),
@@ -179,7 +186,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second", "scrub_rate_mib_per_second", "scrub_interval_hours"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "inline_max_bytes", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second", "scrub_rate_mib_per_second", "scrub_interval_hours"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -341,6 +348,12 @@ public struct NodeConfig: Sendable {
         config.slowShardTimeoutMillis = try positive("slow_shard_timeout_millis") ?? defaultSlowShardTimeoutMillis
         config.transferRateMiBPerSecond = try positive("transfer_rate_mib_per_second") ?? defaultTransferRateMiBPerSecond
         config.scrubRateMiBPerSecond = try positive("scrub_rate_mib_per_second") ?? defaultScrubRateMiBPerSecond
+        if let text = string("inline_max_bytes") {
+            guard let value = Int(text), inlineMaxLimitBytes.contains(value) else {
+                throw .invalid(key: "inline_max_bytes", reason: "'\(text)' is not a whole number of bytes in \(inlineMaxLimitBytes.lowerBound)...\(inlineMaxLimitBytes.upperBound) (0: never inline)")
+            }
+            config.inlineMaxBytes = value
+        }
         if let text = string("scrub_interval_hours") {
             guard let value = Int(text), value >= 0 else {
                 throw .invalid(key: "scrub_interval_hours", reason: "'\(text)' is not a whole number of hours (0: scrub only by hand)")

@@ -135,6 +135,7 @@ public final class MetadataStore: Sendable {
     @discardableResult
     public func merge(_ records: [ObjectRecord]) async throws(StorageError) -> Int {
         guard !records.isEmpty else { return 0 }
+        try Self.refuseOmitted(records)
         let encoder = JSONEncoder()
         let rows = try records.map { (record: ObjectRecord) throws(StorageError) -> (ObjectRecord, Data) in
             do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
@@ -165,7 +166,9 @@ public final class MetadataStore: Sendable {
 
     /// Rows of `bucket` after `after` in key order (tombstones included: the
     /// caller merges replicas), at most `limit`, stopping past `prefix`.
-    public func list(bucket: String, prefix: String, after: String?, limit: Int) async throws(StorageError) -> [ObjectRecord] {
+    /// `inlineBytes` false leaves inline objects' bytes out (a listing needs
+    /// none; anti-entropy, which stores the rows, asks for them).
+    public func list(bucket: String, prefix: String, after: String?, limit: Int, inlineBytes: Bool = true) async throws(StorageError) -> [ObjectRecord] {
         let candidate = after ?? ""
         let start = candidate.utf8.lexicographicallyPrecedes(prefix.utf8) ? prefix : candidate
         let inclusive = after == nil || start != after
@@ -179,8 +182,9 @@ public final class MetadataStore: Sendable {
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         var records: [ObjectRecord] = []
         for data in rows {
-            let record = try Self.decode(data)
+            var record = try Self.decode(data)
             guard record.key.hasPrefixBytes(prefix) else { break }
+            if !inlineBytes { record.version = record.version?.withoutInlineData }
             records.append(record)
         }
         return records
@@ -215,6 +219,7 @@ public final class MetadataStore: Sendable {
     /// newer row already there is not replaced, nor another proposal of the
     /// same stamp, and then it does not).
     public func accept(_ record: ObjectRecord, ballot: Stamp) async throws(StorageError) -> Bool {
+        try Self.refuseOmitted([record])
         let data: Data
         do { data = try JSONEncoder().encode(record) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         do {
@@ -226,6 +231,14 @@ public final class MetadataStore: Sendable {
                 return held == data
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    /// A listing page's copy of an inline object lacks its bytes: storing
+    /// it would lose them, so it is refused rather than merged.
+    static func refuseOmitted(_ records: [ObjectRecord]) throws(StorageError) {
+        if let row = records.first(where: { $0.version?.inlineOmitted == true }) {
+            throw .database(path: fileName, reason: "refused a row of \(row.key) without its inline bytes (a listing's copy)")
+        }
     }
 
     /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.

@@ -33,13 +33,15 @@ import Testing
         #expect(defaults.metadataReplicas == 3 && defaults.writeQuorum == nil)
         #expect(defaults.blockSizeBytes == 1 << 20 && defaults.shardDeletionDelaySeconds == 120)
         #expect(defaults.antiEntropyIntervalSeconds == 60 && defaults.strayShardGraceSeconds == 3600 && defaults.slowShardTimeoutMillis == 3000)
+        #expect(defaults.inlineMaxBytes == 16 << 10)
+        #expect(try NodeConfig.parse(toml: "inline_max_bytes = 0\n" + base, path: "t.toml", environment: [:]).inlineMaxBytes == 0)
         let set = try NodeConfig.parse(toml: "metadata_replicas = 5\nwrite_quorum = 4\nblock_size = 262144\nshard_deletion_delay_seconds = 0\n"
                                        + "anti_entropy_interval_seconds = 5\nstray_shard_grace_seconds = 10\nslow_shard_timeout_millis = 250\n" + base,
                                        path: "t.toml", environment: ["SHALE_WRITE_QUORUM": "6"])
         #expect(set.metadataReplicas == 5 && set.writeQuorum == 6 && set.blockSizeBytes == 262_144 && set.shardDeletionDelaySeconds == 0)
         #expect(set.antiEntropyIntervalSeconds == 5 && set.strayShardGraceSeconds == 10 && set.slowShardTimeoutMillis == 250)
         for bad in ["metadata_replicas = 0", "write_quorum = \"many\"", "block_size = 1024", "block_size = 1073741824",
-                    "shard_deletion_delay_seconds = -1", "anti_entropy_interval_seconds = 0", "slow_shard_timeout_millis = \"fast\""] {
+                    "shard_deletion_delay_seconds = -1", "inline_max_bytes = -1", "inline_max_bytes = 1048576", "anti_entropy_interval_seconds = 0", "slow_shard_timeout_millis = \"fast\""] {
             #expect(throws: NodeConfig.Error.self) { try NodeConfig.parse(toml: bad + "\n" + base, path: "t.toml", environment: [:]) }
         }
     }

@@ -259,7 +259,7 @@ struct SimulatedCluster {
         let before = body(65536 + 3, seed: 77)
         _ = try await sim.put("old", before, via: 0)
         sim.network.faults.setDown(Set(sim.nodes.suffix(3).map(\.id)))
-        await #expect(throws: ObjectError.self) { _ = try await sim.put("new", body(1000, seed: 78), via: 0) }
+        await #expect(throws: ObjectError.self) { _ = try await sim.put("new", body(20_000, seed: 78), via: 0) }
         sim.network.faults.setDown([])
         await #expect(throws: ObjectError.noSuchKey) { _ = try await sim.get("new", via: 1) }
         #expect(try await sim.get("old", via: 1) == before)
@@ -374,7 +374,7 @@ struct SimulatedCluster {
         sim.network.faults.setDown(Set(sim.nodes.suffix(3).map(\.id)))
         sim.clock.advance(byMillis: 60_000)
         try await SimulatedCluster.heartbeat(Array(sim.nodes.prefix(3)))
-        await #expect(throws: ObjectError.self) { _ = try await sim.put("outage/refused", [1, 2, 3], via: 0) }
+        await #expect(throws: ObjectError.self) { _ = try await sim.put("outage/refused", body(20_000, seed: 9), via: 0) }
         sim.network.faults.setDown([])
     }
 
@@ -386,7 +386,8 @@ struct SimulatedCluster {
         let a = try await sim.put("v/a", body(2 * 65536 + 9, seed: 1), via: 0)
         _ = try await sim.put("v/b", body(100, seed: 2), via: 1)
         let healthy = try await sim.services[3].verifyRedundancy()
-        #expect(healthy.fullyRedundant && healthy.objects == 2 && healthy.shards == 12, "\(healthy)")
+        // v/b is inline (in its row, no shards).
+        #expect(healthy.fullyRedundant && healthy.objects == 2 && healthy.shards == 6, "\(healthy)")
 
         // Slot 1's file gone, slot 2's file with a byte flipped.
         let missing = ShardKey(versionID: a.versionID, slot: 1)!, damaged = ShardKey(versionID: a.versionID, slot: 2)!
@@ -415,11 +416,16 @@ struct SimulatedCluster {
         _ = try await sim.put("before", before, via: 0)
         let left = Array(sim.nodes.prefix(3).map(\.id)), right = Array(sim.nodes.suffix(3).map(\.id))
         sim.network.faults.partition(left, right)
+        var inlineWinners: [Int] = []
         for via in [0, 5] {
-            await #expect(throws: ObjectError.self) { _ = try await sim.put("during", body(1000, seed: via), via: via) }
+            await #expect(throws: ObjectError.self) { _ = try await sim.put("during", body(20_000, seed: via), via: via) }
+            // An inline object needs only a metadata majority, which one side at most has.
+            if (try? await sim.put("during-inline", body(1000, seed: via), via: via)) != nil { inlineWinners.append(via) }
         }
+        #expect(inlineWinners.count <= 1)
         sim.network.faults.heal()
         await #expect(throws: ObjectError.noSuchKey) { _ = try await sim.get("during", via: 2) }
+        if let winner = inlineWinners.first { #expect(try await sim.get("during-inline", via: 2) == body(1000, seed: winner)) }
         #expect(try await sim.get("before", via: 4) == before)
         let after = body(65536, seed: 32)
         _ = try await sim.put("after", after, via: 5)

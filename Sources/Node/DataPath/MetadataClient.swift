@@ -239,7 +239,7 @@ struct MetadataClient: ObjectTables {
     /// One page of merged rows (tombstones included) after `after`: the
     /// newest row of each key across a quorum of replicas, in byte order,
     /// complete up to the last key it returns; `exhausted` when no replica
-    /// has more.
+    /// has more. Inline objects come without their bytes (`inlineOmitted`).
     func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool) {
         let replicas = try replicas(of: bucket, routing: routing)
@@ -250,7 +250,7 @@ struct MetadataClient: ObjectTables {
                 let data = try await transport.call(.metadataList, to: node, at: address, body: body)
                 return try JSONDecoder().decode(MetadataListReply.self, from: data).records
             }
-            return try await store.list(bucket: table, prefix: prefix, after: after, limit: limit)
+            return try await store.list(bucket: table, prefix: prefix, after: after, limit: limit, inlineBytes: false)
         }
         let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
         guard currentAnswers >= replicas.quorum else {

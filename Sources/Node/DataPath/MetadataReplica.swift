@@ -24,7 +24,8 @@ struct MetadataReplica: Sendable {
             return try await answerJSON(body, as: MetadataListMessage.self) { message in
                 let limit = min(max(message.limit, 1), 1000)
                 return MetadataListReply(records: try await store.list(bucket: message.bucketID, prefix: message.prefix,
-                                                                       after: message.after, limit: limit))
+                                                                       after: message.after, limit: limit,
+                                                                       inlineBytes: message.inlineBytes ?? false))
             }
         case .metadataDigest:
             return try await answerJSON(body, as: MetadataDigestMessage.self) { message in

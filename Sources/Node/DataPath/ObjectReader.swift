@@ -65,6 +65,14 @@ extension ObjectService {
     public func read(_ plan: ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
         let (version, bucket, key) = (plan.version, plan.bucket, plan.key)
         guard !range.isEmpty, range.upperBound <= version.size else { return }
+        if version.isInline {
+            guard let bytes = version.inlineData, bytes.count == Int(version.size) else {
+                throw .internalError("the row of \(key) lacks its inline bytes")
+            }
+            let slice = bytes[bytes.startIndex + Int(range.lowerBound)..<bytes.startIndex + Int(range.upperBound)]
+            do { try await emit(ByteBuffer(bytes: slice)) } catch { throw .internalError("client went away: \(error)") }
+            return
+        }
         // A producer task fetches and decodes block b + 1 while the answer
         // writes block b; the rendezvous channel holds at most one block.
         let channel = AsyncThrowingChannel<ByteBuffer, any Error>()

@@ -23,6 +23,7 @@ public final class ObjectService: Sendable {
     let logger: Logger
     let blockSizeBytes: Int
     let writeQuorumSetting: Int?
+    let inlineMaxBytes: Int
     let repairs = RepairQueue()
     private let clock: Mutex<HybridClock>
 
@@ -48,6 +49,7 @@ public final class ObjectService: Sendable {
         replica = MetadataReplica(store: metadataStore)
         blockSizeBytes = node.config.blockSizeBytes
         writeQuorumSetting = node.config.writeQuorum
+        inlineMaxBytes = node.config.inlineMaxBytes
         access = ShardAccess(shards: shards, index: metadataStore, transport: shardTransport, clock: node.wallClock,
                              readerSettings: StripeReaderSettings(backend: node.config.erasureBackend,
                                                                   slowShardTimeoutMillis: node.config.slowShardTimeoutMillis, logger: logger,
@@ -131,8 +133,18 @@ public final class ObjectService: Sendable {
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
         expectations.trailingChecksum = request.trailingChecksum
-        let written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key), layout: layout,
-                                          object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
+        let written: WrittenBody
+        if isInline(size: request.contentLength) {
+            // A small body goes into the row: one quorum write of metadata, no shard files.
+            let (bytes, digests) = try await BodyDigester.collect(body, expecting: expectations)
+            written = WrittenBody(body: StoredBody(versionID: Self.newVersionID(), size: UInt64(bytes.count), dataShards: layout.code.dataShards,
+                                                   parityShards: layout.code.parityShards, blockSizeBytes: blockSizeBytes,
+                                                   layoutVersion: layout.version, storedSlots: []),
+                                  holders: [], md5: digests.md5, checksum: digests.checksum, inline: bytes)
+        } else {
+            written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key),
+                                          layout: layout, object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
+        }
         let stored = written.body
 
         let previous: ObjectRecord?
@@ -140,11 +152,12 @@ public final class ObjectService: Sendable {
             await discard(written, routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
-        let version = ObjectVersion(
+        var version = ObjectVersion(
             versionID: stored.versionID, size: stored.size, etag: Hex.encode(written.md5), contentType: request.contentType,
             userMetadata: request.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: stored.dataShards,
             parityShards: stored.parityShards, blockSizeBytes: stored.blockSizeBytes, layoutVersion: stored.layoutVersion,
             storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders, handoffs: stored.handoffs)
+        version.inlineData = written.inline
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
@@ -155,8 +168,12 @@ public final class ObjectService: Sendable {
         }
         if let old = replaced?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
         Counter(label: "shale_objects_put_total").increment()
+        if version.inlineData != nil { Counter(label: "shale_objects_inline_put_total").increment() }
         return version
     }
+
+    /// Whether a body of `size` bytes is kept in its row (`inline_max_bytes`); an empty one has no bytes to keep anywhere.
+    func isInline(size: Int) -> Bool { size > 0 && size <= inlineMaxBytes }
 
     /// Makes `version` the key's row: a plain quorum write above the row it
     /// replaces, or, with a condition, a compare-and-set that checks the
@@ -183,10 +200,13 @@ public final class ObjectService: Sendable {
         let holders: [NodeID]
         let md5: [UInt8]
         let checksum: ObjectChecksum?
+        /// An inline body's bytes (it has no shards).
+        var inline: Data? = nil
     }
 
     /// Deletes a written body that no row will name (its write failed after the shards).
     func discard(_ written: WrittenBody, routing: ClusterNode.Routing) async {
+        guard written.inline == nil else { return }
         await deleteShards(versionID: written.body.versionID, slots: written.body.storedSlots, owners: written.holders, routing: routing)
     }
 

@@ -102,10 +102,6 @@ struct PutPipeline: Sendable {
         return PutOutcome(md5: digests.md5, checksum: digests.checksum, durableSlots: durable)
     }
 
-    struct BodyDigests {
-        let md5: [UInt8]
-        let checksum: ObjectChecksum?
-    }
 
     /// The reader stage: returns once the whole body is read and checked and
     /// every block handed on (the last one only after the checks).
@@ -114,9 +110,7 @@ struct PutPipeline: Sendable {
     {
         let total = expected.contentLength
         let blockCount = total == 0 ? 0 : (total + blockSizeBytes - 1) / blockSizeBytes
-        var md5 = Insecure.MD5()
-        var sha = expected.sha256 == nil ? nil : SHA256()
-        var checksummer = expected.checksumAlgorithm.map(ChecksumHasher.init)
+        var digester = BodyDigester(expected)
         var block = ByteBuffer()
         block.reserveCapacity(min(blockSizeBytes, total))
         var received = 0
@@ -128,11 +122,7 @@ struct PutPipeline: Sendable {
                     throw ObjectError.incompleteBody(expected: total, received: received + piece.readableBytes)
                 }
                 received += piece.readableBytes
-                piece.withUnsafeReadableBytes { raw in
-                    md5.update(bufferPointer: raw)
-                    sha?.update(bufferPointer: raw)
-                    checksummer?.update(raw)
-                }
+                piece.withUnsafeReadableBytes { raw in digester.update(raw) }
                 while piece.readableBytes > 0 {
                     if block.readableBytes == blockSizeBytes && handedOn < blockCount - 1 {
                         if let failure = fanOut.failure { throw failure }
@@ -152,19 +142,10 @@ struct PutPipeline: Sendable {
             throw .incompleteBody(expected: total, received: received)
         }
         guard received == total else { throw .incompleteBody(expected: total, received: received) }
-        let digest = Array(md5.finalize())
-        if let wanted = expected.md5, wanted != digest { throw .badDigest }
-        if let sha, Array(sha.finalize()) != expected.sha256 { throw .contentSHA256Mismatch }
-        let checksum = checksummer.map { ObjectChecksum(algorithm: $0.algorithm, digest: $0.finalize()) }
-        var wanted = expected.checksum
-        if let trailing = expected.trailingChecksum {
-            guard let sent = trailing.value else { throw .bodyRejected(.malformed("the body ended without its trailing checksum")) }
-            wanted = sent
-        }
-        if let checksum, let wanted, wanted != checksum.digest { throw .checksumMismatch(checksum.algorithm) }
+        let digests = try digester.finish()
         if let failure = fanOut.failure { throw failure }
         if blockCount > 0 { await blocks.send(block) }
-        return BodyDigests(md5: digest, checksum: checksum)
+        return digests
     }
 
     /// The encoder stage: one reused stripe; after a failure it only drains

@@ -43,7 +43,9 @@ extension ObjectService {
 /// Needs only its store, a transport and the metadata client's choice of
 /// replicas, so it runs unchanged in the simulated cluster.
 struct MetadataAntiEntropy: Sendable {
-    static let pageSize = 1000
+    /// Rows come with inline objects' bytes: 200 rows of the largest inline
+    /// object stay well under an RPC answer's limit.
+    static let pageSize = 200
     let store: MetadataStore
     let transport: any PeerTransport
     let logger: Logger
@@ -74,7 +76,8 @@ struct MetadataAntiEntropy: Sendable {
         var after: String?
         var pulled = 0
         while true {
-            let request = try JSONEncoder().encode(MetadataListMessage(bucketID: table, prefix: "", after: after, limit: Self.pageSize))
+            let request = try JSONEncoder().encode(MetadataListMessage(bucketID: table, prefix: "", after: after, limit: Self.pageSize,
+                                                                                  inlineBytes: true))
             let page = try await transport.call(.metadataList, to: peer, at: address, body: request)
             let records = try JSONDecoder().decode(MetadataListReply.self, from: page).records
             pulled += try await store.merge(records)

@@ -34,6 +34,9 @@ struct MetadataListMessage: Codable, Sendable {
     let prefix: String
     let after: String?
     let limit: Int
+    /// Whether inline objects come with their bytes (only anti-entropy,
+    /// which stores the rows, needs them); absent: without.
+    var inlineBytes: Bool? = nil
 }
 struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
 struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""A CPU profile of the server under one `shale bench s3` load: a fresh
+cluster (release build, 4+2), `perf record -g` on every node for the load's
+duration, then `perf report` of the node the client talks to, folded by symbol.
+
+  python3 Benchmarks/s3/profile_load.py --nodes 1 --seconds 10 -- --put --size 4KiB --concurrency 32
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
+from s3_clients import provision  # noqa: E402
+from shale_cluster import SHALE, Node, start_nodes  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--top", type=int, default=40, help="symbols to print")
+    parser.add_argument("--out", default="/tmp/shale-profile", help="where perf.data files go")
+    parser.add_argument("load", nargs=argparse.REMAINDER, help="after --: the bench s3 load flags")
+    args = parser.parse_args()
+    load = [a for a in args.load if a != "--"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="shale-profile-"))
+    nodes: list[Node] = []
+    try:
+        start_nodes(root, [f"127.0.93.{i}" for i in range(1, args.nodes + 1)], nodes, log_level="warning")
+        zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
+        key = provision(nodes, zones, "profile", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
+        bench = [SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
+                 "--secret-key", key[1], *load]
+        if any(flag in load for flag in ("--get",)):
+            # Fill first, outside the profile: the bench's own prefill would be profiled too.
+            pass
+        recorders = [subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(out / f"node{i}.data"), "-p", str(n.proc.pid)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, n in enumerate(nodes)]
+        result = subprocess.run([*bench, "--duration", f"{args.seconds}s"], capture_output=True, text=True)
+        for recorder in recorders:
+            recorder.send_signal(signal.SIGINT)
+        for recorder in recorders:
+            recorder.wait()
+        print(result.stdout[-1500:])
+        print("peak RSS MiB per node:", [round(peak_rss_mib(n), 1) for n in nodes])
+        report = subprocess.run(["perf", "report", "-i", str(out / "node0.data"), "--no-children", "--sort", "symbol",
+                                 "--stdio", "-g", "none", "--percent-limit", "0.4"], capture_output=True, text=True)
+        lines = [line for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")]
+        print("\n".join(lines[:args.top]))
+    finally:
+        for node in nodes:
+            node.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
