@@ -59,15 +59,24 @@ struct ServerCommand: AsyncParsableCommand {
 
         let node: ClusterNode
         let objects: ObjectService
-        // Shard transfers hold a connection per slot for a whole object: allow many per peer.
-        var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let tls: ClusterTLS
+        let identity: NodeIdentity
         do {
             try DevSetup.makeDirectories(nodeConfig)
-            let identity = try NodeIdentity.loadOrCreate(metadataDir: nodeConfig.metadataDir)
+            identity = try NodeIdentity.loadOrCreate(metadataDir: nodeConfig.metadataDir)
+            tls = try ClusterTLS(secretHex: nodeConfig.rpcSecret, identity: identity)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        // Calls to peers go over mutual TLS and HTTP/2: one connection per peer carries them all.
+        var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration)
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        let rpcServer: any Service
+        do {
             node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http)
             objects = try ObjectService(node: node, logger: logger)
+            rpcServer = try RPCServer.application(node: node, objects: objects, tls: tls, logger: logger)
         } catch {
             try? await http.shutdown()
             throw CommandFailure("\(error)")
@@ -80,7 +89,7 @@ struct ServerCommand: AsyncParsableCommand {
 
         let maintenance = Maintenance(objects: objects)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: RPCServer.application(node: node, objects: objects, logger: logger)),
+            .init(service: rpcServer),
             .init(service: S3Server.application(cluster: node, objects: objects, region: nodeConfig.s3Region,
                                                 rootDomain: nodeConfig.s3RootDomain, address: nodeConfig.s3BindAddr,
                                                 logger: logger)),

@@ -129,48 +129,6 @@ import Testing
     }
 }
 
-@Suite struct RPCAuthTests {
-    let auth = RPCAuth(secretHex: String(repeating: "ab", count: 32))
-    let identity = NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
-    let body = Data("{\"x\":1}".utf8)
-
-    @Test func signedRequestVerifiesAndNamesTheSender() throws {
-        let signed = auth.signRequest(method: "POST", path: "/rpc/v1/ping", body: body, identity: identity, nowMillis: 1_000_000)
-        let result = auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: signed, nowMillis: 1_000_500)
-        #expect(result == .success(identity.id))
-    }
-
-    @Test func anyChangeOrWrongSecretFails() {
-        let signed = auth.signRequest(method: "POST", path: "/rpc/v1/ping", body: body, identity: identity, nowMillis: 1_000_000)
-        let other = RPCAuth(secretHex: String(repeating: "cd", count: 32))
-        #expect(other.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: signed, nowMillis: 1_000_000) == .failure(.badMAC))
-        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/sync", body: body, headers: signed, nowMillis: 1_000_000) == .failure(.badMAC))
-        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: Data("{}".utf8), headers: signed, nowMillis: 1_000_000) == .failure(.badMAC))
-        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: signed, nowMillis: 1_000_000 + RPCAuth.clockSkewLimitMillis + 1_000) == .failure(.clockSkew))
-        #expect(auth.verifyRequest(method: "POST", path: "/rpc/v1/ping", body: body, headers: nil, nowMillis: 1_000_000) == .failure(.missingHeaders))
-    }
-
-    @Test func aSecretHolderCannotClaimAnotherNodesID() {
-        // Right secret, but the signature is by a different key than the id claims.
-        let impostor = NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
-        let signed = auth.signRequest(method: "POST", path: "/p", body: body, identity: impostor, nowMillis: 5)
-        let forged = RPCAuth.Signed(node: identity.id.rawValue, date: signed.date,
-                                    mac: auth.mac(RPCAuth.requestCanonical(method: "POST", path: "/p", date: signed.date, node: identity.id.rawValue, bodyHash: RPCAuth.bodyHash(body))),
-                                    signature: signed.signature)
-        #expect(auth.verifyRequest(method: "POST", path: "/p", body: body, headers: forged, nowMillis: 5) == .failure(.badSignature))
-    }
-
-    @Test func responsesAreBoundToTheRequestAndResponder() {
-        let request = auth.signRequest(method: "POST", path: "/p", body: body, identity: identity, nowMillis: 5)
-        let responder = NodeIdentity(privateKey: Curve25519.Signing.PrivateKey())
-        let answer = auth.signResponse(requestMAC: request.mac, status: 200, body: body, identity: responder)
-        #expect(auth.verifyResponse(requestMAC: request.mac, status: 200, body: body, headers: answer, expected: responder.id) == .success(responder.id))
-        #expect(auth.verifyResponse(requestMAC: "other", status: 200, body: body, headers: answer, expected: nil) == .failure(.badMAC))
-        #expect(auth.verifyResponse(requestMAC: request.mac, status: 200, body: body, headers: answer, expected: identity.id)
-            == .failure(.wrongNode(expected: identity.id, got: responder.id.rawValue)))
-    }
-}
-
 @Suite struct PeerTableTests {
     @Test func healthFollowsLastSeen() {
         var table = PeerTable()

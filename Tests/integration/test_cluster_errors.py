@@ -1,4 +1,7 @@
 """Bad input: clear errors, non-zero exits, nothing changed."""
+import http.client
+import socket
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -128,17 +131,45 @@ def test_environment_overrides_config_keys(cluster):
     assert node.api("GET", "/v1/node/id")["id"]
 
 
+def rpc_handshake(ip: str, certificate) -> bool:
+    """Whether a TLS 1.3 client (with `certificate`, a (cert, key) pair, or
+    none) gets an HTTP answer from the RPC port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    if certificate:
+        context.load_cert_chain(str(certificate[0]), str(certificate[1]))
+    try:
+        with socket.create_connection((ip, 3901), timeout=5) as raw, context.wrap_socket(raw) as tls:
+            # TLS 1.3 clients learn of a refused certificate on their first read.
+            tls.sendall(b"POST /rpc/v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            return tls.recv(100).startswith(b"HTTP/")
+    except (ssl.SSLError, ConnectionError, OSError):
+        return False
+
+
 def test_metrics_endpoint(cluster):
     node = cluster(1, extra="")
     text = node.config.read_text() + 'metrics_token = "metrics-secret-token"\n'
     node.config.write_text(text)
     node.start()
-    # An unauthenticated RPC call is refused and counted.
+    # The RPC port speaks only mutual TLS with this cluster's certificates: plain
+    # HTTP gets no answer, a client without a certificate fails the handshake,
+    # and one whose certificate another authority issued is refused and counted.
     try:
         urllib.request.urlopen(urllib.request.Request(f"http://{node.ip}:3901/rpc/v1/sync", data=b"{}", method="POST"), timeout=5)
-        raise AssertionError("unauthenticated RPC call was accepted")
+        raise AssertionError("a plain HTTP RPC call was answered")
     except urllib.error.HTTPError as error:
-        assert error.code == 401 and error.read() == b"unauthorized"
+        raise AssertionError(f"a plain HTTP RPC call got an HTTP answer ({error.code})")
+    except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+        pass
+    assert rpc_handshake(node.ip, certificate=None) is False
+    workdir = node.config.parent
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", str(workdir / "k.pem"),
+                    "-out", str(workdir / "c.pem"), "-subj", "/CN=intruder", "-days", "1"], check=True, capture_output=True)
+    assert rpc_handshake(node.ip, certificate=(workdir / "c.pem", workdir / "k.pem")) is False
+    assert "refused RPC connection" in node.log.read_text()
     request = urllib.request.Request(f"http://{node.ip}:3902/metrics", headers={"Authorization": "Bearer metrics-secret-token"})
     with urllib.request.urlopen(request, timeout=5) as response:
         body = response.read().decode()

@@ -3,6 +3,7 @@ periodic anti-entropy, seen in a restarted replica's own SQLite file."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from s3_clients import boto, provision, shard_files
 from shale_cluster import wait_until
@@ -60,6 +61,11 @@ def test_shards_a_down_node_missed_deleting_are_collected(cluster):
     client.delete_object(Bucket="tables", Key="tmp/scratch.parquet")
     wait_until(lambda: not [p for p, n in shard_files(nodes).items() if n is not nodes[2]], timeout=10, what="live nodes delete")
     assert held[0].exists()  # node 3 was down: its shard stays behind
+    # The deletion's call to node 3 waits up to its 3 s deadline for a connection: a node back
+    # sooner gets the call itself. Return after it gave up, so only the collector is left.
+    time.sleep(4)
+    assert held[0].exists()
     nodes[2].start()
     wait_until(lambda: not held[0].exists(), timeout=20, what="stray shard collected on node 3")
-    assert "stray shards collected" in nodes[2].log.read_text()
+    # The log line follows the deletion: wait for it rather than race it.
+    wait_until(lambda: "stray shards collected" in nodes[2].log.read_text(), timeout=10, what="the collection logged")

@@ -22,7 +22,6 @@ public actor ClusterNode {
     public nonisolated let hostname: String
     nonisolated let logger: Logger
     nonisolated let client: RPCClient
-    nonisolated let auth: RPCAuth
     /// Where this node reads the time (the system clock but in tests).
     public nonisolated let wallClock: any WallClock
 
@@ -39,8 +38,7 @@ public actor ClusterNode {
         self.identity = identity
         self.logger = logger
         self.hostname = ProcessInfo.processInfo.hostName
-        auth = RPCAuth(secretHex: config.rpcSecret)
-        client = RPCClient(auth: auth, identity: identity, http: http, clock: wallClock)
+        client = RPCClient(http: http)
         let loaded = try Self.loadState(metadataDir: config.metadataDir)
         state = loaded
         clock = HybridClock(node: identity.id.rawValue)

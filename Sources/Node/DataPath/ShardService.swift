@@ -42,7 +42,7 @@ extension ObjectService {
     /// Streams chunks of a local shard, each followed by its CRC. A chunk
     /// that fails its check on disk is logged and counted here and ends the
     /// stream, so the reader replaces this shard with parity.
-    func serveShard(_ query: ShardQuery, requestMAC: String) throws -> Response {
+    func serveShard(_ query: ShardQuery) throws -> Response {
         let reader: ShardFileReader
         do { reader = try shards.reader(for: query.key) } catch {
             if case .notFound = error { throw NodeError.shardMissing("\(query.key)") }
@@ -67,9 +67,7 @@ extension ObjectService {
                 try await writer.write(ShardWire.frame(bytes, crc: read.crc))
             }
         }
-        let fields = RPCServer.signedFields(node: node, requestMAC: requestMAC, status: .ok, bodyHash: RPCAuth.streamedBody,
-                                            contentType: "application/octet-stream")
-        return Response(status: .ok, headers: fields, body: body)
+        return Response(status: .ok, headers: RPCServer.fields(node: node, contentType: "application/octet-stream"), body: body)
     }
 }
 

@@ -9,7 +9,7 @@ enum RPCHandler: Sendable {
     case call(@Sendable (_ body: Data, _ sender: NodeID) async throws(NodeError) -> Data)
     /// A streamed shard call: the parsed shard query and the request in, the
     /// answer out (its body streamed when it carries chunks).
-    case stream(@Sendable (_ query: ShardQuery, _ request: Request, _ requestMAC: String) async throws -> Response)
+    case stream(@Sendable (_ query: ShardQuery, _ request: Request) async throws -> Response)
 }
 
 extension RPCMethod {
@@ -31,12 +31,12 @@ extension RPCMethod {
         case .scrubStart: return .call { _, _ throws(NodeError) in try encodeReply(await objects.scrubber.start()) }
         case .scrubStatus: return .call { _, _ throws(NodeError) in try encodeReply(await objects.scrubber.current()) }
         case .shardPut:
-            return .stream { query, request, requestMAC in
+            return .stream { query, request in
                 try await objects.receiveShard(query, body: request.body)
-                return RPCServer.signed(node: node, requestMAC: requestMAC, status: .ok, body: Data("{}".utf8))
+                return RPCServer.answered(node: node, status: .ok, body: Data("{}".utf8))
             }
         case .shardGet:
-            return .stream { query, _, requestMAC in try objects.serveShard(query, requestMAC: requestMAC) }
+            return .stream { query, _ in try objects.serveShard(query) }
         }
     }
 }
