@@ -68,17 +68,23 @@ struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("\(error)")
         }
-        // Calls to peers go over mutual TLS and HTTP/2: one connection per peer carries them all.
+        // Calls to peers go over mutual TLS: JSON calls on one HTTP/2 connection per peer, shard
+        // streams on pooled HTTP/1.1 ones (a stream holds its connection for a whole object).
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration)
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        var streamConfiguration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration)
+        streamConfiguration.httpVersion = .http1Only
+        streamConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        let streamHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: streamConfiguration)
         let rpcServer: any Service
         do {
-            node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http)
+            node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http, streamHTTP: streamHTTP)
             objects = try ObjectService(node: node, logger: logger)
             rpcServer = try RPCServer.application(node: node, objects: objects, tls: tls, logger: logger)
         } catch {
             try? await http.shutdown()
+            try? await streamHTTP.shutdown()
             throw CommandFailure("\(error)")
         }
         logger.info("node starting", metadata: [
@@ -107,9 +113,11 @@ struct ServerCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             try? await http.shutdown()
+            try? await streamHTTP.shutdown()
             throw CommandFailure("server stopped: \(error)")
         }
         try? await http.shutdown()
+        try? await streamHTTP.shutdown()
         logger.info("node stopped")
     }
 }

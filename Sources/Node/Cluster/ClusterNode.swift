@@ -31,14 +31,15 @@ public actor ClusterNode {
     private var stateDigest: String
     private var syncsInFlight: Set<NodeID> = []
 
-    public init(config: NodeConfig, identity: NodeIdentity, logger: Logger, http: HTTPClient,
+    /// `http` carries JSON calls to peers, `streamHTTP` (by default the same) shard streams.
+    public init(config: NodeConfig, identity: NodeIdentity, logger: Logger, http: HTTPClient, streamHTTP: HTTPClient? = nil,
                 clock wallClock: any WallClock = SystemClock()) throws(NodeError) {
         self.wallClock = wallClock
         self.config = config
         self.identity = identity
         self.logger = logger
         self.hostname = ProcessInfo.processInfo.hostName
-        client = RPCClient(http: http)
+        client = RPCClient(http: http, streams: streamHTTP ?? http)
         let loaded = try Self.loadState(metadataDir: config.metadataDir)
         state = loaded
         clock = HybridClock(node: identity.id.rawValue)

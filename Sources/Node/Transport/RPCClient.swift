@@ -6,15 +6,22 @@ import NIOSSL
 import Placement
 import Units
 
-/// Calls to other nodes' RPC port over mutual TLS (`ClusterTLS`). The
-/// HTTP client negotiates HTTP/2, so all calls to a peer, shard streams
-/// included, share one connection; it reconnects after a peer restarts.
-/// Every call has a deadline.
+/// Calls to other nodes' RPC port over mutual TLS (`ClusterTLS`). JSON
+/// calls negotiate HTTP/2, so all of them to one peer share one connection;
+/// shard streams go over pooled HTTP/1.1 connections of their own (see
+/// `streams`). Connections come back after a peer restarts. Every call has
+/// a deadline.
 struct RPCClient: Sendable {
     static let defaultTimeout: TimeAmount = .seconds(3)
     static let maxResponseBytes = 64 << 20
 
     let http: HTTPClient
+    /// For shard streams: HTTP/1.1 over the same TLS, a kept-alive
+    /// connection per concurrent stream. Over HTTP/2, whose 64 KiB stream
+    /// windows neither AsyncHTTPClient nor Hummingbird lets us raise, a
+    /// 64 MiB GET ran at 144 MiB/s instead of 794 and the coordinator's RSS
+    /// reached 1.1 GiB (Docs/benchmarks.md, "RPC over TLS").
+    let streams: HTTPClient
 
     /// Calls `method` at `address`; returns the answer's body and the
     /// responder's id, which must be `expected` when given.

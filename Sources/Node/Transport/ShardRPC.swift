@@ -19,7 +19,7 @@ extension RPCClient {
         request.method = .POST
         if let body { request.body = body }
         let response: HTTPClientResponse
-        do { response = try await http.execute(request, timeout: timeout) } catch {
+        do { response = try await streams.execute(request, timeout: timeout) } catch {
             throw .peer("\(address): \(Self.describe(error))")
         }
         _ = try Self.responder(response, at: address, expected: expected)
