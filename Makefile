@@ -56,10 +56,12 @@ bench-suite: deps
 # `shale bench s3` as the client (1 node and 6), then the Python harness:
 # throughput of 64 MiB objects on one node and on six, peak RSS for a 4 GiB
 # object, and a 1 GiB multipart upload (64 MiB parts, 4 in flight) against
-# a single PUT.
+# a single PUT. inline_threshold.py measures small objects inline and in
+# shards (the choice of inline_max_bytes).
 bench-s3: release
 	cd Benchmarks/s3 && python3 bench_matrix.py --nodes 1 --seconds 10
 	cd Benchmarks/s3 && python3 bench_matrix.py --nodes 6 --seconds 10
+	cd Benchmarks/s3 && python3 inline_threshold.py --seconds 6
 	python3 Benchmarks/s3/s3_bench.py throughput --nodes 1 --size-mib 64 --rounds 8
 	python3 Benchmarks/s3/s3_bench.py throughput --nodes 6 --size-mib 64 --rounds 8
 	python3 Benchmarks/s3/s3_bench.py memory --nodes 1 --size-mib 4096

@@ -11,14 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
-from shale_cluster import SHALE, Node, start_nodes  # noqa: E402
+from shale_cluster import Node, SHALE, bench_cluster  # noqa: E402
 
 LOADS = [
     ("PUT 64 MiB, 1 stream", ["--put", "--size", "64MiB", "--concurrency", "1"]),
@@ -40,10 +38,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="shale-bench-matrix-"))
-    nodes: list[Node] = []
-    try:
-        start_nodes(root, [f"127.0.92.{i}" for i in range(1, args.nodes + 1)], nodes, log_level="warning")
+    with bench_cluster("shale-bench-matrix-", [f"127.0.92.{i}" for i in range(1, args.nodes + 1)], log_level="warning") as (root, nodes):
         zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
         key = provision(nodes, zones, "matrix", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
         for name, load in LOADS:
@@ -65,10 +60,6 @@ def main() -> None:
                 "server_cpu_ms_per_request": round(cpu * 1000 / max(op["requests"], 1), 2),
             }), flush=True)
         print(json.dumps({"nodes": args.nodes, "peak_rss_mib_per_node": [round(peak_rss_mib(n), 1) for n in nodes]}))
-    finally:
-        for node in nodes:
-            node.kill()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 from bench_matrix import cpu_seconds  # noqa: E402
 from s3_clients import provision  # noqa: E402
-from shale_cluster import SHALE, Node, start_nodes  # noqa: E402
+from shale_cluster import SHALE, bench_cluster  # noqa: E402
 
 SIZES = ["4KiB", "16KiB", "64KiB", "128KiB"]
 
 
 def run(limit: int, seconds: int) -> None:
-    root = Path(tempfile.mkdtemp(prefix="shale-inline-"))
-    nodes: list[Node] = []
-    try:
-        start_nodes(root, [f"127.0.94.{i}" for i in range(1, 7)], nodes, log_level="warning", extra=f"inline_max_bytes = {limit}")
+    with bench_cluster("shale-inline-", [f"127.0.94.{i}" for i in range(1, 7)], log_level="warning", extra=f"inline_max_bytes = {limit}") as (root, nodes):
         key = provision(nodes, ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"], "inline", "bench", code="4+2", capacity="100G",
                         permissions=("--read", "--write", "--owner"))
         for size in SIZES:
@@ -43,10 +37,6 @@ def run(limit: int, seconds: int) -> None:
                 print(json.dumps({"inline_max_bytes": limit, "size": size, "op": op[0][2:], "ops_per_s": round(stats["opsPerSecond"], 1),
                                   "p50_ms": round(stats["latency"]["p50Millis"], 2),
                                   "server_cpu_ms_per_request": round(cpu * 1000 / max(stats["requests"], 1), 2)}), flush=True)
-    finally:
-        for node in nodes:
-            node.kill()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:

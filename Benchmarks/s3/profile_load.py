@@ -8,15 +8,13 @@ duration, then `perf report` of the node the client talks to, folded by symbol.
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
-from shale_cluster import SHALE, Node, start_nodes  # noqa: E402
+from shale_cluster import SHALE, bench_cluster  # noqa: E402
 
 
 def main() -> None:
@@ -30,10 +28,7 @@ def main() -> None:
     load = [a for a in args.load if a != "--"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="shale-profile-"))
-    nodes: list[Node] = []
-    try:
-        start_nodes(root, [f"127.0.93.{i}" for i in range(1, args.nodes + 1)], nodes, log_level="warning")
+    with bench_cluster("shale-profile-", [f"127.0.93.{i}" for i in range(1, args.nodes + 1)], log_level="warning") as (root, nodes):
         zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
         key = provision(nodes, zones, "profile", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
         bench = [SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
@@ -54,10 +49,6 @@ def main() -> None:
                                  "--stdio", "-g", "none", "--percent-limit", "0.4"], capture_output=True, text=True)
         lines = [line for line in report.stdout.splitlines() if line.strip() and not line.startswith("#")]
         print("\n".join(lines[:args.top]))
-    finally:
-        for node in nodes:
-            node.kill()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,12 @@ import http.client
 import json
 import shutil
 import statistics
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 from s3_bench import MiB, get, put  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
-from shale_cluster import Node, start_nodes, wait_until  # noqa: E402
+from shale_cluster import Node, bench_cluster, wait_until  # noqa: E402
 
 ZONES = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"]
 
@@ -64,10 +62,7 @@ def main() -> None:
     parser.add_argument("--no-client", action="store_true", help="no client load during the rebuild (its throughput alone)")
     args = parser.parse_args()
     extra = f"transfer_rate_mib_per_second = {args.rate}\n" if args.rate else ""
-    root = Path(tempfile.mkdtemp(prefix="shale-rebuild-bench-"))
-    nodes: list[Node] = []
-    try:
-        start_nodes(root, [f"127.0.91.{i}" for i in range(1, 7)], nodes, log_level="warning", extra=extra)
+    with bench_cluster("shale-rebuild-bench-", [f"127.0.91.{i}" for i in range(1, 7)], log_level="warning", extra=extra) as (root, nodes):
         key = provision(nodes, ZONES, "bench", "bench", capacity="100G")
         conn = http.client.HTTPConnection(nodes[0].ip, 3900, timeout=600)
         size = args.size_mib * MiB
@@ -128,10 +123,6 @@ def main() -> None:
             "client_rounds_during_rebuilding": len(during.get("puts", [])),
         }
         print(json.dumps(result))
-    finally:
-        for node in nodes:
-            node.kill()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -25,18 +25,6 @@ public enum S3Server {
     }
 }
 
-/// Hummingbird's basic context plus the connection, which the responder
-/// needs to ask for `100 Continue` at the right moment.
-struct S3RequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        channel = source.channel
-    }
-}
-
 /// Who is asking, once the signature checked out.
 struct Caller {
     let key: AccessKeyRecord
@@ -49,7 +37,7 @@ struct Caller {
 }
 
 struct S3Responder: HTTPResponder {
-    typealias Context = S3RequestContext
+    typealias Context = ConnectionContext
     let cluster: any ClusterControl
     let objects: any ObjectStore
     let region: String?

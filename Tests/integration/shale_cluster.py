@@ -6,8 +6,11 @@ exactly as an operator would, with SHALE_CONFIG pointing at that file.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import tempfile
 import signal
 import subprocess
 import time
@@ -175,3 +178,19 @@ def wait_until(predicate, timeout: float = 15, interval: float = 0.2, what: str 
             last = error
         time.sleep(interval)
     raise TimeoutError(f"{what} not reached in {timeout} s (last: {last!r})")
+
+
+@contextlib.contextmanager
+def bench_cluster(prefix: str, ips: list[str], **kwargs):
+    """A fresh cluster in a temporary directory, for a benchmark: yields
+    (root, nodes) once every node is up; afterwards kills them (nodes the
+    caller appends too) and removes the directory."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    nodes: list[Node] = []
+    try:
+        start_nodes(root, ips, nodes, **kwargs)
+        yield root, nodes
+    finally:
+        for node in nodes:
+            node.kill()
+        shutil.rmtree(root, ignore_errors=True)

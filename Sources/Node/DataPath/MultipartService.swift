@@ -169,7 +169,12 @@ extension ObjectService {
         let byNumber = Dictionary(stored.map { ($0.number, $0) }, uniquingKeysWith: { a, _ in a })
         var selected: [ObjectPart] = []
         for (index, choice) in chosen.enumerated() {
-            guard let part = byNumber[choice.number] else { throw .invalidPart("part \(choice.number) was not uploaded") }
+            guard let part = byNumber[choice.number] else {
+                // An abort since the upload row was read drops the parts: that is the answer, not a missing part.
+                let now = try await uploadRow(bucket: bucket, key: key, uploadID: uploadID, routing: routing).1
+                if now.state != .inProgress { throw .noSuchUpload }
+                throw .invalidPart("part \(choice.number) was not uploaded")
+            }
             guard part.etag.lowercased() == choice.etag.lowercased() else { throw .invalidPart("part \(choice.number) has ETag \"\(part.etag)\"") }
             if let sent = sentChecksums[choice.number], sent != part.checksum.map({ ObjectChecksum(algorithm: $0.algorithm, digest: $0.digest) }) {
                 throw .invalidPart("part \(choice.number)'s \(sent.algorithm.rawValue) checksum does not match the one uploaded")

@@ -8,17 +8,7 @@ import NIOCore
 import NIOSSL
 import Placement
 
-/// What an RPC handler knows of its call: the connection it came on, whose
-/// TLS certificate names the caller.
-struct RPCRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
-    let channel: any Channel
-
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        channel = source.channel
-    }
-
+extension ConnectionContext {
     /// The calling node: the key in the certificate its TLS handshake proved
     /// (an HTTP/2 call's channel is a stream of the TLS connection).
     func caller() async -> NodeID? {
@@ -39,7 +29,7 @@ public enum RPCServer {
     static let nodeHeader = "x-shale-node"
 
     public static func application(node: ClusterNode, objects: ObjectService, tls: ClusterTLS, logger: Logger) throws -> some ApplicationProtocol {
-        let router = Router(context: RPCRequestContext.self)
+        let router = Router(context: ConnectionContext.self)
         var calls: [RPCMethod: @Sendable (Data, NodeID) async throws(NodeError) -> Data] = [:]
         for method in RPCMethod.allCases {
             switch RPCMethod.handler(method, node: node, objects: objects) {
