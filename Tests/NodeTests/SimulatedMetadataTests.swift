@@ -36,6 +36,8 @@ final class NetworkFaults: Sendable {
 final class SimulatedNetwork: Sendable {
     let replicas: [NodeID: MetadataReplica]
     let faults = NetworkFaults()
+    /// Calls made so far, by method.
+    let calls = Mutex<[RPCMethod: Int]>([:])
 
     init(replicas: [NodeID: MetadataReplica]) { self.replicas = replicas }
 }
@@ -45,6 +47,7 @@ struct SimulatedTransport: PeerTransport {
     let network: SimulatedNetwork
 
     func call(_ method: RPCMethod, to node: NodeID, at address: HostPort, body: Data) async throws(NodeError) -> Data {
+        network.calls.withLock { $0[method, default: 0] += 1 }
         guard network.faults.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
         guard let answer = try await replica.answer(method, body: body) else { throw .invalidRequest("\(method) not simulated") }
         return answer
@@ -110,6 +113,25 @@ struct SimulatedMetadataCluster {
 }
 
 @Suite struct SimulatedMetadataTests {
+    /// A read asks a majority (3 of 5) and no more while they answer; with
+    /// one of those down it asks the others too, and still finds the row.
+    @Test func aReadAsksAMajorityFirst() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) } ?? sim.ids[0]
+        let record = sim.record("k", millis: 100)
+        try await sim.write(record, from: coordinator)
+        sim.network.calls.withLock { $0 = [:] }
+        #expect(try await sim.read("k", from: coordinator) == record)
+        let asked = sim.network.calls.withLock { $0[.metadataGet] ?? 0 }
+        #expect(asked == (sim.replicas.contains(coordinator) ? 2 : 3))
+        let routing = sim.routing(coordinator)
+        let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing)
+        sim.network.faults.setDown([first.last!])
+        sim.network.calls.withLock { $0 = [:] }
+        #expect(try await sim.read("k", from: coordinator) == record)
+        #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } > asked)
+    }
+
     @Test func quorumWritesWithReplicasDown() async throws {
         let sim = try SimulatedMetadataCluster()
         let replicas = sim.replicas

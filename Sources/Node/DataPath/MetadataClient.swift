@@ -45,10 +45,11 @@ extension ObjectTables {
 
 /// Quorum reads and writes of the object tables. A bucket's rows live on
 /// its metadata replicas (`Layout.metadataReplicas`); writes go to the
-/// current layout's replicas and need a majority of them, reads ask the
-/// replicas of every applied layout (data is not moved between versions
-/// yet) and need a majority of the current ones. Replicas that answered
-/// with an older row are repaired in the background.
+/// current layout's replicas and need a majority of them. Reads ask a
+/// majority of the current replicas (more only when some do not answer),
+/// and during a layout change the replicas of every applied layout, since
+/// rows reach the new replicas by anti-entropy. Replicas that answered with
+/// an older row are repaired in the background; the others by anti-entropy.
 struct MetadataClient: ObjectTables {
     let store: MetadataStore
     let transport: any PeerTransport
@@ -110,12 +111,27 @@ struct MetadataClient: ObjectTables {
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
         let replicas = try replicas(of: bucket, routing: routing)
         let body = (try? JSONEncoder().encode(MetadataGetMessage(bucketID: table, key: key))) ?? Data()
-        let answers: [NodeID: MetadataGetReply] = await each(replicas.all, routing: routing) { node, address in
-            if let address {
-                let data = try await transport.call(.metadataGet, to: node, at: address, body: body)
-                return try JSONDecoder().decode(MetadataGetReply.self, from: data)
+        let ask = { (nodes: [NodeID]) async -> [NodeID: MetadataGetReply] in
+            await each(nodes, routing: routing) { node, address in
+                if let address {
+                    let data = try await transport.call(.metadataGet, to: node, at: address, body: body)
+                    return try JSONDecoder().decode(MetadataGetReply.self, from: data)
+                }
+                return MetadataGetReply(record: try await store.get(bucket: table, key: key))
             }
-            return MetadataGetReply(record: try await store.get(bucket: table, key: key))
+        }
+        var answers: [NodeID: MetadataGetReply]
+        if replicas.all.count == replicas.current.count {
+            // Any majority holds every row a majority acknowledged: ask just a majority (this node
+            // first when it is a replica), and the others only if some of those do not answer.
+            let first = Self.firstAsked(replicas, routing: routing)
+            answers = await ask(first)
+            if answers.count < replicas.quorum {
+                answers.merge(await ask(replicas.current.filter { !first.contains($0) })) { mine, _ in mine }
+            }
+        } else {
+            // During a layout change rows may still sit on the older layouts' replicas only.
+            answers = await ask(replicas.all)
         }
         let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
         guard currentAnswers >= replicas.quorum else {
@@ -127,6 +143,14 @@ struct MetadataClient: ObjectTables {
             if !stale.isEmpty { repair(newest, on: stale, routing: routing) }
         }
         return newest
+    }
+
+    /// The replicas a read asks first: a majority of the reachable current
+    /// ones, this node first when it is one (its answer costs no call).
+    static func firstAsked(_ replicas: Replicas, routing: ClusterNode.Routing) -> [NodeID] {
+        let reachable = replicas.current.filter { routing.reachable($0) }
+        let ordered = reachable.filter { $0 == routing.selfID } + reachable.filter { $0 != routing.selfID }
+        return Array(ordered.prefix(replicas.quorum))
     }
 
     /// Conditional writes retry this often when other writers' ballots keep pre-empting theirs.
