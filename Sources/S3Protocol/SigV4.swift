@@ -52,17 +52,20 @@ public enum SigV4 {
         public let rawPath: String
         /// The query string as sent, without '?'.
         public let rawQuery: String
-        /// Header names in any case; repeated names allowed.
+        /// Header names lowercased (given in any case); repeated names allowed.
+        /// Lowercased once here: a signature check looks headers up a dozen times.
         public let headers: [(name: String, value: String)]
 
         public init(method: String, rawPath: String, rawQuery: String, headers: [(name: String, value: String)]) {
-            self.method = method; self.rawPath = rawPath; self.rawQuery = rawQuery; self.headers = headers
+            self.method = method; self.rawPath = rawPath; self.rawQuery = rawQuery
+            self.headers = headers.map { (name: $0.name.lowercased(), value: $0.value) }
         }
 
         public func header(_ name: String) -> String? {
             let lower = name.lowercased()
-            let values = headers.filter { $0.name.lowercased() == lower }.map(\.value)
-            return values.isEmpty ? nil : values.joined(separator: ",")
+            var found: String?
+            for header in headers where header.name == lower { found = found.map { $0 + "," + header.value } ?? header.value }
+            return found
         }
     }
 
@@ -192,7 +195,7 @@ public enum SigV4 {
     }
 
     static func canonicalHeaderValue(_ request: Request, _ name: String) -> String {
-        let values = request.headers.filter { $0.name.lowercased() == name }.map { value in
+        let values = request.headers.filter { $0.name == name }.map { value in
             value.value.trimmingCharacters(in: " ").split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         }
         return values.joined(separator: ",")
