@@ -146,10 +146,12 @@ struct MetadataClient: ObjectTables {
     }
 
     /// The replicas a read asks first: a majority of the reachable current
-    /// ones, this node first when it is one (its answer costs no call).
+    /// ones, this node first when it is one (its answer costs no call), the
+    /// others drawn at random so reads spread over the replicas and read
+    /// repair reaches each of them in turn.
     static func firstAsked(_ replicas: Replicas, routing: ClusterNode.Routing) -> [NodeID] {
         let reachable = replicas.current.filter { routing.reachable($0) }
-        let ordered = reachable.filter { $0 == routing.selfID } + reachable.filter { $0 != routing.selfID }
+        let ordered = reachable.filter { $0 == routing.selfID } + reachable.filter { $0 != routing.selfID }.shuffled()
         return Array(ordered.prefix(replicas.quorum))
     }
 
