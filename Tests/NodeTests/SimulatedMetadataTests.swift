@@ -80,8 +80,9 @@ struct SimulatedMetadataCluster {
         network = SimulatedNetwork(replicas: stores.mapValues { MetadataReplica(store: $0) })
         var clients: [NodeID: MetadataClient] = [:]
         for id in ids {
+            // Reads ask their replicas in placement order, so a test knows which ones they reach.
             clients[id] = MetadataClient(store: stores[id]!, transport: SimulatedTransport(from: id, network: network), wantedReplicas: 3,
-                                         logger: Logger(label: "sim"))
+                                         logger: Logger(label: "sim"), spreadReads: false)
         }
         self.clients = clients
     }
@@ -125,7 +126,8 @@ struct SimulatedMetadataCluster {
         let asked = sim.network.calls.withLock { $0[.metadataGet] ?? 0 }
         #expect(asked == (sim.replicas.contains(coordinator) ? 2 : 3))
         let routing = sim.routing(coordinator)
-        let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing)
+        let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
+                                              spread: false)
         sim.network.faults.setDown([first.last!])
         sim.network.calls.withLock { $0 = [:] }
         #expect(try await sim.read("k", from: coordinator) == record)

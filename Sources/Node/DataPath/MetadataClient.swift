@@ -55,6 +55,10 @@ struct MetadataClient: ObjectTables {
     let transport: any PeerTransport
     let wantedReplicas: Int
     let logger: Logger
+    /// Whether reads draw the replicas they ask besides this node at random
+    /// (spreading reads and read repair); tests that need to know which
+    /// replicas a read asks turn it off and get them in placement order.
+    var spreadReads = true
 
     struct Replicas {
         let current: [NodeID]
@@ -124,7 +128,7 @@ struct MetadataClient: ObjectTables {
         if replicas.all.count == replicas.current.count {
             // Any majority holds every row a majority acknowledged: ask just a majority (this node
             // first when it is a replica), and the others only if some of those do not answer.
-            let first = Self.firstAsked(replicas, routing: routing)
+            let first = Self.firstAsked(replicas, routing: routing, spread: spreadReads)
             answers = await ask(first)
             if answers.count < replicas.quorum {
                 answers.merge(await ask(replicas.current.filter { !first.contains($0) })) { mine, _ in mine }
@@ -149,9 +153,10 @@ struct MetadataClient: ObjectTables {
     /// ones, this node first when it is one (its answer costs no call), the
     /// others drawn at random so reads spread over the replicas and read
     /// repair reaches each of them in turn.
-    static func firstAsked(_ replicas: Replicas, routing: ClusterNode.Routing) -> [NodeID] {
+    static func firstAsked(_ replicas: Replicas, routing: ClusterNode.Routing, spread: Bool = true) -> [NodeID] {
         let reachable = replicas.current.filter { routing.reachable($0) }
-        let ordered = reachable.filter { $0 == routing.selfID } + reachable.filter { $0 != routing.selfID }.shuffled()
+        let others = reachable.filter { $0 != routing.selfID }
+        let ordered = reachable.filter { $0 == routing.selfID } + (spread ? others.shuffled() : others)
         return Array(ordered.prefix(replicas.quorum))
     }
 
