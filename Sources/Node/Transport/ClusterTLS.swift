@@ -5,8 +5,8 @@ import Placement
 import SwiftASN1
 import X509
 
-/// The RPC port's channel: TLS 1.3, both ways authenticated, one
-/// connection per peer (HTTP/2 multiplexes the calls on it).
+/// The RPC port's channel: TLS 1.3, both ways authenticated (JSON calls
+/// share one HTTP/2 connection per peer, shard streams pooled HTTP/1.1 ones).
 ///
 /// - The cluster's *authority* is a P-256 key derived from `rpc_secret`
 ///   (HKDF-SHA256): every node that holds the secret derives the same key and
