@@ -15,8 +15,22 @@ public struct ClusterState: Codable, Sendable, Equatable {
     public var keys = LWWMap<AccessKeyRecord>()
     /// One flag per (key, bucket, permission): "GK…/bucket-id/read" → allowed.
     public var permissions = LWWMap<Bool>()
+    /// A bucket's configurations, one entry per kind: "bucket-id/tagging" → its tags.
+    public var bucketConfigs = LWWMap<BucketConfig>()
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case layout, buckets, keys, permissions, bucketConfigs }
+
+    /// States written before a field existed read it as empty.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        layout = try container.decode(ClusterLayout.self, forKey: .layout)
+        buckets = try container.decode(LWWMap<BucketRecord>.self, forKey: .buckets)
+        keys = try container.decode(LWWMap<AccessKeyRecord>.self, forKey: .keys)
+        permissions = try container.decode(LWWMap<Bool>.self, forKey: .permissions)
+        bucketConfigs = try container.decodeIfPresent(LWWMap<BucketConfig>.self, forKey: .bucketConfigs) ?? LWWMap()
+    }
 
     @discardableResult
     public mutating func merge(_ other: ClusterState) -> Bool {
@@ -24,13 +38,14 @@ public struct ClusterState: Codable, Sendable, Equatable {
         let b = buckets.merge(other.buckets)
         let c = keys.merge(other.keys)
         let d = permissions.merge(other.permissions)
-        return a || b || c || d
+        let e = bucketConfigs.merge(other.bucketConfigs)
+        return a || b || c || d || e
     }
 
     /// The newest stamp anywhere in the state, so a clock can move past it.
     public var newestStamp: Stamp {
         [layout.applied.newestStamp, layout.stagedRoles.newestStamp, layout.stagedZoneCap.newestStamp,
-         layout.stagedCode.newestStamp, buckets.newestStamp, keys.newestStamp, permissions.newestStamp]
+         layout.stagedCode.newestStamp, buckets.newestStamp, keys.newestStamp, permissions.newestStamp, bucketConfigs.newestStamp]
             .compactMap { $0 }.max() ?? .zero
     }
 
@@ -66,6 +81,18 @@ public struct ClusterState: Codable, Sendable, Equatable {
         var record = try bucket(named: name)
         record.deleted = true
         buckets.set(record.id, record, stamp: stamp)
+    }
+
+    /// One of a bucket's configurations (nil when it has none of that kind).
+    public func bucketConfig(_ kind: BucketConfig.Kind, of bucketID: String) -> BucketConfig? {
+        guard let config = bucketConfigs[BucketConfig.entryKey(bucketID, kind)], !config.isEmpty else { return nil }
+        return config
+    }
+
+    /// Sets (or, with nil, removes) one of a live bucket's configurations.
+    public mutating func setBucketConfig(_ config: BucketConfig?, kind: BucketConfig.Kind, bucket name: String, stamp: Stamp) throws(ClusterError) {
+        let record = try bucket(named: name)
+        bucketConfigs.set(BucketConfig.entryKey(record.id, kind), config ?? BucketConfig(), stamp: stamp)
     }
 
     // MARK: Keys

@@ -143,6 +143,8 @@ public struct MultipartUpload: Codable, Sendable, Equatable {
     /// part must carry this checksum, and the object gets one of this type.
     public var checksumAlgorithm: ChecksumAlgorithm?
     public var checksumType: ChecksumType?
+    /// CreateMultipartUpload's `x-amz-tagging`: the completed object's tags.
+    public var tags: [ObjectTag]?
     /// Set when completing: the object version the completion writes, so a
     /// retried CompleteMultipartUpload finds and answers it again.
     public var completion: Completion?

@@ -37,6 +37,8 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     /// Set on a row copied into a listing page without its inline bytes;
     /// such a copy is never stored (`MetadataStore.merge` refuses it).
     public var inlineOmitted: Bool?
+    /// The object's tags (S3 object tagging); nil when it has none.
+    public var tags: [ObjectTag]?
 
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
@@ -77,6 +79,13 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
 }
 
+/// One of an object's or a bucket's tags.
+public struct ObjectTag: Codable, Sendable, Equatable, Hashable {
+    public var key: String
+    public var value: String
+    public init(key: String, value: String) { self.key = key; self.value = value }
+}
+
 /// The representation headers S3 stores with an object and returns on GET
 /// and HEAD, as the client sent them.
 public struct ContentHeaders: Codable, Sendable, Equatable {
@@ -103,8 +112,9 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// and `contentHeaders` may be present; 3: multipart objects (`parts`)
     /// and the rows of upload tables (`upload`, `part`); 4: handoffs
     /// (shards written to another node while their owner was away); 5: small
-    /// objects inline in the row (`ObjectVersion.inlineData`).
-    public static let currentFormat = 5
+    /// objects inline in the row (`ObjectVersion.inlineData`); 6: object
+    /// tags (`ObjectVersion.tags`, `MultipartUpload.tags`).
+    public static let currentFormat = 6
 
     public var bucketID: String
     public var key: String

@@ -138,3 +138,19 @@ public struct AccessKeyRecord: Codable, Sendable, Equatable {
         self.deleted = false
     }
 }
+
+/// A bucket configuration S3 sets as a whole document: its tags, or its
+/// CORS rules (kept as the validated `<CORSConfiguration>` the client sent,
+/// which the S3 layer reads). An empty one is a removal (a tombstone).
+public struct BucketConfig: Codable, Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case tagging, cors }
+
+    public var tags: [ObjectTag]?
+    public var corsXML: String?
+
+    public init(tags: [ObjectTag]? = nil, corsXML: String? = nil) { self.tags = tags; self.corsXML = corsXML }
+
+    public var isEmpty: Bool { tags == nil && corsXML == nil }
+
+    static func entryKey(_ bucketID: String, _ kind: Kind) -> String { "\(bucketID)/\(kind.rawValue)" }
+}

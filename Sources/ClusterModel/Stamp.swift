@@ -19,6 +19,11 @@ public struct Stamp: Hashable, Comparable, Sendable, Codable, CustomStringConver
     }
 
     public var description: String { "\(millis).\(counter)@\(node.prefix(8))" }
+
+    /// The lowest stamp above this one: for an edit of a row's bookkeeping
+    /// (its tags, where its shards are) that must outrank the row it edits
+    /// and lose to any write that read that row, whose stamp is higher.
+    public var justAbove: Stamp { Stamp(millis: millis, counter: counter &+ 1, node: "") }
 }
 
 /// The clock that issues stamps. A new stamp is above every stamp this node

@@ -16,6 +16,8 @@ public protocol ObjectStore: Sendable {
     func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ObjectService.ReadPlan
     func read(_ plan: ObjectService.ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError)
     func delete(bucket: BucketID, key: String) async throws(ObjectError)
+    /// Replaces the current object's tags (nil: removes them); returns the edited version.
+    func setTags(bucket: BucketID, key: String, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion
     func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
         -> ObjectService.Listing
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool
@@ -41,6 +43,8 @@ public protocol ClusterControl: Sendable {
     func createBucket(name: String) async throws(NodeError) -> BucketRecord
     func setPermissions(bucket: String, key: String, permissions: Set<Permission>, allowed: Bool) async throws(NodeError)
     func deleteBucket(name: String, isEmpty: @Sendable (BucketRecord) async throws(NodeError) -> Bool) async throws(NodeError)
+    /// Sets (nil: removes) one of a bucket's configurations (tags, CORS rules).
+    func setBucketConfig(_ config: BucketConfig?, kind: BucketConfig.Kind, bucket: String) async throws(NodeError)
 }
 
 /// What the admin API needs of the node: everything `ClusterControl` has,

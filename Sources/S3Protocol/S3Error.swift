@@ -3,8 +3,11 @@
 public struct S3Error: Error, Equatable, Sendable {
     public enum Code: String, Sendable {
         case accessDenied = "AccessDenied"
+        /// A CORS preflight no rule allows.
+        case accessForbidden = "AccessForbidden"
         case authorizationHeaderMalformed = "AuthorizationHeaderMalformed"
         case badDigest = "BadDigest"
+        case badRequest = "BadRequest"
         case bucketAlreadyExists = "BucketAlreadyExists"
         case bucketAlreadyOwnedByYou = "BucketAlreadyOwnedByYou"
         case bucketNotEmpty = "BucketNotEmpty"
@@ -23,15 +26,19 @@ public struct S3Error: Error, Equatable, Sendable {
         case invalidPartOrder = "InvalidPartOrder"
         case invalidRange = "InvalidRange"
         case invalidRequest = "InvalidRequest"
+        case invalidTag = "InvalidTag"
         case invalidURI = "InvalidURI"
         case keyTooLongError = "KeyTooLongError"
+        case malformedACLError = "MalformedACLError"
         case malformedXML = "MalformedXML"
         case metadataTooLarge = "MetadataTooLarge"
         case methodNotAllowed = "MethodNotAllowed"
         case missingContentLength = "MissingContentLength"
         case missingSecurityHeader = "MissingSecurityHeader"
         case noSuchBucket = "NoSuchBucket"
+        case noSuchCORSConfiguration = "NoSuchCORSConfiguration"
         case noSuchKey = "NoSuchKey"
+        case noSuchTagSet = "NoSuchTagSet"
         case noSuchUpload = "NoSuchUpload"
         case notImplemented = "NotImplemented"
         case preconditionFailed = "PreconditionFailed"
@@ -42,9 +49,9 @@ public struct S3Error: Error, Equatable, Sendable {
 
         public var status: Int {
             switch self {
-            case .accessDenied, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
+            case .accessDenied, .accessForbidden, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
             case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .conditionalRequestConflict: return 409
-            case .noSuchBucket, .noSuchKey, .noSuchUpload: return 404
+            case .noSuchBucket, .noSuchCORSConfiguration, .noSuchKey, .noSuchTagSet, .noSuchUpload: return 404
             case .methodNotAllowed: return 405
             case .missingContentLength: return 411
             case .preconditionFailed: return 412

@@ -22,6 +22,19 @@ public enum S3Operation: Equatable, Sendable {
     case copyObject(bucket: String, key: String)
     case uploadPartCopy(bucket: String, key: String)
     case getObjectAttributes(bucket: String, key: String)
+    case getObjectTagging(bucket: String, key: String)
+    case putObjectTagging(bucket: String, key: String)
+    case deleteObjectTagging(bucket: String, key: String)
+    case getObjectAcl(bucket: String, key: String)
+    case putObjectAcl(bucket: String, key: String)
+    case getBucketTagging(bucket: String)
+    case putBucketTagging(bucket: String)
+    case deleteBucketTagging(bucket: String)
+    case getBucketAcl(bucket: String)
+    case putBucketAcl(bucket: String)
+    case getBucketCors(bucket: String)
+    case putBucketCors(bucket: String)
+    case deleteBucketCors(bucket: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
@@ -48,6 +61,19 @@ public enum S3Operation: Equatable, Sendable {
         case copyObject = "CopyObject"
         case uploadPartCopy = "UploadPartCopy"
         case getObjectAttributes = "GetObjectAttributes"
+        case getObjectTagging = "GetObjectTagging"
+        case putObjectTagging = "PutObjectTagging"
+        case deleteObjectTagging = "DeleteObjectTagging"
+        case getObjectAcl = "GetObjectAcl"
+        case putObjectAcl = "PutObjectAcl"
+        case getBucketTagging = "GetBucketTagging"
+        case putBucketTagging = "PutBucketTagging"
+        case deleteBucketTagging = "DeleteBucketTagging"
+        case getBucketAcl = "GetBucketAcl"
+        case putBucketAcl = "PutBucketAcl"
+        case getBucketCors = "GetBucketCors"
+        case putBucketCors = "PutBucketCors"
+        case deleteBucketCors = "DeleteBucketCors"
         case notImplemented = "NotImplemented"
     }
 
@@ -74,6 +100,19 @@ public enum S3Operation: Equatable, Sendable {
         case .copyObject: return .copyObject
         case .uploadPartCopy: return .uploadPartCopy
         case .getObjectAttributes: return .getObjectAttributes
+        case .getObjectTagging: return .getObjectTagging
+        case .putObjectTagging: return .putObjectTagging
+        case .deleteObjectTagging: return .deleteObjectTagging
+        case .getObjectAcl: return .getObjectAcl
+        case .putObjectAcl: return .putObjectAcl
+        case .getBucketTagging: return .getBucketTagging
+        case .putBucketTagging: return .putBucketTagging
+        case .deleteBucketTagging: return .deleteBucketTagging
+        case .getBucketAcl: return .getBucketAcl
+        case .putBucketAcl: return .putBucketAcl
+        case .getBucketCors: return .getBucketCors
+        case .putBucketCors: return .putBucketCors
+        case .deleteBucketCors: return .deleteBucketCors
         case .notImplemented: return .notImplemented
         }
     }
@@ -92,13 +131,14 @@ public enum S3Operation: Equatable, Sendable {
         case .listBuckets, .notImplemented: return .authenticated
         case .createBucket: return .createBucket
         case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads,
-             .getObjectAttributes:
+             .getObjectAttributes, .getObjectTagging, .getObjectAcl, .getBucketTagging, .getBucketAcl, .getBucketCors:
             return .read
         case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload,
-             .copyObject, .uploadPartCopy:
+             .copyObject, .uploadPartCopy, .putObjectTagging, .deleteObjectTagging, .putObjectAcl:
             // A copy also needs read on its source bucket, checked by its handler.
             return .write
-        case .deleteBucket: return .owner
+        // A bucket's configuration is its owner's to change.
+        case .deleteBucket, .putBucketTagging, .deleteBucketTagging, .putBucketAcl, .putBucketCors, .deleteBucketCors: return .owner
         }
     }
 
@@ -106,8 +146,11 @@ public enum S3Operation: Equatable, Sendable {
         switch self {
         case .listBuckets, .notImplemented: return nil
         case .createBucket(let b), .headBucket(let b), .deleteBucket(let b), .getBucketLocation(let b),
-             .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b): return b
-        case .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
+             .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b),
+             .getBucketTagging(let b), .putBucketTagging(let b), .deleteBucketTagging(let b), .getBucketAcl(let b), .putBucketAcl(let b),
+             .getBucketCors(let b), .putBucketCors(let b), .deleteBucketCors(let b): return b
+        case .getObjectTagging(let b, _), .putObjectTagging(let b, _), .deleteObjectTagging(let b, _), .getObjectAcl(let b, _),
+             .putObjectAcl(let b, _), .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
              .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
              .abortMultipartUpload(let b, _), .listParts(let b, _), .copyObject(let b, _), .uploadPartCopy(let b, _),
              .getObjectAttributes(let b, _): return b
@@ -134,24 +177,22 @@ public enum S3Operation: Equatable, Sendable {
         return bucket.isEmpty ? nil : bucket
     }
 
+    /// The bucket (empty for the service) and key a request's path names.
+    public static func target(rawPath: String, virtualBucket: String? = nil) throws(S3Error) -> (bucket: String, key: String?) {
+        guard let path = SigV4.percentDecode(rawPath) else { throw S3Error(.invalidURI, "The path is not valid percent-encoded UTF-8.") }
+        guard path.hasPrefix("/") else { throw S3Error(.invalidURI, "The path must start with '/'.") }
+        let rest = virtualBucket.map { $0 + path } ?? String(path.dropFirst())
+        guard let slash = rest.firstIndex(of: "/") else { return (rest, nil) }
+        let key = String(rest[rest.index(after: slash)...])
+        return (String(rest[..<slash]), key.isEmpty ? nil : key)
+    }
+
     /// Routes a request. `rawPath` is as sent (percent-encoded); `query`
     /// holds the decoded query parameters. `virtualBucket`, from the Host
     /// header, names the bucket of a virtual-host request, whose path is
     /// then the key alone.
     public static func route(method: String, rawPath: String, query: [String: String], virtualBucket: String? = nil) throws(S3Error) -> S3Operation {
-        guard let path = SigV4.percentDecode(rawPath) else { throw S3Error(.invalidURI, "The path is not valid percent-encoded UTF-8.") }
-        guard path.hasPrefix("/") else { throw S3Error(.invalidURI, "The path must start with '/'.") }
-        let rest = virtualBucket.map { $0 + path } ?? String(path.dropFirst())
-        let bucket: String
-        let key: String?
-        if let slash = rest.firstIndex(of: "/") {
-            bucket = String(rest[..<slash])
-            let k = String(rest[rest.index(after: slash)...])
-            key = k.isEmpty ? nil : k
-        } else {
-            bucket = String(rest)
-            key = nil
-        }
+        let (bucket, key) = try target(rawPath: rawPath, virtualBucket: virtualBucket)
         if bucket.isEmpty {
             guard method == "GET" else { throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.") }
             return .listBuckets
@@ -160,6 +201,21 @@ public enum S3Operation: Equatable, Sendable {
             guard key.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
             if let multipart = try multipartOperation(method: method, bucket: bucket, key: key, query: query) { return multipart }
             if query["attributes"] != nil && method == "GET" { return .getObjectAttributes(bucket: bucket, key: key) }
+            if query["tagging"] != nil {
+                switch method {
+                case "GET": return .getObjectTagging(bucket: bucket, key: key)
+                case "PUT": return .putObjectTagging(bucket: bucket, key: key)
+                case "DELETE": return .deleteObjectTagging(bucket: bucket, key: key)
+                default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
+                }
+            }
+            if query["acl"] != nil {
+                switch method {
+                case "GET": return .getObjectAcl(bucket: bucket, key: key)
+                case "PUT": return .putObjectAcl(bucket: bucket, key: key)
+                default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
+                }
+            }
             if let sub = query.keys.first(where: { objectSubresources.contains($0) }) {
                 return .notImplemented("\(method) object ?\(sub)")
             }
@@ -179,6 +235,7 @@ public enum S3Operation: Equatable, Sendable {
         if query["location"] != nil && method == "GET" { return .getBucketLocation(bucket: bucket) }
         if query["delete"] != nil && method == "POST" { return .deleteObjects(bucket: bucket) }
         if query["uploads"] != nil && method == "GET" { return .listMultipartUploads(bucket: bucket) }
+        if let configuration = try bucketConfigurationOperation(method: method, bucket: bucket, query: query) { return configuration }
         if let sub = query.keys.first(where: { bucketSubresources.contains($0) }) {
             return .notImplemented("\(method) bucket ?\(sub)")
         }
@@ -203,6 +260,35 @@ extension S3Operation {
         case .uploadPart(let bucket, let key): return .uploadPartCopy(bucket: bucket, key: key)
         default: return self
         }
+    }
+
+    /// The bucket configurations Shale keeps: `?tagging`, `?acl`, `?cors`.
+    static func bucketConfigurationOperation(method: String, bucket: String, query: [String: String]) throws(S3Error) -> S3Operation? {
+        let notAllowed = S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
+        if query["tagging"] != nil {
+            switch method {
+            case "GET": return .getBucketTagging(bucket: bucket)
+            case "PUT": return .putBucketTagging(bucket: bucket)
+            case "DELETE": return .deleteBucketTagging(bucket: bucket)
+            default: throw notAllowed
+            }
+        }
+        if query["acl"] != nil {
+            switch method {
+            case "GET": return .getBucketAcl(bucket: bucket)
+            case "PUT": return .putBucketAcl(bucket: bucket)
+            default: throw notAllowed
+            }
+        }
+        if query["cors"] != nil {
+            switch method {
+            case "GET": return .getBucketCors(bucket: bucket)
+            case "PUT": return .putBucketCors(bucket: bucket)
+            case "DELETE": return .deleteBucketCors(bucket: bucket)
+            default: throw notAllowed
+            }
+        }
+        return nil
     }
 
     /// The multipart operations on a key, chosen by `?uploads` and `?uploadId`.

@@ -1,4 +1,5 @@
 import Checksums
+import Crypto
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -149,5 +150,29 @@ struct RequestBodyStream<Base: AsyncSequence & Sendable>: AsyncSequence, Sendabl
 
     func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: base.makeAsyncIterator(), decoder: decoder, trailerName: trailerName, trailing: trailing, algorithm: algorithm)
+    }
+}
+
+extension S3Handlers {
+    /// A small request body (an XML document) read whole, once nothing else
+    /// can refuse the request, with every digest the request declares
+    /// checked: the signed payload's SHA-256, Content-MD5, an `x-amz-checksum-*`.
+    func smallBody(_ request: Request, upTo limit: Int, what: String) async throws -> [UInt8] {
+        try await sendContinue()
+        let buffer: ByteBuffer
+        do { buffer = try await request.body.collect(upTo: limit) } catch {
+            throw S3Error(.malformedXML, "The \(what) could not be read, or is larger than \(limit) bytes.")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        // The declared hash is a hex SHA-256 or UNSIGNED-PAYLOAD (aws-chunked bodies are refused here).
+        if caller.payloadHash.count == 64, Hex.encode(Array(SHA256.hash(data: bytes))) != caller.payloadHash {
+            throw S3Error(.xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+        }
+        if let expected = try contentMD5(), Array(Insecure.MD5.hash(data: bytes)) != expected { throw S3Error(ObjectError.badDigest) }
+        if let checksum = try RequestedChecksum.parse(headers), let expected = checksum.expected,
+           ChecksumHasher.digest(checksum.algorithm, of: bytes) != expected {
+            throw S3Error(ObjectError.checksumMismatch(checksum.algorithm))
+        }
+        return bytes
     }
 }

@@ -53,6 +53,12 @@ struct S3Responder: HTTPResponder {
     /// The answer to one request, errors rendered as S3 XML. `sendContinue`
     /// lets a client that sent `Expect: 100-continue` send its body.
     func answer(_ request: Request, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
+        var response = await answerWithoutCORS(request, sendContinue: sendContinue)
+        if request.method != .options, request.headers[.origin] != nil { await addCORSHeaders(to: &response, request: request) }
+        return response
+    }
+
+    func answerWithoutCORS(_ request: Request, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
         let requestID = Hex.encode(randomBytes(8)).uppercased()
         let resource = request.uri.path
         do {
@@ -90,6 +96,10 @@ struct S3Responder: HTTPResponder {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         let virtualBucket = S3Operation.virtualHostBucket(host: request.head.authority, rootDomain: rootDomain)
+        if request.method == .options {
+            // A browser's CORS preflight: never signed, answered from the bucket's CORS rules alone.
+            return try await preflight(request, bucketName: S3Operation.target(rawPath: request.uri.path, virtualBucket: virtualBucket).bucket)
+        }
         let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query,
                                               virtualBucket: virtualBucket).refined(headers: headers)
@@ -124,6 +134,19 @@ struct S3Responder: HTTPResponder {
         case .copyObject(_, let key): return try await handlers.copyObject(bucket!, key: key, request: request)
         case .uploadPartCopy(_, let key): return try await handlers.uploadPartCopy(bucket!, key: key, request: request)
         case .getObjectAttributes(_, let key): return try await handlers.getObjectAttributes(bucket!, key: key)
+        case .getObjectTagging(_, let key): return try await handlers.getObjectTagging(bucket!, key: key)
+        case .putObjectTagging(_, let key): return try await handlers.putObjectTagging(bucket!, key: key, request: request)
+        case .deleteObjectTagging(_, let key): return try await handlers.deleteObjectTagging(bucket!, key: key)
+        case .getObjectAcl(_, let key): return try await handlers.getACL(bucket!, key: key)
+        case .putObjectAcl(_, let key): return try await handlers.putACL(bucket!, key: key, request: request)
+        case .getBucketTagging: return try handlers.getBucketTagging(bucket!)
+        case .putBucketTagging: return try await handlers.putBucketTagging(bucket!, request: request)
+        case .deleteBucketTagging: return try await handlers.deleteBucketTagging(bucket!)
+        case .getBucketAcl: return try await handlers.getACL(bucket!, key: nil)
+        case .putBucketAcl: return try await handlers.putACL(bucket!, key: nil, request: request)
+        case .getBucketCors: return try handlers.getBucketCors(bucket!)
+        case .putBucketCors: return try await handlers.putBucketCors(bucket!, request: request)
+        case .deleteBucketCors: return try await handlers.deleteBucketCors(bucket!)
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }
     }

@@ -84,15 +84,32 @@ extension S3Handlers {
             userMetadata = source.version.userMetadata
             contentHeaders = source.version.contentHeaders
         }
-        let put = ObjectService.PutRequest(
+        var put = ObjectService.PutRequest(
             bucket: bucket.bucketID, key: key, contentLength: Int(source.version.size), contentType: contentType, userMetadata: userMetadata,
             expectedMD5: nil, expectedSHA256: nil, checksumAlgorithm: source.version.checksum?.algorithm, contentHeaders: contentHeaders)
+        put.tags = try copiedTags(source.version)
         var copied: ObjectVersion?
         try await streamSource(source.version, bucket: source.bucket, key: source.key, range: 0..<source.version.size) { stream in
             do throws(ObjectError) { copied = try await objects.put(put, body: stream) } catch { throw S3Error(error) }
         }
         guard let copied else { throw S3Error(.internalError, S3Error.internalMessage, logDetail: "copy finished without a version") }
         return xml(S3XML.copyObjectResult(etag: copied.etag, lastModified: S3Dates.iso8601(copied.lastModifiedMillis), checksum: copied.checksum))
+    }
+
+    /// `x-amz-tagging-directive`: COPY (the default) keeps the source's
+    /// tags, REPLACE takes `x-amz-tagging` (none when absent). Tags sent
+    /// with COPY would be ignored, so they are refused.
+    func copiedTags(_ source: ObjectVersion) throws -> [ObjectTag]? {
+        let directive = header("x-amz-tagging-directive")?.trimmingCharacters(in: .whitespaces).uppercased() ?? "COPY"
+        switch directive {
+        case "COPY":
+            guard header("x-amz-tagging") == nil else {
+                throw S3Error(.invalidArgument, "x-amz-tagging on a copy needs x-amz-tagging-directive: REPLACE (with COPY the source's tags are kept).")
+            }
+            return source.tags
+        case "REPLACE": return try requestTags()
+        default: throw S3Error(.invalidArgument, "Unknown tagging directive: \(directive) (COPY or REPLACE).")
+        }
     }
 
     func uploadPartCopy(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {

@@ -46,7 +46,8 @@ extension S3Handlers {
         let settings = ObjectService.UploadSettings(
             contentType: request.headers[.contentType], userMetadata: try Self.userMetadata(request.headers),
             contentHeaders: storedContentHeaders(contentEncoding: header("content-encoding")), checksumAlgorithm: algorithm,
-            checksumType: algorithm.map { _ in type ?? (algorithm == .crc64nvme ? .fullObject : .composite) })
+            checksumType: algorithm.map { _ in type ?? (algorithm == .crc64nvme ? .fullObject : .composite) },
+            tags: try requestTags())
         let upload: MultipartUpload
         do { upload = try await objects.createUpload(bucket: bucket.bucketID, key: key, settings: settings) } catch { throw S3Error(error) }
         var response = xml(S3XML.initiateMultipartUpload(bucket: bucket.name.rawValue, key: key, uploadID: upload.uploadID))
@@ -81,13 +82,8 @@ extension S3Handlers {
             throw S3Error(.notImplemented, "\(stray.name) on CompleteMultipartUpload (a whole-object checksum to verify) is not implemented: send the part checksums in the body.")
         }
         let condition = try writeCondition()
-        try await sendContinue()
-        let body = request.body
-        let buffer: ByteBuffer
-        do { buffer = try await body.collect(upTo: S3Limits.maxCompleteBodyBytes) } catch {
-            throw S3Error(.malformedXML, "The CompleteMultipartUpload body could not be read, or is larger than \(S3Limits.maxCompleteBodyBytes) bytes.")
-        }
-        let parsed = try CompleteMultipartUploadRequest.parse(String(buffer: buffer))
+        let body = try await smallBody(request, upTo: S3Limits.maxCompleteBodyBytes, what: "CompleteMultipartUpload body")
+        let parsed = try CompleteMultipartUploadRequest.parse(String(decoding: body, as: UTF8.self))
         var sent: [Int: ObjectChecksum] = [:]
         for part in parsed.parts { if let checksum = part.checksum { sent[part.number] = checksum } }
         var expectedSize: UInt64?

@@ -77,13 +77,8 @@ struct S3Handlers {
             }
             throw S3Error(.bucketAlreadyExists, "The requested bucket name is not available.")
         }
-        try await sendContinue()
-        let body = request.body
-        let configuration: ByteBuffer
-        do { configuration = try await body.collect(upTo: S3Limits.maxCreateBucketBodyBytes) } catch {
-            throw S3Error(.malformedXML, "The CreateBucketConfiguration could not be read, or is larger than \(S3Limits.maxCreateBucketBodyBytes) bytes.")
-        }
-        try BucketConfiguration.check(String(buffer: configuration), region: region)
+        let configuration = try await smallBody(request, upTo: S3Limits.maxCreateBucketBodyBytes, what: "CreateBucketConfiguration")
+        try BucketConfiguration.check(String(decoding: configuration, as: UTF8.self), region: region)
         do {
             _ = try await cluster.createBucket(name: name)
             try await cluster.setPermissions(bucket: name, key: caller.key.id.rawValue, permissions: [.read, .write, .owner], allowed: true)
@@ -211,6 +206,7 @@ struct S3Handlers {
             contentHeaders: storedContentHeaders(contentEncoding: plan.contentEncoding))
         put.trailingChecksum = expected.trailingChecksum
         put.condition = try writeCondition()
+        put.tags = try requestTags()
         try await sendContinue()
         let version: ObjectVersion
         do { version = try await objects.put(put, body: plan.stream(request.body)) } catch { throw S3Error(error) }
@@ -280,6 +276,7 @@ struct S3Handlers {
         for (name, value) in version.userMetadata.sorted(by: { $0.key < $1.key }) {
             if let field = HTTPField.Name("x-amz-meta-" + name) { fields[field] = value }
         }
+        if let tags = version.tags, !tags.isEmpty { fields[HTTPField.Name("x-amz-tagging-count")!] = String(tags.count) }
         for (name, value) in try ResponseOverrides.parse(query) { fields[HTTPField.Name(name)!] = value }
         var range = 0..<version.size
         var status = HTTPResponse.Status.ok
@@ -338,18 +335,7 @@ struct S3Handlers {
     /// Versions do not exist in Shale: a key with a VersionId gets a
     /// per-key NotImplemented, never a delete of the current version.
     func deleteObjects(_ bucket: BucketRecord, request: Request) async throws -> Response {
-        try await sendContinue()
-        let body = request.body
-        let buffer: ByteBuffer
-        do { buffer = try await body.collect(upTo: DeleteObjectsRequest.maxBodyBytes) } catch {
-            throw S3Error(.malformedXML, "The Delete body could not be read, or is larger than \(DeleteObjectsRequest.maxBodyBytes) bytes.")
-        }
-        let bytes = Array(buffer.readableBytesView)
-        if let expected = try contentMD5(), Array(Insecure.MD5.hash(data: bytes)) != expected { throw S3Error(ObjectError.badDigest) }
-        if let checksum = try RequestedChecksum.parse(headers), let expected = checksum.expected,
-           ChecksumHasher.digest(checksum.algorithm, of: bytes) != expected {
-            throw S3Error(ObjectError.checksumMismatch(checksum.algorithm))
-        }
+        let bytes = try await smallBody(request, upTo: DeleteObjectsRequest.maxBodyBytes, what: "Delete body")
         let parsed = try DeleteObjectsRequest.parse(String(decoding: bytes, as: UTF8.self))
         let objects = self.objects
         let outcomes: [(Int, S3XML.DeleteError?)] = await withTaskGroup(of: (Int, S3XML.DeleteError?).self) { group in

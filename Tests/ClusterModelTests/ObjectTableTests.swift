@@ -150,6 +150,29 @@ import Units
         let newer = Data(#"{"format":3,"state":{}}"#.utf8)
         #expect(throws: ClusterStateFile.FormatError.self) { try ClusterStateFile.decode(newer) }
     }
+
+    /// Bucket configurations (tags, CORS) came after the state's format 2:
+    /// a state written without them reads as having none.
+    @Test func bucketConfigsAreOptionalInStoredStatesAndMergeByKind() throws {
+        var state = ClusterState()
+        let id = try #require(BucketID(hex: String(repeating: "0e", count: BucketID.byteCount)))
+        _ = state.buckets.set(id.hex, BucketRecord(id: id, name: try BucketName(validating: "lake"), createdMillis: 5),
+                              stamp: Stamp(millis: 5, counter: 0, node: "n"))
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(state)) as! [String: Any]
+        json.removeValue(forKey: "bucketConfigs")
+        let older = try JSONSerialization.data(withJSONObject: json)
+        #expect(try ClusterStateFile.decode(older) == state)
+
+        var a = state, b = state
+        try a.setBucketConfig(BucketConfig(tags: [ObjectTag(key: "k", value: "v")]), kind: .tagging, bucket: "lake", stamp: Stamp(millis: 6, counter: 0, node: "a"))
+        try b.setBucketConfig(BucketConfig(corsXML: "<CORSConfiguration/>"), kind: .cors, bucket: "lake", stamp: Stamp(millis: 7, counter: 0, node: "b"))
+        a.merge(b)
+        #expect(a.bucketConfig(.tagging, of: id.hex)?.tags == [ObjectTag(key: "k", value: "v")], "changes of different kinds both survive")
+        #expect(a.bucketConfig(.cors, of: id.hex)?.corsXML == "<CORSConfiguration/>")
+        try a.setBucketConfig(nil, kind: .tagging, bucket: "lake", stamp: Stamp(millis: 8, counter: 0, node: "a"))
+        #expect(a.bucketConfig(.tagging, of: id.hex) == nil)
+        #expect(throws: ClusterError.self) { try a.setBucketConfig(nil, kind: .cors, bucket: "nowhere", stamp: Stamp(millis: 9, counter: 0, node: "a")) }
+    }
 }
 
 @Suite struct HandoffRowTests {

@@ -52,6 +52,12 @@ final class MemoryCluster: ClusterControl, @unchecked Sendable {
         try change { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in try state.deleteBucket(name: name, stamp: stamp) }
     }
 
+    func setBucketConfig(_ config: BucketConfig?, kind: BucketConfig.Kind, bucket: String) async throws(NodeError) {
+        try change { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
+            try state.setBucketConfig(config, kind: kind, bucket: bucket, stamp: stamp)
+        }
+    }
+
     func addKey(name: String) throws -> AccessKeyRecord {
         let record = AccessKeyRecord(id: AccessKeyID(randomBytes: randomBytes(AccessKeyID.hexDigits / 2)), name: name,
                                      secret: SecretKey(randomBytes: randomBytes(SecretKey.hexDigits / 2)), createdMillis: clock.nowMillis())
@@ -85,10 +91,11 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
             if let expected = request.expectedChecksum, expected != digest { throw .checksumMismatch(algorithm) }
             checksum = ObjectChecksum(algorithm: algorithm, digest: digest)
         }
-        let version = ObjectVersion(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count), etag: Hex.encode(md5),
+        var version = ObjectVersion(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count), etag: Hex.encode(md5),
                                     contentType: request.contentType, userMetadata: request.userMetadata, lastModifiedMillis: clock.nowMillis(),
                                     dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: [],
                                     checksum: checksum, contentHeaders: request.contentHeaders)
+        version.tags = request.tags
         let refusal: ObjectError? = lock.withLock {
             if let condition = request.condition {
                 do throws(ObjectError) { try condition.check(objects[request.bucket.hex]?[request.key]?.version) } catch { return error }
@@ -120,6 +127,17 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
         lock.withLock { _ = objects[bucket.hex]?.removeValue(forKey: key) }
     }
 
+    func setTags(bucket: BucketID, key: String, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
+        let edited: ObjectVersion? = lock.withLock {
+            guard var found = objects[bucket.hex]?[key] else { return nil }
+            found.version.tags = tags?.isEmpty == true ? nil : tags
+            objects[bucket.hex]?[key] = found
+            return found.version
+        }
+        guard let edited else { throw .noSuchKey }
+        return edited
+    }
+
     func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
         -> ObjectService.Listing
     {
@@ -148,9 +166,10 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
     private var uploads: [String: (bucket: String, upload: MultipartUpload, parts: [Int: (part: ObjectPart, bytes: [UInt8])])] = [:]
 
     func createUpload(bucket: BucketID, key: String, settings: ObjectService.UploadSettings) async throws(ObjectError) -> MultipartUpload {
-        let upload = MultipartUpload(uploadID: Hex.encode(randomBytes(16)), key: key, initiatedMillis: clock.nowMillis(),
+        var upload = MultipartUpload(uploadID: Hex.encode(randomBytes(16)), key: key, initiatedMillis: clock.nowMillis(),
                                      contentType: settings.contentType, userMetadata: settings.userMetadata, contentHeaders: settings.contentHeaders,
                                      checksumAlgorithm: settings.checksumAlgorithm, checksumType: settings.checksumType)
+        upload.tags = settings.tags
         lock.withLock { uploads[upload.uploadID] = (bucket.hex, upload, [:]) }
         return upload
     }
@@ -204,12 +223,13 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
         if let expectedSize, expectedSize != UInt64(bytes.count) { throw .invalidRequest("size") }
         var md5 = Insecure.MD5()
         for part in selected { md5.update(data: Hex.decode(part.etag)!) }
-        let version = ObjectVersion(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count),
+        var version = ObjectVersion(versionID: Hex.encode(randomBytes(16)), size: UInt64(bytes.count),
                                     etag: Hex.encode(Array(md5.finalize())) + "-\(selected.count)", contentType: upload.contentType,
                                     userMetadata: upload.userMetadata, lastModifiedMillis: clock.nowMillis(), dataShards: 4, parityShards: 2,
                                     blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: [],
                                     checksum: try ObjectService.multipartChecksum(of: selected, upload: upload),
                                     contentHeaders: upload.contentHeaders, parts: selected)
+        version.tags = upload.tags
         lock.withLock {
             objects[bucket.hex, default: [:]][key] = (version, bytes)
             uploads[uploadID]?.upload.state = .completed

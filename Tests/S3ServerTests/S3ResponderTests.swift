@@ -65,16 +65,16 @@ final class ContinueCount: Sendable {
     /// Signs and sends one request (UNSIGNED-PAYLOAD); counts the 100-continues asked for.
     func send(_ method: HTTPRequest.Method, _ path: String, query: String = "", headers extra: [(String, String)] = [], body: [UInt8] = [],
               key: AccessKeyRecord? = nil, continues: ContinueCount? = nil, signedAtMillis: UInt64? = nil, host: String = "127.0.0.1:3900",
-              through responder: S3Responder? = nil) async throws -> Answer {
+              through responder: S3Responder? = nil, payloadHash: String = SigV4.unsignedPayload) async throws -> Answer {
         let key = key ?? writer
         let now = signedAtMillis ?? cluster.clock.nowMillis()
         let amzDate = S3Dates.amzDate(now)
-        var all: [(String, String)] = [("host", host), ("x-amz-content-sha256", SigV4.unsignedPayload), ("x-amz-date", amzDate)]
+        var all: [(String, String)] = [("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate)]
         all += extra.map { ($0.0.lowercased(), $0.1) }
         if method == .put || method == .post { all.append(("content-length", String(body.count))) }
         let names = all.map(\.0).sorted()
         let unsigned = SigV4.Request(method: method.rawValue, rawPath: path, rawQuery: query, headers: all)
-        let canonical = SigV4.canonicalRequest(unsigned, signedHeaders: names, payloadHash: SigV4.unsignedPayload)
+        let canonical = SigV4.canonicalRequest(unsigned, signedHeaders: names, payloadHash: payloadHash)
         let scope = "\(amzDate.prefix(8))/shale/s3/aws4_request"
         let draft = "AWS4-HMAC-SHA256 Credential=\(key.id.rawValue)/\(scope),SignedHeaders=\(names.joined(separator: ";")),Signature=" + String(repeating: "0", count: 64)
         let signature = SigV4.signature(secret: key.secret.rawValue, authorization: try SigV4.Authorization(header: draft), amzDate: amzDate,
@@ -82,8 +82,12 @@ final class ContinueCount: Sendable {
         var fields = HTTPFields()
         for (name, value) in all where name != "host" { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
         fields[.authorization] = String(draft.dropLast(64)) + signature
-        let head = HTTPRequest(method: method, scheme: "http", authority: host, path: path + (query.isEmpty ? "" : "?" + query),
-                               headerFields: fields)
+        return try await deliver(HTTPRequest(method: method, scheme: "http", authority: host, path: path + (query.isEmpty ? "" : "?" + query),
+                                             headerFields: fields), body: body, continues: continues, through: responder)
+    }
+
+    /// Sends a request as it is, unsigned (a browser's CORS preflight).
+    func deliver(_ head: HTTPRequest, body: [UInt8] = [], continues: ContinueCount? = nil, through responder: S3Responder? = nil) async throws -> Answer {
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: body)))
         let response = await (responder ?? self.responder).answer(request, sendContinue: { continues?.increment() })
         let collected = Collected()
@@ -150,7 +154,7 @@ final class ContinueCount: Sendable {
         let continues = ContinueCount()
         for (name, value) in [("x-amz-server-side-encryption", "AES256"), ("if-modified-since", "Thu, 01 Jan 2099 00:00:00 GMT"),
                               ("x-amz-metadata-directive", "REPLACE"),
-                              ("x-amz-tagging", "a=b"), ("x-amz-storage-class", "GLACIER")] {
+                              ("x-amz-website-redirect-location", "/b"), ("x-amz-storage-class", "GLACIER")] {
             let answer = try await send(.put, "/data/refused", headers: [(name, value)], body: [1, 2, 3], continues: continues)
             #expect(answer.status == 501 && answer.code == "NotImplemented" && answer.text.contains(name), "\(name)")
         }

@@ -187,6 +187,12 @@ public actor ClusterNode {
         }
     }
 
+    public func setBucketConfig(_ config: BucketConfig?, kind: BucketConfig.Kind, bucket: String) throws(NodeError) {
+        try update("bucket \(kind.rawValue) \(config == nil ? "delete" : "set") \(bucket)") { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
+            try state.setBucketConfig(config, kind: kind, bucket: bucket, stamp: stamp)
+        }
+    }
+
     public func setPermissions(bucket: String, key: String, permissions: Set<Permission>, allowed: Bool) throws(NodeError) {
         try update("bucket \(allowed ? "allow" : "deny") \(bucket)") { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
             let record = try state.bucket(named: bucket)

@@ -25,21 +25,23 @@ extension ObjectService {
         public var contentHeaders: ContentHeaders?
         public var checksumAlgorithm: ChecksumAlgorithm?
         public var checksumType: ChecksumType?
+        public var tags: [ObjectTag]?
 
         public init(contentType: String?, userMetadata: [String: String], contentHeaders: ContentHeaders?,
-                    checksumAlgorithm: ChecksumAlgorithm?, checksumType: ChecksumType?) {
+                    checksumAlgorithm: ChecksumAlgorithm?, checksumType: ChecksumType?, tags: [ObjectTag]? = nil) {
             self.contentType = contentType; self.userMetadata = userMetadata; self.contentHeaders = contentHeaders
-            self.checksumAlgorithm = checksumAlgorithm; self.checksumType = checksumType
+            self.checksumAlgorithm = checksumAlgorithm; self.checksumType = checksumType; self.tags = tags
         }
     }
 
     public func createUpload(bucket: BucketID, key: String, settings: UploadSettings) async throws(ObjectError) -> MultipartUpload {
         let routing = await node.routing()
         guard routing.current != nil else { throw .notReady("no layout applied: run `shale layout apply`") }
-        let upload = MultipartUpload(
+        var upload = MultipartUpload(
             uploadID: Self.newVersionID(), key: key, initiatedMillis: node.wallClock.nowMillis(), contentType: settings.contentType,
             userMetadata: settings.userMetadata, contentHeaders: settings.contentHeaders, checksumAlgorithm: settings.checksumAlgorithm,
             checksumType: settings.checksumType)
+        upload.tags = settings.tags
         let record = ObjectRecord(uploadTable: UploadTable.name(of: bucket.hex), key: UploadTable.uploadRowKey(key: key, uploadID: upload.uploadID),
                                   stamp: stamp(replacing: nil), upload: upload)
         try await metadata.write(record, bucket: bucket, routing: routing)
@@ -209,11 +211,12 @@ extension ObjectService {
 
         let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
         let first = selected[0].data
-        let version = ObjectVersion(
+        var version = ObjectVersion(
             versionID: versionID, size: size, etag: etag, contentType: upload.contentType,
             userMetadata: upload.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: first.dataShards,
             parityShards: first.parityShards, blockSizeBytes: first.blockSizeBytes, layoutVersion: first.layoutVersion, storedSlots: [],
             checksum: checksum, contentHeaders: upload.contentHeaders, parts: selected)
+        version.tags = upload.tags
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: bucket, key: key, previous: previous, condition: condition, routing: routing)

@@ -105,6 +105,8 @@ public final class ObjectService: Sendable {
         public var trailingChecksum: TrailingChecksum?
         /// If-None-Match / If-Match: checked and written atomically.
         public var condition: WriteCondition?
+        /// `x-amz-tagging`: the new object's tags.
+        public var tags: [ObjectTag]?
 
         public init(bucket: BucketID, key: String, contentLength: Int, contentType: String?, userMetadata: [String: String],
                     expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil,
@@ -158,6 +160,7 @@ public final class ObjectService: Sendable {
             parityShards: stored.parityShards, blockSizeBytes: stored.blockSizeBytes, layoutVersion: stored.layoutVersion,
             storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders, handoffs: stored.handoffs)
         version.inlineData = written.inline
+        version.tags = request.tags
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,

@@ -70,7 +70,7 @@ struct BodyRebuilder: Sendable {
                     moved.storedSlots = Array(0..<total)
                     return moved
                 }) else { throw .preconditionFailed }
-                edited.stamp = Stamp(millis: current.stamp.millis, counter: current.stamp.counter &+ 1, node: "")
+                edited.stamp = current.stamp.justAbove
                 return edited
             }
         } catch {

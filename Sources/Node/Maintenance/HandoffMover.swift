@@ -106,7 +106,7 @@ struct HandoffMover: Sendable {
             _ = try await tables.compareAndSet(table: found.table, bucket: found.bucket, key: found.key, routing: routing, ballot: ballot,
                                                keepDecidedStamp: true) { current throws(ObjectError) in
                 guard let current, var edited = current.movingHome(versionID: shard.versionID, slot: shard.slot) else { throw .preconditionFailed }
-                edited.stamp = Stamp(millis: current.stamp.millis, counter: current.stamp.counter &+ 1, node: "")
+                edited.stamp = current.stamp.justAbove
                 return edited
             }
         } catch {
