@@ -35,6 +35,15 @@ public enum S3Dates {
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.millis, 3))Z"
     }
 
+    /// `2009-10-12T17:50:30Z` or `…30.000Z` (a POST policy's expiration) → Unix seconds.
+    public static func parseISO8601(_ text: String) -> Int64? {
+        let c = Array(text)
+        guard c.count >= 20, c[4] == "-", c[7] == "-", c[10] == "T", c[13] == ":", c[16] == ":", c.last == "Z" else { return nil }
+        if c.count > 20 { guard c[19] == ".", c[20..<(c.count - 1)].allSatisfy(\.isNumber) else { return nil } }
+        let basic = String(c[0..<4]) + String(c[5..<7]) + String(c[8..<10]) + "T" + String(c[11..<13]) + String(c[14..<16]) + String(c[17..<19]) + "Z"
+        return SigV4.parseAmzDate(basic)
+    }
+
     /// `20091012T175030Z`, as SigV4's x-amz-date.
     public static func amzDate(_ unixMillis: UInt64) -> String {
         let c = civil(unixMillis)

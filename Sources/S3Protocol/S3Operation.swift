@@ -35,6 +35,8 @@ public enum S3Operation: Equatable, Sendable {
     case getBucketCors(bucket: String)
     case putBucketCors(bucket: String)
     case deleteBucketCors(bucket: String)
+    /// A browser-based upload (POST of a form to the bucket).
+    case postObject(bucket: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
     case notImplemented(String)
 
@@ -74,6 +76,7 @@ public enum S3Operation: Equatable, Sendable {
         case getBucketCors = "GetBucketCors"
         case putBucketCors = "PutBucketCors"
         case deleteBucketCors = "DeleteBucketCors"
+        case postObject = "PostObject"
         case notImplemented = "NotImplemented"
     }
 
@@ -113,6 +116,7 @@ public enum S3Operation: Equatable, Sendable {
         case .getBucketCors: return .getBucketCors
         case .putBucketCors: return .putBucketCors
         case .deleteBucketCors: return .deleteBucketCors
+        case .postObject: return .postObject
         case .notImplemented: return .notImplemented
         }
     }
@@ -134,7 +138,7 @@ public enum S3Operation: Equatable, Sendable {
              .getObjectAttributes, .getObjectTagging, .getObjectAcl, .getBucketTagging, .getBucketAcl, .getBucketCors:
             return .read
         case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload,
-             .copyObject, .uploadPartCopy, .putObjectTagging, .deleteObjectTagging, .putObjectAcl:
+             .copyObject, .uploadPartCopy, .putObjectTagging, .deleteObjectTagging, .putObjectAcl, .postObject:
             // A copy also needs read on its source bucket, checked by its handler.
             return .write
         // A bucket's configuration is its owner's to change.
@@ -148,7 +152,7 @@ public enum S3Operation: Equatable, Sendable {
         case .createBucket(let b), .headBucket(let b), .deleteBucket(let b), .getBucketLocation(let b),
              .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b),
              .getBucketTagging(let b), .putBucketTagging(let b), .deleteBucketTagging(let b), .getBucketAcl(let b), .putBucketAcl(let b),
-             .getBucketCors(let b), .putBucketCors(let b), .deleteBucketCors(let b): return b
+             .getBucketCors(let b), .putBucketCors(let b), .deleteBucketCors(let b), .postObject(let b): return b
         case .getObjectTagging(let b, _), .putObjectTagging(let b, _), .deleteObjectTagging(let b, _), .getObjectAcl(let b, _),
              .putObjectAcl(let b, _), .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
              .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
@@ -244,7 +248,7 @@ public enum S3Operation: Equatable, Sendable {
         case "HEAD": return .headBucket(bucket: bucket)
         case "DELETE": return .deleteBucket(bucket: bucket)
         case "GET": return query["list-type"] == "2" ? .listObjectsV2(bucket: bucket) : .listObjects(bucket: bucket)
-        case "POST": return .notImplemented("POST bucket")
+        case "POST": return .postObject(bucket: bucket)
         default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
         }
     }

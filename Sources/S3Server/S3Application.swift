@@ -103,6 +103,11 @@ struct S3Responder: HTTPResponder {
         let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         let operation = try S3Operation.route(method: request.method.rawValue, rawPath: request.uri.path, query: query,
                                               virtualBucket: virtualBucket).refined(headers: headers)
+        if case .postObject(let name) = operation {
+            // A browser upload is signed in its form, not its headers: its handler authenticates.
+            try RequestRefusals.check(operation.name, headers: headers, query: query)
+            return try await postObject(request, bucketName: name, sendContinue: sendContinue)
+        }
         let caller = try await authenticate(request, headers: headers, query: query)
         Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)
@@ -147,6 +152,7 @@ struct S3Responder: HTTPResponder {
         case .getBucketCors: return try handlers.getBucketCors(bucket!)
         case .putBucketCors: return try await handlers.putBucketCors(bucket!, request: request)
         case .deleteBucketCors: return try await handlers.deleteBucketCors(bucket!)
+        case .postObject: throw S3Error(.internalError, S3Error.internalMessage, logDetail: "a POST upload reached the signed handlers")
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }
     }
