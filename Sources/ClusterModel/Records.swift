@@ -139,18 +139,22 @@ public struct AccessKeyRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// A bucket configuration S3 sets as a whole document: its tags, or its
-/// CORS rules (kept as the validated `<CORSConfiguration>` the client sent,
-/// which the S3 layer reads). An empty one is a removal (a tombstone).
+/// A bucket configuration S3 sets as a whole document: its tags, its CORS
+/// rules (kept as the validated `<CORSConfiguration>`, which the S3 layer
+/// reads) or its lifecycle rules (which the lifecycle worker applies). An
+/// empty one is a removal (a tombstone).
 public struct BucketConfig: Codable, Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case tagging, cors }
+    public enum Kind: String, Sendable, CaseIterable { case tagging, cors, lifecycle }
 
     public var tags: [ObjectTag]?
     public var corsXML: String?
+    public var lifecycle: [LifecycleRule]?
 
-    public init(tags: [ObjectTag]? = nil, corsXML: String? = nil) { self.tags = tags; self.corsXML = corsXML }
+    public init(tags: [ObjectTag]? = nil, corsXML: String? = nil, lifecycle: [LifecycleRule]? = nil) {
+        self.tags = tags; self.corsXML = corsXML; self.lifecycle = lifecycle
+    }
 
-    public var isEmpty: Bool { tags == nil && corsXML == nil }
+    public var isEmpty: Bool { tags == nil && corsXML == nil && lifecycle == nil }
 
     static func entryKey(_ bucketID: String, _ kind: Kind) -> String { "\(bucketID)/\(kind.rawValue)" }
 }

@@ -69,6 +69,8 @@ public struct NodeConfig: Sendable {
     public static let defaultTransferRateMiBPerSecond = 100
     public static let defaultScrubRateMiBPerSecond = 20
     public static let defaultScrubIntervalHours = 168
+    public static let defaultLifecycleIntervalSeconds = 3600
+    public static let defaultLifecycleDeletesPerSecond = 200
     /// Measured in Docs/benchmarks.md ("Inline small objects").
     public static let defaultInlineMaxBytes = 16 << 10
     /// Rows travel whole between replicas (anti-entropy pages of 200): 128 KiB keeps a page far below an RPC answer's limit.
@@ -113,6 +115,10 @@ public struct NodeConfig: Sendable {
     public var scrubIntervalHours = defaultScrubIntervalHours
     /// The Reed-Solomon kernels: `SHALE_ERASURE_BACKEND` when set, else the fastest this build has.
     public var erasureBackend = ErasureBackendKind.preferred
+    /// Seconds between passes of the lifecycle worker (0: never).
+    public var lifecycleIntervalSeconds = defaultLifecycleIntervalSeconds
+    /// How many objects and uploads a lifecycle pass removes per second at most (0: unpaced).
+    public var lifecycleDeletesPerSecond = defaultLifecycleDeletesPerSecond
 
     public init(metadataDir: String, dataDir: String, rpcBindAddr: HostPort, rpcPublicAddr: HostPort?, rpcSecret: String,
                 bootstrapPeers: [String], s3BindAddr: HostPort, s3Region: String?, adminBindAddr: HostPort,
@@ -176,6 +182,8 @@ public struct NodeConfig: Sendable {
         ("transfer_rate_mib_per_second", "SHALE_TRANSFER_RATE_MIB_PER_SECOND", false),
         ("scrub_rate_mib_per_second", "SHALE_SCRUB_RATE_MIB_PER_SECOND", false),
         ("scrub_interval_hours", "SHALE_SCRUB_INTERVAL_HOURS", false),
+        ("lifecycle_interval_seconds", "SHALE_LIFECYCLE_INTERVAL_SECONDS", false),
+        ("lifecycle_deletes_per_second", "SHALE_LIFECYCLE_DELETES_PER_SECOND", false),
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("s3_api.root_domain", "SHALE_S3_ROOT_DOMAIN", false),
@@ -186,7 +194,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
-    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "inline_max_bytes", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second", "scrub_rate_mib_per_second", "scrub_interval_hours"]
+    static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "inline_max_bytes", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second", "scrub_rate_mib_per_second", "scrub_interval_hours", "lifecycle_interval_seconds", "lifecycle_deletes_per_second"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
     public static func load(path: String, environment: [String: String],
@@ -359,6 +367,12 @@ public struct NodeConfig: Sendable {
                 throw .invalid(key: "scrub_interval_hours", reason: "'\(text)' is not a whole number of hours (0: scrub only by hand)")
             }
             config.scrubIntervalHours = value
+        }
+        for (key, apply) in [("lifecycle_interval_seconds", { (c: inout NodeConfig, v: Int) in c.lifecycleIntervalSeconds = v }),
+                             ("lifecycle_deletes_per_second", { (c: inout NodeConfig, v: Int) in c.lifecycleDeletesPerSecond = v })] {
+            guard let text = string(key) else { continue }
+            guard let value = Int(text), value >= 0 else { throw .invalid(key: key, reason: "'\(text)' is not a whole number (0: off)") }
+            apply(&config, value)
         }
         if let domain = string("s3_api.root_domain") {
             var trimmed = Substring(domain.lowercased())

@@ -41,6 +41,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case noSuchBucket = "NoSuchBucket"
         case noSuchCORSConfiguration = "NoSuchCORSConfiguration"
         case noSuchKey = "NoSuchKey"
+        case noSuchLifecycleConfiguration = "NoSuchLifecycleConfiguration"
         case noSuchTagSet = "NoSuchTagSet"
         case noSuchUpload = "NoSuchUpload"
         case notImplemented = "NotImplemented"
@@ -54,7 +55,7 @@ public struct S3Error: Error, Equatable, Sendable {
             switch self {
             case .accessDenied, .accessForbidden, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
             case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .conditionalRequestConflict: return 409
-            case .noSuchBucket, .noSuchCORSConfiguration, .noSuchKey, .noSuchTagSet, .noSuchUpload: return 404
+            case .noSuchBucket, .noSuchCORSConfiguration, .noSuchKey, .noSuchLifecycleConfiguration, .noSuchTagSet, .noSuchUpload: return 404
             case .methodNotAllowed: return 405
             case .missingContentLength: return 411
             case .preconditionFailed: return 412

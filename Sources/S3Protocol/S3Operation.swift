@@ -35,6 +35,9 @@ public enum S3Operation: Equatable, Sendable {
     case getBucketCors(bucket: String)
     case putBucketCors(bucket: String)
     case deleteBucketCors(bucket: String)
+    case getBucketLifecycle(bucket: String)
+    case putBucketLifecycle(bucket: String)
+    case deleteBucketLifecycle(bucket: String)
     /// A browser-based upload (POST of a form to the bucket).
     case postObject(bucket: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
@@ -76,6 +79,9 @@ public enum S3Operation: Equatable, Sendable {
         case getBucketCors = "GetBucketCors"
         case putBucketCors = "PutBucketCors"
         case deleteBucketCors = "DeleteBucketCors"
+        case getBucketLifecycle = "GetBucketLifecycleConfiguration"
+        case putBucketLifecycle = "PutBucketLifecycleConfiguration"
+        case deleteBucketLifecycle = "DeleteBucketLifecycle"
         case postObject = "PostObject"
         case notImplemented = "NotImplemented"
     }
@@ -116,6 +122,9 @@ public enum S3Operation: Equatable, Sendable {
         case .getBucketCors: return .getBucketCors
         case .putBucketCors: return .putBucketCors
         case .deleteBucketCors: return .deleteBucketCors
+        case .getBucketLifecycle: return .getBucketLifecycle
+        case .putBucketLifecycle: return .putBucketLifecycle
+        case .deleteBucketLifecycle: return .deleteBucketLifecycle
         case .postObject: return .postObject
         case .notImplemented: return .notImplemented
         }
@@ -135,14 +144,14 @@ public enum S3Operation: Equatable, Sendable {
         case .listBuckets, .notImplemented: return .authenticated
         case .createBucket: return .createBucket
         case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads,
-             .getObjectAttributes, .getObjectTagging, .getObjectAcl, .getBucketTagging, .getBucketAcl, .getBucketCors:
+             .getObjectAttributes, .getObjectTagging, .getObjectAcl, .getBucketTagging, .getBucketAcl, .getBucketCors, .getBucketLifecycle:
             return .read
         case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload,
              .copyObject, .uploadPartCopy, .putObjectTagging, .deleteObjectTagging, .putObjectAcl, .postObject:
             // A copy also needs read on its source bucket, checked by its handler.
             return .write
         // A bucket's configuration is its owner's to change.
-        case .deleteBucket, .putBucketTagging, .deleteBucketTagging, .putBucketAcl, .putBucketCors, .deleteBucketCors: return .owner
+        case .deleteBucket, .putBucketTagging, .deleteBucketTagging, .putBucketAcl, .putBucketCors, .deleteBucketCors, .putBucketLifecycle, .deleteBucketLifecycle: return .owner
         }
     }
 
@@ -152,7 +161,8 @@ public enum S3Operation: Equatable, Sendable {
         case .createBucket(let b), .headBucket(let b), .deleteBucket(let b), .getBucketLocation(let b),
              .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b),
              .getBucketTagging(let b), .putBucketTagging(let b), .deleteBucketTagging(let b), .getBucketAcl(let b), .putBucketAcl(let b),
-             .getBucketCors(let b), .putBucketCors(let b), .deleteBucketCors(let b), .postObject(let b): return b
+             .getBucketCors(let b), .putBucketCors(let b), .deleteBucketCors(let b), .postObject(let b),
+             .getBucketLifecycle(let b), .putBucketLifecycle(let b), .deleteBucketLifecycle(let b): return b
         case .getObjectTagging(let b, _), .putObjectTagging(let b, _), .deleteObjectTagging(let b, _), .getObjectAcl(let b, _),
              .putObjectAcl(let b, _), .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
              .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
@@ -281,6 +291,14 @@ extension S3Operation {
             switch method {
             case "GET": return .getBucketAcl(bucket: bucket)
             case "PUT": return .putBucketAcl(bucket: bucket)
+            default: throw notAllowed
+            }
+        }
+        if query["lifecycle"] != nil {
+            switch method {
+            case "GET": return .getBucketLifecycle(bucket: bucket)
+            case "PUT": return .putBucketLifecycle(bucket: bucket)
+            case "DELETE": return .deleteBucketLifecycle(bucket: bucket)
             default: throw notAllowed
             }
         }

@@ -152,6 +152,9 @@ struct S3Responder: HTTPResponder {
         case .getBucketCors: return try handlers.getBucketCors(bucket!)
         case .putBucketCors: return try await handlers.putBucketCors(bucket!, request: request)
         case .deleteBucketCors: return try await handlers.deleteBucketCors(bucket!)
+        case .getBucketLifecycle: return try handlers.getBucketLifecycle(bucket!)
+        case .putBucketLifecycle: return try await handlers.putBucketLifecycle(bucket!, request: request)
+        case .deleteBucketLifecycle: return try await handlers.deleteBucketLifecycle(bucket!)
         case .postObject: throw S3Error(.internalError, S3Error.internalMessage, logDetail: "a POST upload reached the signed handlers")
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }

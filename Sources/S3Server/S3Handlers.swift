@@ -277,6 +277,7 @@ struct S3Handlers {
             if let field = HTTPField.Name("x-amz-meta-" + name) { fields[field] = value }
         }
         if let tags = version.tags, !tags.isEmpty { fields[HTTPField.Name("x-amz-tagging-count")!] = String(tags.count) }
+        if let expiration = expirationHeader(version, key: key, bucket: bucket) { fields[HTTPField.Name("x-amz-expiration")!] = expiration }
         for (name, value) in try ResponseOverrides.parse(query) { fields[HTTPField.Name(name)!] = value }
         var range = 0..<version.size
         var status = HTTPResponse.Status.ok

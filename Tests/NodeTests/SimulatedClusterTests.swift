@@ -135,6 +135,7 @@ struct SimulatedCluster {
             slow_shard_timeout_millis = \(slowShardTimeoutMillis)
             transfer_rate_mib_per_second = 100000
             scrub_rate_mib_per_second = 100000
+            lifecycle_deletes_per_second = 0
             [admin]
             admin_token = "token-token-token-token"
             """, path: "sim.toml", environment: [:])

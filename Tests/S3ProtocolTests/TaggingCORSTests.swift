@@ -68,4 +68,41 @@ import Testing
         #expect(throws: S3Error.self) { try AccessControl.checkPolicy(policy(""), ownerID: "GKowner") }
         #expect(throws: S3Error.self) { try AccessControl.checkPolicy("<nope", ownerID: "GKowner") }
     }
+
+    static func lifecycle(_ rules: String) -> String { "<LifecycleConfiguration>\(rules)</LifecycleConfiguration>" }
+
+    @Test func parsesLifecycleRulesAsAWSChecksThem() throws {
+        let rules = try LifecycleXML.parse(Self.lifecycle("""
+            <Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>7</Days></Expiration>\
+            <AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>\
+            <Rule><ID>dated</ID><Filter><And><Prefix>logs/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag>\
+            <ObjectSizeGreaterThan>100</ObjectSizeGreaterThan></And></Filter><Status>Disabled</Status>\
+            <Expiration><Date>2027-01-01T00:00:00.000Z</Date></Expiration></Rule>\
+            <Rule><ID>legacy</ID><Prefix>old/</Prefix><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays>\
+            </NoncurrentVersionExpiration></Rule>
+            """))
+        #expect(rules.map(\.id) == ["tmp", "dated", "legacy"])
+        #expect(rules[0].expirationDays == 7 && rules[0].abortIncompleteDays == 2 && rules[0].prefix == "tmp/")
+        #expect(rules[1].tags == [.init(key: "k", value: "v")] && rules[1].sizeGreaterThan == 100 && !rules[1].enabled)
+        #expect(rules[1].expirationDate == SigV4.parseAmzDate("20270101T000000Z"))
+        #expect(rules[2].prefix == "old/" && rules[2].noncurrentDays == 30)
+        #expect(try LifecycleXML.parse(LifecycleXML.render(rules)) == rules, "what is shown reads back the same")
+
+        let refused: [(String, S3Error.Code)] = [
+            ("<Rule><ID>t</ID><Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition></Rule>",
+             .notImplemented),
+            ("<Rule><ID>d</ID><Filter/><Status>Enabled</Status><Expiration><Date>2027-01-01T10:00:00Z</Date></Expiration></Rule>", .invalidArgument),
+            ("<Rule><ID>n</ID><Filter/><Status>Enabled</Status></Rule>", .invalidRequest),
+            ("<Rule><ID>z</ID><Filter/><Status>Enabled</Status><Expiration><Days>0</Days></Expiration></Rule>", .invalidArgument),
+            ("<Rule><ID>s</ID><Filter/><Status>Maybe</Status><Expiration><Days>1</Days></Expiration></Rule>", .malformedXML),
+            ("<Rule><ID>a</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload>" +
+             "<DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>", .invalidRequest),
+            ("<Rule><ID>x</ID><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>" +
+             "<Rule><ID>x</ID><Filter/><Status>Enabled</Status><Expiration><Days>2</Days></Expiration></Rule>", .invalidArgument),
+        ]
+        for (document, code) in refused {
+            #expect(throws: S3Error.self, "\(document)") { try LifecycleXML.parse(Self.lifecycle(document)) }
+            do { _ = try LifecycleXML.parse(Self.lifecycle(document)) } catch { #expect(error.code == code, "\(document)") }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import ClusterModel
 import Crypto
 import HTTPTypes
 import S3Protocol
@@ -177,5 +178,28 @@ extension S3ResponderTests {
         let delete = Array("<Delete><Object><Key>keep</Key></Object></Delete>".utf8)
         #expect(try await send(.post, "/data", query: "delete", body: delete, payloadHash: wrong).code == "XAmzContentSHA256Mismatch")
         #expect(try await send(.get, "/data/keep").status == 200)
+    }
+
+    @Test func lifecycleConfigurationAndTheExpirationHeader() async throws {
+        #expect(try await send(.get, "/data", query: "lifecycle").code == "NoSuchLifecycleConfiguration")
+        let rules = """
+            <LifecycleConfiguration><Rule><ID>tmp-rule</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status>\
+            <Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>
+            """
+        #expect(try await send(.put, "/data", query: "lifecycle", body: Array(rules.utf8), key: reader).code == "AccessDenied")
+        #expect(try await send(.put, "/data", query: "lifecycle", body: Array(rules.utf8)).status == 200)
+        #expect(try await send(.get, "/data", query: "lifecycle").text.contains("<ID>tmp-rule</ID>"))
+        _ = try await send(.put, "/data/tmp/a", body: [1])
+        _ = try await send(.put, "/data/keep/a", body: [1])
+        let expiring = try await send(.head, "/data/tmp/a")
+        let due = Lifecycle.due(afterDays: 1, from: cluster.clock.nowMillis())
+        #expect(expiring.header("x-amz-expiration") == "expiry-date=\"\(S3Dates.rfc1123(due))\", rule-id=\"tmp-rule\"")
+        #expect(try await send(.head, "/data/keep/a").header("x-amz-expiration") == nil)
+        let transition = rules.replacingOccurrences(of: "<Expiration><Days>1</Days></Expiration>",
+                                                    with: "<Transition><Days>1</Days><StorageClass>GLACIER</StorageClass></Transition>")
+        #expect(try await send(.put, "/data", query: "lifecycle", body: Array(transition.utf8)).code == "NotImplemented")
+        #expect(try await send(.get, "/data", query: "lifecycle").text.contains("<Days>1</Days>"), "the refused document changed nothing")
+        #expect(try await send(.delete, "/data", query: "lifecycle").status == 204)
+        #expect(try await send(.head, "/data/tmp/a").header("x-amz-expiration") == nil)
     }
 }

@@ -93,12 +93,12 @@ def test_every_row_of_the_refusal_table_is_refused_and_changes_nothing(node):
 
 # S3's sub-resources (AWS's API reference), none of which Shale offers yet.
 BUCKET_SUBRESOURCES = ["accelerate", "analytics", "delete", "encryption", "intelligent-tiering", "inventory",
-                       "lifecycle", "logging", "metrics", "notification", "object-lock", "ownershipControls", "policy",
+                       "logging", "metrics", "notification", "object-lock", "ownershipControls", "policy",
                        "policyStatus", "publicAccessBlock", "replication", "requestPayment", "uploads",
                        "versioning", "versions", "website"]
 OBJECT_SUBRESOURCES = ["attributes", "legal-hold", "restore", "retention", "select", "torrent", "uploads"]
 # Offered: DeleteObjects, ListMultipartUploads, CreateMultipartUpload, GetObjectAttributes (their own tests);
-# ?acl, ?tagging and ?cors are in test_tagging_cors_acl.py.
+# ?acl, ?tagging and ?cors are in test_tagging_cors_acl.py, ?lifecycle in test_lifecycle.py.
 OFFERED = {("/data", "delete", "POST"), ("/data", "uploads", "GET"), ("/data/existing", "uploads", "POST"),
            ("/data/existing", "attributes", "GET")}
 

@@ -1,0 +1,65 @@
+/// A bucket's lifecycle rules as the cluster keeps them (PutBucketLifecycle-
+/// Configuration's document, validated by the S3 layer) and what they say
+/// of an object or an upload: when it is due. Pure; times are Unix millis.
+public struct LifecycleRule: Codable, Sendable, Equatable {
+    public var id: String
+    public var enabled: Bool
+    /// The filter: a key prefix, tags the object must all carry, and size bounds (exclusive).
+    public var prefix: String
+    public var tags: [ObjectTag]
+    public var sizeGreaterThan: UInt64?
+    public var sizeLessThan: UInt64?
+    /// `Expiration`: days after the object's creation, or a date (midnight UTC).
+    public var expirationDays: Int?
+    public var expirationDateMillis: UInt64?
+    public var expiredObjectDeleteMarker: Bool?
+    /// `NoncurrentVersionExpiration` (acts on noncurrent versions, which exist once a bucket is versioned).
+    public var noncurrentDays: Int?
+    public var newerNoncurrentVersions: Int?
+    /// `AbortIncompleteMultipartUpload`: days after the upload was initiated.
+    public var abortIncompleteDays: Int?
+
+    public init(id: String, enabled: Bool, prefix: String = "", tags: [ObjectTag] = []) {
+        self.id = id; self.enabled = enabled; self.prefix = prefix; self.tags = tags
+    }
+}
+
+public enum Lifecycle {
+    public static let dayMillis: UInt64 = 86_400_000
+
+    /// AWS's rule: a day count is added to the creation time and the result
+    /// rounded up to the next midnight UTC.
+    public static func due(afterDays days: Int, from millis: UInt64) -> UInt64 {
+        let plain = millis + UInt64(max(days, 0)) * dayMillis
+        return (plain + dayMillis - 1) / dayMillis * dayMillis
+    }
+
+    /// Whether `rule` applies to an object (its key, size and tags).
+    public static func matches(_ rule: LifecycleRule, key: String, size: UInt64, tags: [ObjectTag]?) -> Bool {
+        guard rule.enabled, key.hasPrefix(rule.prefix) else { return false }
+        if let bound = rule.sizeGreaterThan, size <= bound { return false }
+        if let bound = rule.sizeLessThan, size >= bound { return false }
+        let carried = Set(tags ?? [])
+        return rule.tags.allSatisfy { carried.contains($0) }
+    }
+
+    /// When the earliest rule expires the current object `version` of `key`, and which rule.
+    public static func expiry(of version: ObjectVersion, key: String, rules: [LifecycleRule]) -> (millis: UInt64, ruleID: String)? {
+        var earliest: (millis: UInt64, ruleID: String)?
+        for rule in rules where matches(rule, key: key, size: version.size, tags: version.tags) {
+            var due: UInt64?
+            if let days = rule.expirationDays { due = Self.due(afterDays: days, from: version.lastModifiedMillis) }
+            if let date = rule.expirationDateMillis { due = min(due ?? date, date) }
+            if let due, earliest.map({ due < $0.millis }) ?? true { earliest = (due, rule.id) }
+        }
+        return earliest
+    }
+
+    /// When an upload in progress is to be aborted (rules filter uploads by prefix only, as AWS).
+    public static func abortDue(key: String, initiatedMillis: UInt64, rules: [LifecycleRule]) -> UInt64? {
+        rules.compactMap { rule -> UInt64? in
+            guard rule.enabled, key.hasPrefix(rule.prefix), let days = rule.abortIncompleteDays else { return nil }
+            return due(afterDays: days, from: initiatedMillis)
+        }.min()
+    }
+}
