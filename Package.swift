@@ -112,6 +112,7 @@ let package = Package(
             dependencies: [
                 "ClusterModel", "Placement", "Erasure", "Storage", "Units", "Checksums", "NodeConfiguration",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

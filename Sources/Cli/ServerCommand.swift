@@ -98,7 +98,8 @@ struct ServerCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: rpcServer),
             .init(service: S3Server.application(cluster: node, objects: objects, region: nodeConfig.s3Region,
-                                                rootDomain: nodeConfig.s3RootDomain, address: nodeConfig.s3BindAddr,
+                                                rootDomain: nodeConfig.s3RootDomain, sseCAllowHTTP: nodeConfig.sseCAllowHTTP,
+                                                address: nodeConfig.s3BindAddr,
                                                 logger: logger)),
             .init(service: AdminServer.application(node: node, objects: objects, maintenance: maintenance, metrics: metrics, logger: logger)),
             .init(service: MembershipService(node: node)),

@@ -39,6 +39,8 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var inlineOmitted: Bool?
     /// The object's tags (S3 object tagging); nil when it has none.
     public var tags: [ObjectTag]?
+    /// SSE-C: the bytes (shards or inline) are encrypted under a key the client keeps.
+    public var encryption: CustomerEncryption?
 
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
@@ -79,6 +81,20 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var blockCount: Int { size == 0 ? 0 : Int((size + UInt64(blockSizeBytes) - 1) / UInt64(blockSizeBytes)) }
 }
 
+/// What the row of an SSE-C object keeps of its encryption: AES-256 in
+/// counter mode under the client's key, which is never stored.
+public struct CustomerEncryption: Codable, Sendable, Equatable {
+    public var algorithm = "AES256"
+    /// The key's MD5, base64, as S3 echoes it.
+    public var keyMD5: String
+    /// Recognises the key (a keyed hash; the key cannot be got back from it).
+    public var keyCheck: String
+    /// The counter-mode nonce, hex.
+    public var nonce: String
+
+    public init(keyMD5: String, keyCheck: String, nonce: String) { self.keyMD5 = keyMD5; self.keyCheck = keyCheck; self.nonce = nonce }
+}
+
 /// One of an object's or a bucket's tags.
 public struct ObjectTag: Codable, Sendable, Equatable, Hashable {
     public var key: String
@@ -113,8 +129,10 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// and the rows of upload tables (`upload`, `part`); 4: handoffs
     /// (shards written to another node while their owner was away); 5: small
     /// objects inline in the row (`ObjectVersion.inlineData`); 6: object
-    /// tags (`ObjectVersion.tags`, `MultipartUpload.tags`).
-    public static let currentFormat = 6
+    /// tags (`ObjectVersion.tags`, `MultipartUpload.tags`); 7: SSE-C
+    /// (`ObjectVersion.encryption`: an older build must not serve the
+    /// ciphertext as the object).
+    public static let currentFormat = 7
 
     public var bucketID: String
     public var key: String

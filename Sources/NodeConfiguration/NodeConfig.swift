@@ -87,6 +87,8 @@ public struct NodeConfig: Sendable {
     public var s3Region: String?
     /// Virtual-host addressing: `BUCKET.<root_domain>` names the bucket (nil: path-style only).
     public var s3RootDomain: String?
+    /// SSE-C over plain HTTP sends the key in the clear; refused unless this is set (AWS refuses it always).
+    public var sseCAllowHTTP = false
     public var adminBindAddr: HostPort
     public var adminToken: String
     public var metricsToken: String?
@@ -187,6 +189,7 @@ public struct NodeConfig: Sendable {
         ("s3_api.api_bind_addr", "SHALE_S3_API_BIND_ADDR", false),
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("s3_api.root_domain", "SHALE_S3_ROOT_DOMAIN", false),
+        ("s3_api.sse_c_allow_http", "SHALE_S3_SSE_C_ALLOW_HTTP", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
         ("admin.admin_token", "SHALE_ADMIN_TOKEN", false),
         ("admin.admin_token_file", "SHALE_ADMIN_TOKEN_FILE", false),
@@ -194,6 +197,7 @@ public struct NodeConfig: Sendable {
         ("admin.metrics_token_file", "SHALE_METRICS_TOKEN_FILE", false),
     ]
     static let sections: Set<String> = ["s3_api", "admin"]
+    static let booleanKeys: Set<String> = ["s3_api.sse_c_allow_http"]
     static let integerKeys: Set<String> = ["log_level", "metadata_replicas", "write_quorum", "block_size", "inline_max_bytes", "shard_deletion_delay_seconds", "anti_entropy_interval_seconds", "stray_shard_grace_seconds", "slow_shard_timeout_millis", "transfer_rate_mib_per_second", "scrub_rate_mib_per_second", "scrub_interval_hours", "lifecycle_interval_seconds", "lifecycle_deletes_per_second"]
 
     /// Reads `path` and the environment. `readFile` is injectable for tests.
@@ -247,6 +251,8 @@ public struct NodeConfig: Sendable {
                 values[key] = .string(string)
             } else if let int = value.int, integerKeys.contains(key) {
                 values[key] = .string(String(int))
+            } else if let bool = value.bool, booleanKeys.contains(key) {
+                values[key] = .string(bool ? "true" : "false")
             } else {
                 throw .wrongType(key: key, expected: "a string")
             }
@@ -368,11 +374,16 @@ public struct NodeConfig: Sendable {
             }
             config.scrubIntervalHours = value
         }
-        for (key, apply) in [("lifecycle_interval_seconds", { (c: inout NodeConfig, v: Int) in c.lifecycleIntervalSeconds = v }),
-                             ("lifecycle_deletes_per_second", { (c: inout NodeConfig, v: Int) in c.lifecycleDeletesPerSecond = v })] {
-            guard let text = string(key) else { continue }
+        func zeroOrMore(_ key: String) throws(Error) -> Int? {
+            guard let text = string(key) else { return nil }
             guard let value = Int(text), value >= 0 else { throw .invalid(key: key, reason: "'\(text)' is not a whole number (0: off)") }
-            apply(&config, value)
+            return value
+        }
+        config.lifecycleIntervalSeconds = try zeroOrMore("lifecycle_interval_seconds") ?? defaultLifecycleIntervalSeconds
+        config.lifecycleDeletesPerSecond = try zeroOrMore("lifecycle_deletes_per_second") ?? defaultLifecycleDeletesPerSecond
+        if let text = string("s3_api.sse_c_allow_http") {
+            guard let value = Bool(text.lowercased()) else { throw .invalid(key: "s3_api.sse_c_allow_http", reason: "'\(text)' is not true or false") }
+            config.sseCAllowHTTP = value
         }
         if let domain = string("s3_api.root_domain") {
             var trimmed = Substring(domain.lowercased())

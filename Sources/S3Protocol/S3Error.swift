@@ -21,6 +21,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case invalidArgument = "InvalidArgument"
         case invalidBucketName = "InvalidBucketName"
         case invalidDigest = "InvalidDigest"
+        case invalidEncryptionAlgorithmError = "InvalidEncryptionAlgorithmError"
         case invalidPart = "InvalidPart"
         case invalidPartNumber = "InvalidPartNumber"
         case invalidPartOrder = "InvalidPartOrder"

@@ -15,8 +15,9 @@ public enum S3Server {
     /// The S3 API of a node: `cluster` and `objects` are protocols, so the
     /// same responder runs over in-memory ones in tests.
     public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, rootDomain: String? = nil,
-                                   address: HostPort, logger: Logger) -> some ApplicationProtocol {
-        let responder = S3Responder(cluster: cluster, objects: objects, region: region, rootDomain: rootDomain, logger: logger)
+                                   sseCAllowHTTP: Bool = false, address: HostPort, logger: Logger) -> some ApplicationProtocol {
+        var responder = S3Responder(cluster: cluster, objects: objects, region: region, rootDomain: rootDomain, logger: logger)
+        responder.sseCAllowHTTP = sseCAllowHTTP
         return Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()])),
@@ -44,6 +45,8 @@ struct S3Responder: HTTPResponder {
     /// Virtual-host addressing's root domain (nil: path-style only).
     var rootDomain: String? = nil
     let logger: Logger
+    /// `s3_api.sse_c_allow_http`: this port is plain HTTP, where SSE-C keys travel in the clear.
+    var sseCAllowHTTP = false
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let channel = context.channel
@@ -115,8 +118,9 @@ struct S3Responder: HTTPResponder {
         if StreamingPayload(rawValue: caller.payloadHash) != nil, ![.putObject, .uploadPart].contains(operation.name) {
             throw S3Error(.notImplemented, "aws-chunked bodies (x-amz-content-sha256: \(caller.payloadHash)) are taken by PutObject and UploadPart only.")
         }
-        let handlers = S3Handlers(cluster: cluster, objects: objects, region: region, caller: caller, query: query, headers: headers,
+        var handlers = S3Handlers(cluster: cluster, objects: objects, region: region, caller: caller, query: query, headers: headers,
                                   sendContinue: sendContinue)
+        handlers.sseCAllowHTTP = sseCAllowHTTP
         switch operation {
         case .listBuckets: return try handlers.listBuckets()
         case .createBucket(let name): return try await handlers.createBucket(name, request: request)

@@ -26,6 +26,10 @@ extension S3Handlers {
         guard caller.state.permissions(of: caller.key.id, on: bucket.id).contains(.read) else { throw S3Error(.accessDenied, "Access Denied") }
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: source.key) } catch { throw S3Error(error) }
+        guard version.encryption == nil else {
+            // Its shards hold ciphertext: copied as they are, the new object would be that ciphertext.
+            throw S3Error(.notImplemented, "Copying an object stored with SSE-C is not implemented yet: read it with its key and PUT it.")
+        }
         switch CopySource.conditions(headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
         case .proceed: break
         case .notModified:

@@ -22,6 +22,8 @@ struct S3Handlers {
     /// Lets a client that sent `Expect: 100-continue` send its body: called
     /// right before a handler reads it, once nothing else can refuse the request.
     let sendContinue: @Sendable () async throws -> Void
+    /// Whether SSE-C keys are taken over this plain-HTTP port (`s3_api.sse_c_allow_http`).
+    var sseCAllowHTTP = false
 
     func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
 
@@ -207,11 +209,13 @@ struct S3Handlers {
         put.trailingChecksum = expected.trailingChecksum
         put.condition = try writeCondition()
         put.tags = try requestTags()
+        put.customerKey = try customerKey()
         try await sendContinue()
         let version: ObjectVersion
         do { version = try await objects.put(put, body: plan.stream(request.body)) } catch { throw S3Error(error) }
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
+        Self.addEncryptionHeaders(version.encryption, to: &fields)
         if let stored = version.checksum {
             fields[HTTPField.Name(stored.algorithm.headerName)!] = stored.displayValue
             fields[HTTPField.Name("x-amz-checksum-type")!] = stored.checksumType.rawValue
@@ -254,9 +258,11 @@ struct S3Handlers {
     func getObject(_ bucket: BucketRecord, key: String, request: Request, withBody: Bool) async throws -> Response {
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        let cipher = try openingCipher(version)
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         fields[.lastModified] = S3Dates.rfc1123(version.lastModifiedMillis)
+        Self.addEncryptionHeaders(version.encryption, to: &fields)
         switch ReadConditions(headers: headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
         case .proceed: break
         case .notModified: return Response(status: .notModified, headers: fields)
@@ -308,7 +314,13 @@ struct S3Handlers {
         let objects = self.objects
         let selected = range
         let body = ResponseBody(contentLength: Int(selected.count)) { writer in
-            try await objects.read(plan, range: selected) { buffer in try await writer.write(buffer) }
+            var offset = selected.lowerBound
+            try await objects.read(plan, range: selected) { buffer in
+                guard let cipher else { return try await writer.write(buffer) }
+                let plain = try cipher.apply(buffer.readableBytesView, at: offset)
+                offset += UInt64(buffer.readableBytes)
+                try await writer.write(ByteBuffer(bytes: plain))
+            }
         }
         return Response(status: status, headers: fields, body: body)
     }

@@ -96,6 +96,13 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
                                     dataShards: 4, parityShards: 2, blockSizeBytes: 1 << 20, layoutVersion: LayoutVersion(1), storedSlots: [],
                                     checksum: checksum, contentHeaders: request.contentHeaders)
         version.tags = request.tags
+        if let key = request.customerKey {
+            // As the real store: ciphertext kept, a keyed ETag.
+            let encryption = key.newEncryption()
+            version.encryption = encryption
+            version.etag = key.etag(md5: md5)
+            bytes = try key.cipher(for: encryption).apply(bytes, at: 0)
+        }
         let refusal: ObjectError? = lock.withLock {
             if let condition = request.condition {
                 do throws(ObjectError) { try condition.check(objects[request.bucket.hex]?[request.key]?.version) } catch { return error }

@@ -2,6 +2,7 @@ import ClusterModel
 import Crypto
 import HTTPTypes
 import S3Protocol
+@testable import S3Server
 import Testing
 import Units
 
@@ -201,5 +202,46 @@ extension S3ResponderTests {
         #expect(try await send(.get, "/data", query: "lifecycle").text.contains("<Days>1</Days>"), "the refused document changed nothing")
         #expect(try await send(.delete, "/data", query: "lifecycle").status == 204)
         #expect(try await send(.head, "/data/tmp/a").header("x-amz-expiration") == nil)
+    }
+
+    static func customerKey(_ seed: UInt8) -> [(String, String)] {
+        let key = [UInt8](repeating: seed, count: 32)
+        return [("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+                ("x-amz-server-side-encryption-customer-key", Base64.encode(key)),
+                ("x-amz-server-side-encryption-customer-key-md5", Base64.encode(Array(Insecure.MD5.hash(data: key))))]
+    }
+
+    @Test func sseCNeedsTheRightKeyAndIsRefusedOverHTTPUnlessAllowed() async throws {
+        let body = Array("the quarterly numbers, in confidence".utf8)
+        let refused = try await send(.put, "/data/secret", headers: Self.customerKey(7), body: body)
+        #expect(refused.status == 400 && refused.text.contains("secure connection"))
+        #expect(objects.count == 0)
+
+        var allowing = responder
+        allowing.sseCAllowHTTP = true
+        let put = try await send(.put, "/data/secret", headers: Self.customerKey(7), body: body, through: allowing)
+        #expect(put.status == 200 && put.header("x-amz-server-side-encryption-customer-algorithm") == "AES256")
+        #expect(put.header("etag") != "\"\(Hex.encode(Array(Insecure.MD5.hash(data: body))))\"", "the ETag is not the plaintext's MD5")
+        let got = try await send(.get, "/data/secret", headers: Self.customerKey(7), through: allowing)
+        #expect(got.status == 200 && got.body == body)
+        let range = try await send(.get, "/data/secret", headers: Self.customerKey(7) + [("range", "bytes=4-12")], through: allowing)
+        #expect(range.body == Array(body[4...12]))
+        #expect(try await send(.head, "/data/secret", headers: Self.customerKey(7), through: allowing).status == 200)
+
+        let wrong = try await send(.get, "/data/secret", headers: Self.customerKey(8), through: allowing)
+        #expect(wrong.status == 403 && wrong.body.count < 400 && !wrong.text.contains("quarterly"))
+        let none = try await send(.get, "/data/secret", through: allowing)
+        #expect(none.status == 400 && !none.text.contains("quarterly"))
+        #expect(try await send(.head, "/data/secret", through: allowing).status == 400)
+        var badMD5 = Self.customerKey(7)
+        badMD5[2].1 = Base64.encode(Array(Insecure.MD5.hash(data: [1])))
+        #expect(try await send(.get, "/data/secret", headers: badMD5, through: allowing).code == "InvalidArgument")
+
+        _ = try await send(.put, "/data/plain", body: [1])
+        #expect(try await send(.get, "/data/plain", headers: Self.customerKey(7), through: allowing).code == "InvalidRequest")
+        let copy = try await send(.put, "/data/copy", headers: [("x-amz-copy-source", "/data/secret")], through: allowing)
+        #expect(copy.code == "NotImplemented", "a copy would store the ciphertext as the object")
+        let multipart = try await send(.post, "/data/mp", query: "uploads", headers: Self.customerKey(7), through: allowing)
+        #expect(multipart.code == "NotImplemented")
     }
 }

@@ -107,6 +107,8 @@ public final class ObjectService: Sendable {
         public var condition: WriteCondition?
         /// `x-amz-tagging`: the new object's tags.
         public var tags: [ObjectTag]?
+        /// SSE-C: the key the bytes are encrypted under (never stored).
+        public var customerKey: CustomerKey?
 
         public init(bucket: BucketID, key: String, contentLength: Int, contentType: String?, userMetadata: [String: String],
                     expectedMD5: [UInt8]?, expectedSHA256: [UInt8]?, checksumAlgorithm: ChecksumAlgorithm? = nil,
@@ -135,17 +137,26 @@ public final class ObjectService: Sendable {
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
         expectations.trailingChecksum = request.trailingChecksum
+        var encryption: CustomerEncryption?
+        var cipher: ObjectCipher?
+        if let customerKey = request.customerKey {
+            let fresh = customerKey.newEncryption()
+            encryption = fresh
+            cipher = try customerKey.cipher(for: fresh)
+        }
         let written: WrittenBody
         if isInline(size: request.contentLength) {
             // A small body goes into the row: one quorum write of metadata, no shard files.
-            let (bytes, digests) = try await BodyDigester.collect(body, expecting: expectations)
+            var (bytes, digests) = try await BodyDigester.collect(body, expecting: expectations)
+            if let cipher { bytes = Data(try cipher.apply(bytes, at: 0)) }
             written = WrittenBody(body: StoredBody(versionID: Self.newVersionID(), size: UInt64(bytes.count), dataShards: layout.code.dataShards,
                                                    parityShards: layout.code.parityShards, blockSizeBytes: blockSizeBytes,
                                                    layoutVersion: layout.version, storedSlots: []),
                                   holders: [], md5: digests.md5, checksum: digests.checksum, inline: bytes)
         } else {
             written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key),
-                                          layout: layout, object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing)
+                                          layout: layout, object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing,
+                                          cipher: cipher)
         }
         let stored = written.body
 
@@ -155,12 +166,14 @@ public final class ObjectService: Sendable {
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
         var version = ObjectVersion(
-            versionID: stored.versionID, size: stored.size, etag: Hex.encode(written.md5), contentType: request.contentType,
+            versionID: stored.versionID, size: stored.size, etag: request.customerKey?.etag(md5: written.md5) ?? Hex.encode(written.md5),
+            contentType: request.contentType,
             userMetadata: request.userMetadata, lastModifiedMillis: node.wallClock.nowMillis(), dataShards: stored.dataShards,
             parityShards: stored.parityShards, blockSizeBytes: stored.blockSizeBytes, layoutVersion: stored.layoutVersion,
             storedSlots: stored.storedSlots, checksum: written.checksum, contentHeaders: request.contentHeaders, handoffs: stored.handoffs)
         version.inlineData = written.inline
         version.tags = request.tags
+        version.encryption = encryption
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
@@ -217,7 +230,7 @@ public final class ObjectService: Sendable {
     /// new version id; `object` is what the owners' shard indexes note it as.
     /// Nothing refers to the shards yet: the caller records them, or deletes them.
     func writeBody<Body: AsyncSequence>(_ expectations: BodyExpectations, body: Body, partition: PartitionID, layout: Layout,
-                                        object: ObjectName, routing: ClusterNode.Routing) async throws(ObjectError) -> WrittenBody
+                                        object: ObjectName, routing: ClusterNode.Routing, cipher: ObjectCipher? = nil) async throws(ObjectError) -> WrittenBody
         where Body.Element == ByteBuffer
     {
         let code = layout.code
@@ -243,8 +256,9 @@ public final class ObjectService: Sendable {
             sinks = await access.openSinks(versionID: versionID, slots: slots, owners: targets, format: format, object: object, routing: routing,
                                            handoffs: Set(handoffs.keys))
         }
-        let pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: access.readerSettings.backend, quorum: quorum,
+        var pipeline = PutPipeline(code: code, blockSizeBytes: blockSizeBytes, backend: access.readerSettings.backend, quorum: quorum,
                                    slowWriteMillis: access.readerSettings.slowShardTimeoutMillis, logger: logger, clock: node.wallClock)
+        pipeline.cipher = cipher
         let outcome = try await pipeline.run(body, expecting: expectations, sinks: sinks)
         let durable = Set(outcome.durableSlots)
         let stored = StoredBody(versionID: versionID, size: size, dataShards: code.dataShards, parityShards: code.parityShards,

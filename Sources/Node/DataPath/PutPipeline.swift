@@ -70,6 +70,8 @@ struct PutPipeline: Sendable {
     let logger: Logger
     /// The clock the slow-write deadline is measured on.
     var clock: any WallClock = SystemClock()
+    /// SSE-C: each block is encrypted after the digests saw its plaintext and before it is erasure-coded.
+    var cipher: ObjectCipher? = nil
 
     /// Streams `body` to `sinks` (slot → sink). On success the sinks that
     /// made the quorum are durable and the others aborted; on failure every
@@ -158,10 +160,14 @@ struct PutPipeline: Sendable {
             return
         }
         let stripe = StripeBuffer(code: code, maxBlockLength: blockSizeBytes)
+        var index = 0
         for await block in blocks {
+            defer { index += 1 }
             guard fanOut.failure == nil else { continue }
             do {
-                try block.withUnsafeReadableBytes { raw throws(ErasureError) in try stripe.load(block: raw) }
+                var plain = block
+                if let cipher { plain = ByteBuffer(bytes: try cipher.apply(block.readableBytesView, at: UInt64(index) * UInt64(blockSizeBytes))) }
+                try plain.withUnsafeReadableBytes { raw throws(ErasureError) in try stripe.load(block: raw) }
                 try codec.encode(stripe)
             } catch {
                 fanOut.fail(.internalError("\(error)"))

@@ -1,0 +1,65 @@
+"""SSE-C with boto3 against a real node: the shard files hold no plaintext
+of a known body, the right key reads it back, a wrong key or none gets no
+bytes, and over plain HTTP the key is refused unless the node allows it."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from botocore.exceptions import ClientError
+
+from s3_clients import boto, create_key, shard_files
+
+
+def start(cluster, allow: bool, monkeypatch):
+    if allow:
+        monkeypatch.setenv("SHALE_S3_SSE_C_ALLOW_HTTP", "true")
+    else:
+        monkeypatch.delenv("SHALE_S3_SSE_C_ALLOW_HTTP", raising=False)
+    node = cluster(1).start()
+    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
+    node.cli("layout", "apply", "--version", "1")
+    node.cli("bucket", "create", "data")
+    node.key = create_key(node, "writer")
+    node.cli("bucket", "allow", "--read", "--write", "data", "--key", "writer")
+    return node
+
+
+def test_sse_c_objects_are_ciphertext_on_disk_and_need_their_key(cluster, monkeypatch):
+    node = start(cluster, True, monkeypatch)
+    client = boto(node, node.key)
+    key, other = os.urandom(32), os.urandom(32)
+    line = b"confidential ledger line %08d\n"
+    body = b"".join(line % i for i in range(120_000))  # 3.6 MB: four shard blocks
+    small = b"a small secret kept inline in its row\n" * 10
+    client.put_object(Bucket="data", Key="ledger", Body=body, SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+    client.put_object(Bucket="data", Key="note", Body=small, SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+
+    got = client.get_object(Bucket="data", Key="ledger", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+    assert got["Body"].read() == body and got["SSECustomerAlgorithm"] == "AES256"
+    ranged = client.get_object(Bucket="data", Key="ledger", Range="bytes=1000000-1000099", SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+    assert ranged["Body"].read() == body[1_000_000:1_000_100]
+    assert client.get_object(Bucket="data", Key="note", SSECustomerAlgorithm="AES256", SSECustomerKey=key)["Body"].read() == small
+
+    for kwargs, status in (({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": other}, 403), ({}, 400)):
+        with pytest.raises(ClientError) as refused:
+            client.get_object(Bucket="data", Key="ledger", **kwargs)
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+    files = shard_files([node])
+    assert files, "the large object is in shards"
+    for path in files:
+        data = path.read_bytes()
+        assert b"confidential ledger line" not in data, f"plaintext in {path}"
+    for path in node.meta.rglob("*"):
+        if path.is_file():
+            assert b"a small secret kept inline" not in path.read_bytes(), f"plaintext in {path}"
+
+
+def test_sse_c_over_plain_http_is_refused_by_default(cluster, monkeypatch):
+    node = start(cluster, False, monkeypatch)
+    client = boto(node, node.key)
+    with pytest.raises(ClientError) as refused:
+        client.put_object(Bucket="data", Key="k", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=os.urandom(32))
+    assert refused.value.response["Error"]["Code"] == "InvalidRequest"
+    assert "Contents" not in client.list_objects_v2(Bucket="data")
