@@ -276,41 +276,24 @@ extension S3Operation {
         }
     }
 
-    /// The bucket configurations Shale keeps: `?tagging`, `?acl`, `?cors`.
+    /// The bucket configurations Shale keeps, by sub-resource: the
+    /// operations of GET, PUT and (where S3 has one) DELETE.
+    static let bucketConfigurations: [(subresource: String, get: @Sendable (String) -> S3Operation, put: @Sendable (String) -> S3Operation,
+                                       delete: (@Sendable (String) -> S3Operation)?)] = [
+        ("tagging", S3Operation.getBucketTagging, S3Operation.putBucketTagging, S3Operation.deleteBucketTagging),
+        ("acl", S3Operation.getBucketAcl, S3Operation.putBucketAcl, nil),
+        ("cors", S3Operation.getBucketCors, S3Operation.putBucketCors, S3Operation.deleteBucketCors),
+        ("lifecycle", S3Operation.getBucketLifecycle, S3Operation.putBucketLifecycle, S3Operation.deleteBucketLifecycle),
+    ]
+
     static func bucketConfigurationOperation(method: String, bucket: String, query: [String: String]) throws(S3Error) -> S3Operation? {
-        let notAllowed = S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
-        if query["tagging"] != nil {
-            switch method {
-            case "GET": return .getBucketTagging(bucket: bucket)
-            case "PUT": return .putBucketTagging(bucket: bucket)
-            case "DELETE": return .deleteBucketTagging(bucket: bucket)
-            default: throw notAllowed
-            }
+        guard let entry = bucketConfigurations.first(where: { query[$0.subresource] != nil }) else { return nil }
+        switch method {
+        case "GET": return entry.get(bucket)
+        case "PUT": return entry.put(bucket)
+        case "DELETE" where entry.delete != nil: return entry.delete!(bucket)
+        default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.")
         }
-        if query["acl"] != nil {
-            switch method {
-            case "GET": return .getBucketAcl(bucket: bucket)
-            case "PUT": return .putBucketAcl(bucket: bucket)
-            default: throw notAllowed
-            }
-        }
-        if query["lifecycle"] != nil {
-            switch method {
-            case "GET": return .getBucketLifecycle(bucket: bucket)
-            case "PUT": return .putBucketLifecycle(bucket: bucket)
-            case "DELETE": return .deleteBucketLifecycle(bucket: bucket)
-            default: throw notAllowed
-            }
-        }
-        if query["cors"] != nil {
-            switch method {
-            case "GET": return .getBucketCors(bucket: bucket)
-            case "PUT": return .putBucketCors(bucket: bucket)
-            case "DELETE": return .deleteBucketCors(bucket: bucket)
-            default: throw notAllowed
-            }
-        }
-        return nil
     }
 
     /// The multipart operations on a key, chosen by `?uploads` and `?uploadId`.

@@ -94,6 +94,17 @@ def sign(method: str, host: str, path: str, key: tuple[str, str], extra: dict[st
     return headers
 
 
+def single_node(cluster, extra: str = "", key_name: str = "writer", permissions: tuple[str, ...] = ("--read", "--write")):
+    """One started node with layout 1, bucket `data` and a key allowed on it (`node.key`)."""
+    node = cluster(1, extra=extra).start()
+    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
+    node.cli("layout", "apply", "--version", "1")
+    node.cli("bucket", "create", "data")
+    node.key = create_key(node, key_name)
+    node.cli("bucket", "allow", *permissions, "data", "--key", key_name)
+    return node
+
+
 def provision(nodes, zones: list[str], bucket: str, key_name: str, code: str | None = None,
               capacity: str = "10G", permissions: tuple[str, ...] = ("--read", "--write"), version: int = 1) -> tuple[str, str]:
     """The guide's set-up on running nodes: wait until they see each other,

@@ -6,19 +6,14 @@ import json
 
 import pytest
 
-from s3_clients import aws, boto, create_key
+from s3_clients import aws, boto, single_node
 from shale_cluster import wait_until
 
 
 @pytest.fixture
 def node(cluster):
-    node = cluster(1, extra="lifecycle_interval_seconds = 1\nshard_deletion_delay_seconds = 0").start()
-    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
-    node.cli("layout", "apply", "--version", "1")
-    node.cli("bucket", "create", "data")
-    node.key = create_key(node, "owner")
-    node.cli("bucket", "allow", "--read", "--write", "--owner", "data", "--key", "owner")
-    return node
+    return single_node(cluster, extra="lifecycle_interval_seconds = 1\nshard_deletion_delay_seconds = 0", key_name="owner",
+                       permissions=("--read", "--write", "--owner"))
 
 
 def keys(client) -> list[str]:

@@ -13,7 +13,7 @@ import zlib
 import pytest
 from botocore.exceptions import ClientError
 
-from s3_clients import aws, boto, create_key, make_file, md5_of_object, shard_files
+from s3_clients import aws, boto, make_file, md5_of_object, shard_files, single_node
 from shale_cluster import wait_until
 
 MiB = 1 << 20
@@ -22,13 +22,7 @@ MiB = 1 << 20
 @pytest.fixture
 def node(cluster):
     """One node with bucket `data`; replaced shards go after 1 s, so their collection is seen."""
-    node = cluster(1, extra="shard_deletion_delay_seconds = 1").start()
-    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
-    node.cli("layout", "apply", "--version", "1")
-    node.cli("bucket", "create", "data")
-    node.key = create_key(node, "writer")
-    node.cli("bucket", "allow", "--read", "--write", "data", "--key", "writer")
-    return node
+    return single_node(cluster, extra="shard_deletion_delay_seconds = 1")
 
 
 def bodies_on_disk(node) -> set[str]:

@@ -8,7 +8,7 @@ import os
 import pytest
 from botocore.exceptions import ClientError
 
-from s3_clients import boto, create_key, shard_files
+from s3_clients import boto, shard_files, single_node
 
 
 def start(cluster, allow: bool, monkeypatch):
@@ -16,13 +16,7 @@ def start(cluster, allow: bool, monkeypatch):
         monkeypatch.setenv("SHALE_S3_SSE_C_ALLOW_HTTP", "true")
     else:
         monkeypatch.delenv("SHALE_S3_SSE_C_ALLOW_HTTP", raising=False)
-    node = cluster(1).start()
-    node.cli("layout", "assign", "-z", "dc1", "-c", "10G", node.node_id)
-    node.cli("layout", "apply", "--version", "1")
-    node.cli("bucket", "create", "data")
-    node.key = create_key(node, "writer")
-    node.cli("bucket", "allow", "--read", "--write", "data", "--key", "writer")
-    return node
+    return single_node(cluster)
 
 
 def test_sse_c_objects_are_ciphertext_on_disk_and_need_their_key(cluster, monkeypatch):
