@@ -98,6 +98,8 @@ public struct ObjectPart: Codable, Sendable, Equatable {
     public var checksum: ObjectChecksum?
     public var lastModifiedMillis: UInt64
     public var data: StoredBody
+    /// SSE-C: the nonce this part's bytes were encrypted under (each part from counter 0), hex.
+    public var encryptionNonce: String?
 
     public init(number: Int, etag: String, checksum: ObjectChecksum?, lastModifiedMillis: UInt64, data: StoredBody) {
         self.number = number; self.etag = etag; self.checksum = checksum; self.lastModifiedMillis = lastModifiedMillis; self.data = data
@@ -145,6 +147,8 @@ public struct MultipartUpload: Codable, Sendable, Equatable {
     public var checksumType: ChecksumType?
     /// CreateMultipartUpload's `x-amz-tagging`: the completed object's tags.
     public var tags: [ObjectTag]?
+    /// SSE-C: every part must be sent with this key (the nonce is per part).
+    public var encryption: CustomerEncryption?
     /// Set when completing: the object version the completion writes, so a
     /// retried CompleteMultipartUpload finds and answers it again.
     public var completion: Completion?

@@ -130,7 +130,8 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// (shards written to another node while their owner was away); 5: small
     /// objects inline in the row (`ObjectVersion.inlineData`); 6: object
     /// tags (`ObjectVersion.tags`, `MultipartUpload.tags`); 7: SSE-C
-    /// (`ObjectVersion.encryption`: an older build must not serve the
+    /// (`ObjectVersion.encryption`, `MultipartUpload.encryption`,
+    /// `ObjectPart.encryptionNonce`: an older build must not serve the
     /// ciphertext as the object).
     public static let currentFormat = 7
 

@@ -17,7 +17,7 @@ extension S3Handlers {
     static let maxCopySourceBytes: UInt64 = 5 << 30
 
     /// The copy's source, once the caller may read it and its `x-amz-copy-source-if-*` conditions hold.
-    func copySource() async throws -> (bucket: BucketRecord, key: String, version: ObjectVersion) {
+    func copySource() async throws -> (bucket: BucketRecord, key: String, version: ObjectVersion, decryptor: ObjectDecryptor?) {
         let source = try CopySource.parse(header("x-amz-copy-source") ?? "")
         let bucket: BucketRecord
         do { bucket = try caller.state.bucket(named: source.bucket) } catch {
@@ -26,10 +26,8 @@ extension S3Handlers {
         guard caller.state.permissions(of: caller.key.id, on: bucket.id).contains(.read) else { throw S3Error(.accessDenied, "Access Denied") }
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: source.key) } catch { throw S3Error(error) }
-        guard version.encryption == nil else {
-            // Its shards hold ciphertext: copied as they are, the new object would be that ciphertext.
-            throw S3Error(.notImplemented, "Copying an object stored with SSE-C is not implemented yet: read it with its key and PUT it.")
-        }
+        // An SSE-C source's shards hold ciphertext: it is read with its key (the copy-source headers), never copied as it is.
+        let decryptor = try openingCipher(version, prefix: CustomerKeyHeaders.copySourcePrefix)
         switch CopySource.conditions(headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
         case .proceed: break
         case .notModified:
@@ -37,12 +35,12 @@ extension S3Handlers {
         case .preconditionFailed(let which):
             throw S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold (x-amz-copy-source-\(which.lowercased())).")
         }
-        return (bucket, source.key, version)
+        return (bucket, source.key, version, decryptor)
     }
 
     /// Bytes `range` of the source as a stream the pipeline reads; one block
     /// waits between the source's reader and the new body's writer.
-    func streamSource(_ version: ObjectVersion, bucket: BucketRecord, key: String, range: Range<UInt64>,
+    func streamSource(_ version: ObjectVersion, bucket: BucketRecord, key: String, range: Range<UInt64>, decryptor: ObjectDecryptor?,
                       into work: (AsyncThrowingChannel<ByteBuffer, any Error>) async throws -> Void) async throws {
         let plan: ObjectService.ReadPlan
         do { plan = try await objects.planRead(version, bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
@@ -50,7 +48,13 @@ extension S3Handlers {
         let objects = self.objects
         let reader = Task {
             do throws(ObjectError) {
-                try await objects.read(plan, range: range) { buffer in await channel.send(buffer) }
+                var offset = range.lowerBound
+                try await objects.read(plan, range: range) { buffer in
+                    guard let decryptor else { return await channel.send(buffer) }
+                    let plain = try decryptor.apply(buffer.readableBytesView, at: offset)
+                    offset += UInt64(buffer.readableBytes)
+                    await channel.send(ByteBuffer(bytes: plain))
+                }
                 channel.finish()
             } catch {
                 channel.fail(error)
@@ -92,8 +96,10 @@ extension S3Handlers {
             bucket: bucket.bucketID, key: key, contentLength: Int(source.version.size), contentType: contentType, userMetadata: userMetadata,
             expectedMD5: nil, expectedSHA256: nil, checksumAlgorithm: source.version.checksum?.algorithm, contentHeaders: contentHeaders)
         put.tags = try copiedTags(source.version)
+        put.customerKey = try customerKey()
         var copied: ObjectVersion?
-        try await streamSource(source.version, bucket: source.bucket, key: source.key, range: 0..<source.version.size) { stream in
+        try await streamSource(source.version, bucket: source.bucket, key: source.key, range: 0..<source.version.size,
+                               decryptor: source.decryptor) { stream in
             do throws(ObjectError) { copied = try await objects.put(put, body: stream) } catch { throw S3Error(error) }
         }
         guard let copied else { throw S3Error(.internalError, S3Error.internalMessage, logDetail: "copy finished without a version") }
@@ -127,9 +133,10 @@ extension S3Handlers {
             throw S3Error(.invalidRequest, "The specified copy range is larger than the maximum part size (5 GiB).")
         }
         let expectations = BodyExpectations(contentLength: Int(range.count), md5: nil, sha256: nil)
-        let partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number, body: expectations)
+        var partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number, body: expectations)
+        partRequest.customerKey = try customerKey()
         var copied: ObjectPart?
-        try await streamSource(source.version, bucket: source.bucket, key: source.key, range: range) { stream in
+        try await streamSource(source.version, bucket: source.bucket, key: source.key, range: range, decryptor: source.decryptor) { stream in
             do throws(ObjectError) { copied = try await objects.uploadPart(partRequest, body: stream) } catch { throw S3Error(error) }
         }
         guard let copied else { throw S3Error(.internalError, S3Error.internalMessage, logDetail: "part copy finished without a part") }

@@ -43,14 +43,16 @@ extension S3Handlers {
         if let stray = headers.first(where: { $0.name.hasPrefix("x-amz-checksum-") && !["x-amz-checksum-algorithm", "x-amz-checksum-type"].contains($0.name) }) {
             throw S3Error(.invalidRequest, "\(stray.name) has no meaning on CreateMultipartUpload: send x-amz-checksum-algorithm, and the checksums with the parts.")
         }
-        let settings = ObjectService.UploadSettings(
+        var settings = ObjectService.UploadSettings(
             contentType: request.headers[.contentType], userMetadata: try Self.userMetadata(request.headers),
             contentHeaders: storedContentHeaders(contentEncoding: header("content-encoding")), checksumAlgorithm: algorithm,
             checksumType: algorithm.map { _ in type ?? (algorithm == .crc64nvme ? .fullObject : .composite) },
             tags: try requestTags())
+        settings.customerKey = try customerKey()
         let upload: MultipartUpload
         do { upload = try await objects.createUpload(bucket: bucket.bucketID, key: key, settings: settings) } catch { throw S3Error(error) }
         var response = xml(S3XML.initiateMultipartUpload(bucket: bucket.name.rawValue, key: key, uploadID: upload.uploadID))
+        Self.addEncryptionHeaders(upload.encryption, to: &response.headers)
         if let algorithm = upload.checksumAlgorithm {
             response.headers[HTTPField.Name("x-amz-checksum-algorithm")!] = algorithm.rawValue
             response.headers[HTTPField.Name("x-amz-checksum-type")!] = (upload.checksumType ?? .composite).rawValue
@@ -65,14 +67,19 @@ extension S3Handlers {
         }
         let plan = try bodyPlan(request, maxBytes: S3Limits.maxPartBytes,
                                 tooLarge: "Your proposed upload exceeds the maximum allowed part size (5 GiB).")
-        let partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number,
+        var partRequest = ObjectService.PartRequest(bucket: bucket.bucketID, key: key, uploadID: uploadID, partNumber: number,
                                                     body: plan.expectations)
+        partRequest.customerKey = try customerKey()
         try await sendContinue()
         let part: ObjectPart
         do { part = try await objects.uploadPart(partRequest, body: plan.stream(request.body)) } catch { throw S3Error(error) }
         var fields = HTTPFields()
         fields[.eTag] = "\"\(part.etag)\""
         if let stored = part.checksum { fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest) }
+        if let key = partRequest.customerKey {
+            fields[HTTPField.Name("x-amz-server-side-encryption-customer-algorithm")!] = "AES256"
+            fields[HTTPField.Name("x-amz-server-side-encryption-customer-key-MD5")!] = key.md5Base64
+        }
         return Response(status: .ok, headers: fields)
     }
 

@@ -3,12 +3,14 @@ import HTTPTypes
 import Node
 import S3Protocol
 
-/// SSE-C on PutObject, GetObject, HeadObject and GetObjectAttributes.
+/// SSE-C on PutObject, GetObject, HeadObject, GetObjectAttributes, the
+/// multipart operations and copies (a source's key in the
+/// `x-amz-copy-source-server-side-encryption-customer-*` headers).
 extension S3Handlers {
     /// The request's SSE-C key, if it sends one. Over this plain-HTTP port the
     /// key would travel in the clear, so it is refused unless the node allows it.
-    func customerKey() throws -> CustomerKey? {
-        guard let parsed = try CustomerKeyHeaders.parse(headers) else { return nil }
+    func customerKey(prefix: String = CustomerKeyHeaders.objectPrefix) throws -> CustomerKey? {
+        guard let parsed = try CustomerKeyHeaders.parse(headers, prefix: prefix) else { return nil }
         guard sseCAllowHTTP else {
             throw S3Error(.invalidRequest, "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection (this port is HTTP; s3_api.sse_c_allow_http = true allows them, see Docs/configuration.md).")
         }
@@ -17,8 +19,8 @@ extension S3Handlers {
 
     /// What decrypts `version`: its key is required when it is encrypted
     /// (and must be the one it was written with), and refused when it is not.
-    func openingCipher(_ version: ObjectVersion) throws -> ObjectCipher? {
-        let key = try customerKey()
+    func openingCipher(_ version: ObjectVersion, prefix: String = CustomerKeyHeaders.objectPrefix) throws -> ObjectDecryptor? {
+        let key = try customerKey(prefix: prefix)
         guard let encryption = version.encryption else {
             if key != nil { throw S3Error(.invalidRequest, "The encryption parameters are not applicable to this object.") }
             return nil
@@ -27,7 +29,7 @@ extension S3Handlers {
             throw S3Error(.invalidRequest, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.")
         }
         guard key.opens(encryption) else { throw S3Error(.accessDenied, "The provided customer key does not match the key the object was stored with.") }
-        do { return try key.cipher(for: encryption) } catch { throw S3Error(error) }
+        do { return try ObjectDecryptor(version: version, key: key) } catch { throw S3Error(error) }
     }
 
     static func addEncryptionHeaders(_ encryption: CustomerEncryption?, to fields: inout HTTPFields) {

@@ -239,9 +239,15 @@ extension S3ResponderTests {
 
         _ = try await send(.put, "/data/plain", body: [1])
         #expect(try await send(.get, "/data/plain", headers: Self.customerKey(7), through: allowing).code == "InvalidRequest")
+        // A copy reads its source with the source's key, never copies the ciphertext as the object.
         let copy = try await send(.put, "/data/copy", headers: [("x-amz-copy-source", "/data/secret")], through: allowing)
-        #expect(copy.code == "NotImplemented", "a copy would store the ciphertext as the object")
-        let multipart = try await send(.post, "/data/mp", query: "uploads", headers: Self.customerKey(7), through: allowing)
-        #expect(multipart.code == "NotImplemented")
+        #expect(copy.code == "InvalidRequest")
+        let sourceKey = Self.customerKey(7).map { ("x-amz-copy-source-" + $0.0.dropFirst("x-amz-".count), $0.1) }
+        #expect(try await send(.put, "/data/copy", headers: [("x-amz-copy-source", "/data/secret")] + sourceKey, through: allowing).status == 200)
+        #expect(try await send(.get, "/data/copy", through: allowing).body == body, "copied without a destination key: plain")
+        let reencrypted = [("x-amz-copy-source", "/data/secret")] + sourceKey + Self.customerKey(9)
+        #expect(try await send(.put, "/data/copy2", headers: reencrypted, through: allowing).status == 200)
+        #expect(try await send(.get, "/data/copy2", headers: Self.customerKey(9), through: allowing).body == body)
+        #expect(try await send(.get, "/data/copy2", headers: Self.customerKey(7), through: allowing).status == 403)
     }
 }

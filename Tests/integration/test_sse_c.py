@@ -57,3 +57,39 @@ def test_sse_c_over_plain_http_is_refused_by_default(cluster, monkeypatch):
         client.put_object(Bucket="data", Key="k", Body=b"x", SSECustomerAlgorithm="AES256", SSECustomerKey=os.urandom(32))
     assert refused.value.response["Error"]["Code"] == "InvalidRequest"
     assert "Contents" not in client.list_objects_v2(Bucket="data")
+
+
+def test_sse_c_multipart_uploads_and_copies(cluster, monkeypatch):
+    node = start(cluster, True, monkeypatch)
+    client = boto(node, node.key)
+    key, other = os.urandom(32), os.urandom(32)
+    sse = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
+    line = b"multipart secret row %08d\n"
+    first = b"".join(line % i for i in range(200_000))[: 5 << 20]
+    second = b"".join(line % i for i in range(200_000, 230_000))
+    upload = client.create_multipart_upload(Bucket="data", Key="mp", **sse)
+    with pytest.raises(ClientError) as keyless:
+        client.upload_part(Bucket="data", Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=first)
+    assert keyless.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    parts = []
+    for number, body in ((1, first), (2, second)):
+        answer = client.upload_part(Bucket="data", Key="mp", UploadId=upload["UploadId"], PartNumber=number, Body=body, **sse)
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+    client.complete_multipart_upload(Bucket="data", Key="mp", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts})
+    whole = first + second
+    assert client.get_object(Bucket="data", Key="mp", **sse)["Body"].read() == whole
+    across = client.get_object(Bucket="data", Key="mp", Range=f"bytes={len(first) - 50}-{len(first) + 49}", **sse)["Body"].read()
+    assert across == whole[len(first) - 50:len(first) + 50]
+    with pytest.raises(ClientError):
+        client.get_object(Bucket="data", Key="mp")
+    for path in shard_files([node]):
+        assert b"multipart secret row" not in path.read_bytes(), f"plaintext in {path}"
+
+    # A copy reads the source with its key and writes the copy under another.
+    client.copy_object(Bucket="data", Key="mp-copy", CopySource="data/mp", CopySourceSSECustomerAlgorithm="AES256",
+                       CopySourceSSECustomerKey=key, SSECustomerAlgorithm="AES256", SSECustomerKey=other)
+    assert client.get_object(Bucket="data", Key="mp-copy", SSECustomerAlgorithm="AES256", SSECustomerKey=other)["Body"].read() == whole
+    with pytest.raises(ClientError) as sourceless:
+        client.copy_object(Bucket="data", Key="leak", CopySource="data/mp")
+    assert sourceless.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "leak" not in [o["Key"] for o in client.list_objects_v2(Bucket="data")["Contents"]]

@@ -68,3 +68,46 @@ public struct ObjectCipher: Sendable {
         }
     }
 }
+
+/// Decrypts any range of an SSE-C object: a single-part object is one
+/// counter-mode stream, a multipart object one per part (each from 0).
+public struct ObjectDecryptor: Sendable {
+    private let pieces: [(range: Range<UInt64>, cipher: ObjectCipher)]
+
+    /// `key` must open `version` (`CustomerKey.opens`).
+    public init(version: ObjectVersion, key: CustomerKey) throws(ObjectError) {
+        guard let encryption = version.encryption else { throw .internalError("the object is not encrypted") }
+        guard let parts = version.parts else {
+            pieces = [(0..<version.size, try key.cipher(for: encryption))]
+            return
+        }
+        var built: [(range: Range<UInt64>, cipher: ObjectCipher)] = []
+        var start: UInt64 = 0
+        for part in parts {
+            var own = encryption
+            own.nonce = part.encryptionNonce ?? ""
+            built.append((start..<start + part.size, try key.cipher(for: own)))
+            start += part.size
+        }
+        pieces = built
+    }
+
+    /// The bytes at `offset` of the object, decrypted.
+    public func apply(_ bytes: some Collection<UInt8>, at offset: UInt64) throws(ObjectError) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var rest = bytes[...]
+        var position = offset
+        while !rest.isEmpty {
+            guard let piece = pieces.first(where: { $0.range.contains(position) }) else {
+                throw .internalError("offset \(position) lies in no part of the object")
+            }
+            let count = Int(min(UInt64(rest.count), piece.range.upperBound - position))
+            let end = rest.index(rest.startIndex, offsetBy: count)
+            output += try piece.cipher.apply(rest[..<end], at: position - piece.range.lowerBound)
+            rest = rest[end...]
+            position += UInt64(count)
+        }
+        return output
+    }
+}

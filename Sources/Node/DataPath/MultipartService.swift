@@ -26,6 +26,8 @@ extension ObjectService {
         public var checksumAlgorithm: ChecksumAlgorithm?
         public var checksumType: ChecksumType?
         public var tags: [ObjectTag]?
+        /// SSE-C: the key every part is to be encrypted under.
+        public var customerKey: CustomerKey?
 
         public init(contentType: String?, userMetadata: [String: String], contentHeaders: ContentHeaders?,
                     checksumAlgorithm: ChecksumAlgorithm?, checksumType: ChecksumType?, tags: [ObjectTag]? = nil) {
@@ -42,6 +44,7 @@ extension ObjectService {
             userMetadata: settings.userMetadata, contentHeaders: settings.contentHeaders, checksumAlgorithm: settings.checksumAlgorithm,
             checksumType: settings.checksumType)
         upload.tags = settings.tags
+        if let key = settings.customerKey { upload.encryption = CustomerEncryption(keyMD5: key.md5Base64, keyCheck: key.check, nonce: "") }
         let record = ObjectRecord(uploadTable: UploadTable.name(of: bucket.hex), key: UploadTable.uploadRowKey(key: key, uploadID: upload.uploadID),
                                   stamp: stamp(replacing: nil), upload: upload)
         try await metadata.write(record, bucket: bucket, routing: routing)
@@ -66,6 +69,8 @@ extension ObjectService {
         public let uploadID: String
         public let partNumber: Int
         public let body: BodyExpectations
+        /// SSE-C: the upload's key, sent again with each part.
+        public var customerKey: CustomerKey?
 
         public init(bucket: BucketID, key: String, uploadID: String, partNumber: Int, body: BodyExpectations) {
             self.bucket = bucket; self.key = key; self.uploadID = uploadID; self.partNumber = partNumber; self.body = body
@@ -89,19 +94,32 @@ extension ObjectService {
             }
             expectations.checksumAlgorithm = wanted
         }
+        var cipher: ObjectCipher?
+        var nonce: String?
+        switch (upload.encryption, request.customerKey) {
+        case (nil, nil): break
+        case (nil, .some): throw .invalidRequest("The encryption parameters are not applicable to this upload: it was created without SSE-C.")
+        case (.some, nil): throw .invalidRequest("This upload was created with SSE-C: send its key with every part.")
+        case (.some(let encryption), .some(let key)):
+            guard key.opens(encryption) else { throw .invalidRequest("The customer key does not match the key the upload was created with.") }
+            let fresh = key.newEncryption()
+            nonce = fresh.nonce
+            cipher = try key.cipher(for: fresh)
+        }
         let table = UploadTable.name(of: request.bucket.hex)
         let rowKey = UploadTable.partRowKey(key: request.key, uploadID: request.uploadID, part: request.partNumber)
         async let previousRead = metadata.read(table: table, bucket: request.bucket, key: rowKey, routing: routing)
 
         let written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key), layout: layout,
-                                          object: ObjectName(bucket: table, key: rowKey), routing: routing)
+                                          object: ObjectName(bucket: table, key: rowKey), routing: routing, cipher: cipher)
         let previous: ObjectRecord?
         do { previous = try await previousRead } catch {
             await discard(written, routing: routing)
             throw (error as? ObjectError) ?? .internalError("\(error)")
         }
-        let part = ObjectPart(number: request.partNumber, etag: Hex.encode(written.md5), checksum: written.checksum,
-                              lastModifiedMillis: node.wallClock.nowMillis(), data: written.body)
+        var part = ObjectPart(number: request.partNumber, etag: request.customerKey?.etag(md5: written.md5) ?? Hex.encode(written.md5),
+                              checksum: written.checksum, lastModifiedMillis: node.wallClock.nowMillis(), data: written.body)
+        part.encryptionNonce = nonce
         let record = ObjectRecord(uploadTable: table, key: rowKey, stamp: stamp(replacing: previous?.stamp), part: part)
         do { try await metadata.write(record, bucket: request.bucket, routing: routing) } catch {
             await discard(written, routing: routing)
@@ -217,6 +235,7 @@ extension ObjectService {
             parityShards: first.parityShards, blockSizeBytes: first.blockSizeBytes, layoutVersion: first.layoutVersion, storedSlots: [],
             checksum: checksum, contentHeaders: upload.contentHeaders, parts: selected)
         version.tags = upload.tags
+        version.encryption = upload.encryption
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: bucket, key: key, previous: previous, condition: condition, routing: routing)
