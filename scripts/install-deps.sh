@@ -2,7 +2,8 @@
 # Installs what building and testing Shale needs on Debian 12, if missing:
 # ISA-L, SQLite and pkg-config for the build; Python with pytest, boto3,
 # cryptography, awscrt and the AWS CLI, rclone and s3cmd, faketime (a node
-# with a skewed clock in the fault campaign), and pyarrow,
+# with a skewed clock in the fault campaign), zsh and fish (to parse the
+# completion scripts), requests (browser-style form uploads), and pyarrow,
 # polars and pyiceberg for the integration tests.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-packages=(libisal-dev libsqlite3-dev pkg-config python3 rclone s3cmd faketime)
+packages=(libisal-dev libsqlite3-dev pkg-config python3 rclone s3cmd faketime zsh fish)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -24,12 +25,12 @@ if ((${#missing[@]})); then
   apt_install "${missing[@]}"
 fi
 
-if ! python3 -c 'import pytest, boto3, cryptography, awscrt' >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
+if ! python3 -c 'import pytest, boto3, cryptography, awscrt, requests' >/dev/null 2>&1 || ! command -v aws >/dev/null 2>&1; then
   # awscrt gives botocore its CRC32C and CRC64NVME checksums (botocore[crt]).
-  echo "installing the test clients: pytest, boto3 (with awscrt), cryptography, awscli"
-  if ! python3 -m pip install --quiet pytest boto3 awscrt cryptography awscli 2>/dev/null; then
+  echo "installing the test clients: pytest, boto3 (with awscrt), cryptography, requests, awscli"
+  if ! python3 -m pip install --quiet pytest boto3 awscrt cryptography requests awscli 2>/dev/null; then
     # Debian's own Python refuses pip installs system-wide (PEP 668): use its packages.
-    apt_install python3-pytest python3-boto3 python3-awscrt python3-cryptography awscli
+    apt_install python3-pytest python3-boto3 python3-awscrt python3-cryptography python3-requests awscli
   fi
 fi
 
