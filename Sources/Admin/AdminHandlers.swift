@@ -122,7 +122,9 @@ struct AdminHandlers: Sendable {
                 // No object can exist before the data path does; from then on
                 // the object service answers this question.
                 try await node.deleteBucket(name: try name(context)) { (bucket: BucketRecord) throws(NodeError) in
-                    do { return try await objects.isEmpty(bucket: bucket.bucketID) } catch { throw .notReady("cannot tell whether the bucket is empty: \(error)") }
+                    do { return try await objects.emptyForDeletion(bucket: bucket.bucketID) } catch {
+                        throw .notReady("cannot tell whether the bucket is empty: \(error)")
+                    }
                 }
                 return Response(status: .noContent)
             }

@@ -21,6 +21,10 @@ public protocol ObjectStore: Sendable {
     func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
         -> ObjectService.Listing
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool
+    /// For DeleteBucket: whether the bucket holds no object; when it holds
+    /// none, its multipart uploads in progress are aborted (their parts
+    /// collected), as AWS deletes a bucket with uploads in progress.
+    func emptyForDeletion(bucket: BucketID) async throws(ObjectError) -> Bool
 
     // Multipart uploads
     func createUpload(bucket: BucketID, key: String, settings: ObjectService.UploadSettings) async throws(ObjectError) -> MultipartUpload

@@ -92,7 +92,7 @@ struct S3Handlers {
 
     func deleteBucket(_ name: String, record: BucketRecord) async throws -> Response {
         do {
-            guard try await objects.isEmpty(bucket: record.bucketID) else {
+            guard try await objects.emptyForDeletion(bucket: record.bucketID) else {
                 throw S3Error(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
             }
         } catch let error as ObjectError { throw S3Error(error) }

@@ -168,6 +168,14 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
 
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool { lock.withLock { objects[bucket.hex]?.isEmpty ?? true } }
 
+    func emptyForDeletion(bucket: BucketID) async throws(ObjectError) -> Bool {
+        guard try await isEmpty(bucket: bucket) else { return false }
+        lock.withLock {
+            for (id, found) in uploads where found.bucket == bucket.hex && found.upload.state == .inProgress { uploads[id]?.upload.state = .aborted }
+        }
+        return true
+    }
+
     // MARK: Multipart, with the real store's rules on parts
 
     private var uploads: [String: (bucket: String, upload: MultipartUpload, parts: [Int: (part: ObjectPart, bytes: [UInt8])])] = [:]

@@ -149,6 +149,27 @@ def test_every_multipart_call_with_unequal_parts(node):
     wait_until(lambda: len(bodies_on_disk(node) - before) == 3, timeout=20, what="replaced and abandoned parts collected")
 
 
+def test_deleting_a_bucket_aborts_its_uploads_and_collects_their_parts(node):
+    """As AWS: a bucket without objects is deleted with its uploads in progress; their parts do not linger."""
+    node.cli("bucket", "allow", "--owner", "data", "--key", "writer")
+    client = boto(node, node.key)
+    client.create_bucket(Bucket="scratch")
+    before = bodies_on_disk(node)
+    uploads = [client.create_multipart_upload(Bucket="scratch", Key=f"mp/{i}")["UploadId"] for i in range(3)]
+    for i, upload in enumerate(uploads):
+        client.upload_part(Bucket="scratch", Key=f"mp/{i}", UploadId=upload, PartNumber=1, Body=body(MiB, i))
+    assert len(bodies_on_disk(node) - before) == 3
+    client.put_object(Bucket="scratch", Key="blocker", Body=b"x")
+    with pytest.raises(ClientError) as not_empty:
+        client.delete_bucket(Bucket="scratch")
+    assert error_code(not_empty) == "BucketNotEmpty"
+    assert len(client.list_multipart_uploads(Bucket="scratch").get("Uploads", [])) == 3, "a refused delete aborts nothing"
+    client.delete_object(Bucket="scratch", Key="blocker")
+    client.delete_bucket(Bucket="scratch")
+    wait_until(lambda: bodies_on_disk(node) - before == set(), timeout=20, what="the deleted bucket's part shards collected")
+    assert "scratch" not in [b["Name"] for b in client.list_buckets()["Buckets"]]
+
+
 def test_abort_collects_the_parts_and_later_calls_find_no_upload(node):
     client = boto(node, node.key)
     before = bodies_on_disk(node)

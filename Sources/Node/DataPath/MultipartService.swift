@@ -308,6 +308,26 @@ extension ObjectService {
         Counter(label: "shale_multipart_uploads_aborted_total").increment()
     }
 
+    public func emptyForDeletion(bucket: BucketID) async throws(ObjectError) -> Bool {
+        guard try await isEmpty(bucket: bucket) else { return false }
+        var keyMarker: String?
+        var uploadIDMarker: String?
+        while true {
+            let page = try await listUploads(bucket: bucket, prefix: "", delimiter: nil, keyMarker: keyMarker, uploadIDMarker: uploadIDMarker,
+                                             maxUploads: 1000)
+            for upload in page.uploads {
+                do { try await abortUpload(bucket: bucket, key: upload.key, uploadID: upload.uploadID) } catch {
+                    // Completed or aborted meanwhile: a completed one is an object, which the next check finds.
+                    guard error == .noSuchUpload else { throw error }
+                }
+            }
+            guard page.isTruncated else { break }
+            (keyMarker, uploadIDMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
+        }
+        // An upload completed while its siblings were aborted made an object: the bucket is not empty after all.
+        return try await isEmpty(bucket: bucket)
+    }
+
     /// Tombstones an upload's part rows once they are not needed (best
     /// effort: a row left behind names shards the collector judges by the
     /// upload's state).
