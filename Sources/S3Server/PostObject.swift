@@ -123,19 +123,6 @@ enum PostFields {
     static let known: Set<String> = ["x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "x-amz-storage-class",
                                      "x-amz-security-token"]
 
-    static func userMetadata(_ fields: [String: String]) throws -> [String: String] {
-        var metadata: [String: String] = [:]
-        var bytes = 0
-        for (name, value) in fields where name.hasPrefix("x-amz-meta-") {
-            let short = String(name.dropFirst("x-amz-meta-".count))
-            bytes += short.utf8.count + value.utf8.count
-            metadata[short] = value
-        }
-        guard bytes <= S3Limits.maxUserMetadataBytes else {
-            throw S3Error(.metadataTooLarge, "Your metadata headers exceed the maximum allowed metadata size.")
-        }
-        return metadata
-    }
 }
 
 extension S3Responder {
@@ -185,7 +172,7 @@ extension S3Responder {
         let headers = ContentHeaders(cacheControl: fields["cache-control"], contentDisposition: fields["content-disposition"],
                                      contentEncoding: fields["content-encoding"], contentLanguage: nil, expires: fields["expires"])
         var put = ObjectService.PutRequest(bucket: bucket.bucketID, key: objectKey, contentLength: fileLength, contentType: fields["content-type"],
-                                           userMetadata: try PostFields.userMetadata(fields), expectedMD5: nil, expectedSHA256: nil,
+                                           userMetadata: try S3Handlers.userMetadata(fields.map { (name: $0.key, value: $0.value) }), expectedMD5: nil, expectedSHA256: nil,
                                            contentHeaders: headers.isEmpty ? nil : headers)
         put.tags = tags.flatMap { $0.isEmpty ? nil : $0.map { ObjectTag(key: $0.key, value: $0.value) } }
         let version: ObjectVersion

@@ -13,7 +13,7 @@ extension S3Handlers {
         let marker = try count(header("x-amz-part-number-marker"), named: "x-amz-part-number-marker", absent: 0)
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
-        _ = try openingCipher(version)
+        _ = try openingDecryptor(version)
         let parts = version.parts?.map { ObjectAttributes.Part(number: $0.number, size: $0.size, checksum: $0.checksum) }
         var response = xml(ObjectAttributes.render(
             ObjectAttributes.Answer(etag: version.etag, checksum: version.checksum, size: version.size, parts: parts,

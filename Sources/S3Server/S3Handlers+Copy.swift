@@ -27,7 +27,7 @@ extension S3Handlers {
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: source.key) } catch { throw S3Error(error) }
         // An SSE-C source's shards hold ciphertext: it is read with its key (the copy-source headers), never copied as it is.
-        let decryptor = try openingCipher(version, prefix: CustomerKeyHeaders.copySourcePrefix)
+        let decryptor = try openingDecryptor(version, prefix: CustomerKeyHeaders.copySourcePrefix)
         switch CopySource.conditions(headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
         case .proceed: break
         case .notModified:

@@ -76,10 +76,7 @@ extension S3Handlers {
         var fields = HTTPFields()
         fields[.eTag] = "\"\(part.etag)\""
         if let stored = part.checksum { fields[HTTPField.Name(stored.algorithm.headerName)!] = Base64.encode(stored.digest) }
-        if let key = partRequest.customerKey {
-            fields[HTTPField.Name("x-amz-server-side-encryption-customer-algorithm")!] = "AES256"
-            fields[HTTPField.Name("x-amz-server-side-encryption-customer-key-MD5")!] = key.md5Base64
-        }
+        if let key = partRequest.customerKey { Self.addEncryptionHeaders(keyMD5: key.md5Base64, to: &fields) }
         return Response(status: .ok, headers: fields)
     }
 

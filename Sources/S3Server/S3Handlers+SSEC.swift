@@ -19,7 +19,7 @@ extension S3Handlers {
 
     /// What decrypts `version`: its key is required when it is encrypted
     /// (and must be the one it was written with), and refused when it is not.
-    func openingCipher(_ version: ObjectVersion, prefix: String = CustomerKeyHeaders.objectPrefix) throws -> ObjectDecryptor? {
+    func openingDecryptor(_ version: ObjectVersion, prefix: String = CustomerKeyHeaders.objectPrefix) throws -> ObjectDecryptor? {
         let key = try customerKey(prefix: prefix)
         guard let encryption = version.encryption else {
             if key != nil { throw S3Error(.invalidRequest, "The encryption parameters are not applicable to this object.") }
@@ -34,7 +34,11 @@ extension S3Handlers {
 
     static func addEncryptionHeaders(_ encryption: CustomerEncryption?, to fields: inout HTTPFields) {
         guard let encryption else { return }
-        fields[HTTPField.Name("x-amz-server-side-encryption-customer-algorithm")!] = encryption.algorithm
-        fields[HTTPField.Name("x-amz-server-side-encryption-customer-key-MD5")!] = encryption.keyMD5
+        addEncryptionHeaders(keyMD5: encryption.keyMD5, to: &fields)
+    }
+
+    static func addEncryptionHeaders(keyMD5: String, to fields: inout HTTPFields) {
+        fields[HTTPField.Name("x-amz-server-side-encryption-customer-algorithm")!] = "AES256"
+        fields[HTTPField.Name("x-amz-server-side-encryption-customer-key-MD5")!] = keyMD5
     }
 }

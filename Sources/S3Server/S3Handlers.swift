@@ -242,12 +242,18 @@ struct S3Handlers {
     }
 
     static func userMetadata(_ headers: HTTPFields) throws -> [String: String] {
+        try userMetadata(headers.map { (name: $0.name.canonicalName, value: $0.value) })
+    }
+
+    /// `x-amz-meta-*` from header or form-field pairs (names lowercase): the
+    /// names without the prefix, repeated ones joined, within S3's size limit.
+    static func userMetadata(_ pairs: some Sequence<(name: String, value: String)>) throws -> [String: String] {
         var metadata: [String: String] = [:]
         var bytes = 0
-        for field in headers where field.name.canonicalName.hasPrefix("x-amz-meta-") {
-            let name = String(field.name.canonicalName.dropFirst("x-amz-meta-".count))
-            bytes += name.utf8.count + field.value.utf8.count
-            metadata[name] = metadata[name].map { $0 + "," + field.value } ?? field.value
+        for (fullName, value) in pairs where fullName.hasPrefix("x-amz-meta-") {
+            let name = String(fullName.dropFirst("x-amz-meta-".count))
+            bytes += name.utf8.count + value.utf8.count
+            metadata[name] = metadata[name].map { $0 + "," + value } ?? value
         }
         guard bytes <= S3Limits.maxUserMetadataBytes else {
             throw S3Error(.metadataTooLarge, "Your metadata headers exceed the maximum allowed metadata size.")
@@ -258,7 +264,7 @@ struct S3Handlers {
     func getObject(_ bucket: BucketRecord, key: String, request: Request, withBody: Bool) async throws -> Response {
         let version: ObjectVersion
         do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
-        let cipher = try openingCipher(version)
+        let decryptor = try openingDecryptor(version)
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         fields[.lastModified] = S3Dates.rfc1123(version.lastModifiedMillis)
@@ -316,8 +322,8 @@ struct S3Handlers {
         let body = ResponseBody(contentLength: Int(selected.count)) { writer in
             var offset = selected.lowerBound
             try await objects.read(plan, range: selected) { buffer in
-                guard let cipher else { return try await writer.write(buffer) }
-                let plain = try cipher.apply(buffer.readableBytesView, at: offset)
+                guard let decryptor else { return try await writer.write(buffer) }
+                let plain = try decryptor.apply(buffer.readableBytesView, at: offset)
                 offset += UInt64(buffer.readableBytes)
                 try await writer.write(ByteBuffer(bytes: plain))
             }
