@@ -22,6 +22,12 @@ public struct LifecycleRule: Codable, Sendable, Equatable {
     public init(id: String, enabled: Bool, prefix: String = "", tags: [ObjectTag] = []) {
         self.id = id; self.enabled = enabled; self.prefix = prefix; self.tags = tags
     }
+
+    /// Whether the rule removes objects, versions or delete markers (every action but aborting uploads).
+    public var expiresObjects: Bool {
+        expirationDays != nil || expirationDateMillis != nil || expiredObjectDeleteMarker == true || noncurrentDays != nil
+            || newerNoncurrentVersions != nil
+    }
 }
 
 public enum Lifecycle {

@@ -158,6 +158,8 @@ public struct MultipartUpload: Codable, Sendable, Equatable {
         public var etag: String
         /// The part numbers and ETags chosen, in order.
         public var parts: [ChosenPart]
+        /// In a versioning-enabled bucket: the S3 version the completion writes.
+        public var s3VersionID: String?
 
         public init(versionID: String, etag: String, parts: [ChosenPart]) {
             self.versionID = versionID; self.etag = etag; self.parts = parts

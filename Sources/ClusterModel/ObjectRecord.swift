@@ -41,6 +41,8 @@ public struct ObjectVersion: Codable, Sendable, Equatable {
     public var tags: [ObjectTag]?
     /// SSE-C: the bytes (shards or inline) are encrypted under a key the client keeps.
     public var encryption: CustomerEncryption?
+    /// The S3 version id of a version in a version table; nil for a null version.
+    public var s3VersionID: String?
 
     public init(versionID: String, size: UInt64, etag: String, contentType: String?, userMetadata: [String: String],
                 lastModifiedMillis: UInt64, dataShards: Int, parityShards: Int, blockSizeBytes: Int,
@@ -132,8 +134,10 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// tags (`ObjectVersion.tags`, `MultipartUpload.tags`); 7: SSE-C
     /// (`ObjectVersion.encryption`, `MultipartUpload.encryption`,
     /// `ObjectPart.encryptionNonce`: an older build must not serve the
-    /// ciphertext as the object).
-    public static let currentFormat = 7
+    /// ciphertext as the object); 8: versioning (`marker`,
+    /// `ObjectVersion.s3VersionID`, rows of version tables,
+    /// `MultipartUpload.Completion.s3VersionID`).
+    public static let currentFormat = 8
 
     public var bucketID: String
     public var key: String
@@ -144,6 +148,8 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     public var upload: MultipartUpload?
     /// … or one of its parts.
     public var part: ObjectPart?
+    /// A delete marker (versioned buckets): no version, but not a tombstone either.
+    public var marker: DeleteMarker?
     /// The format the row was written in (1 for rows that carry none).
     public var format: Int
 
@@ -159,7 +165,7 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
         format = Self.currentFormat
     }
 
-    enum CodingKeys: String, CodingKey { case bucketID, key, stamp, version, format, upload, part }
+    enum CodingKeys: String, CodingKey { case bucketID, key, stamp, version, format, upload, part, marker }
 
     /// Reads rows of every format up to the current one; a row written by a
     /// newer Shale is refused, never half-read.
@@ -176,9 +182,16 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
         version = try container.decodeIfPresent(ObjectVersion.self, forKey: .version)
         upload = try container.decodeIfPresent(MultipartUpload.self, forKey: .upload)
         part = try container.decodeIfPresent(ObjectPart.self, forKey: .part)
+        marker = try container.decodeIfPresent(DeleteMarker.self, forKey: .marker)
     }
 
-    public var isTombstone: Bool { version == nil && upload == nil && part == nil }
+    /// A delete marker's row (as the latest row of a key, or a version table's row).
+    public init(table: String, key: String, stamp: Stamp, marker: DeleteMarker) {
+        self.init(bucketID: table, key: key, stamp: stamp, version: nil)
+        self.marker = marker
+    }
+
+    public var isTombstone: Bool { version == nil && upload == nil && part == nil && marker == nil }
 
     /// The newer of two records of one key (by stamp).
     public static func newest(_ a: ObjectRecord?, _ b: ObjectRecord?) -> ObjectRecord? {

@@ -144,17 +144,18 @@ public struct AccessKeyRecord: Codable, Sendable, Equatable {
 /// reads) or its lifecycle rules (which the lifecycle worker applies). An
 /// empty one is a removal (a tombstone).
 public struct BucketConfig: Codable, Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case tagging, cors, lifecycle }
+    public enum Kind: String, Sendable, CaseIterable { case tagging, cors, lifecycle, versioning }
 
     public var tags: [ObjectTag]?
     public var corsXML: String?
     public var lifecycle: [LifecycleRule]?
+    public var versioning: VersioningState?
 
-    public init(tags: [ObjectTag]? = nil, corsXML: String? = nil, lifecycle: [LifecycleRule]? = nil) {
-        self.tags = tags; self.corsXML = corsXML; self.lifecycle = lifecycle
+    public init(tags: [ObjectTag]? = nil, corsXML: String? = nil, lifecycle: [LifecycleRule]? = nil, versioning: VersioningState? = nil) {
+        self.tags = tags; self.corsXML = corsXML; self.lifecycle = lifecycle; self.versioning = versioning
     }
 
-    public var isEmpty: Bool { tags == nil && corsXML == nil && lifecycle == nil }
+    public var isEmpty: Bool { tags == nil && corsXML == nil && lifecycle == nil && versioning == nil }
 
     static func entryKey(_ bucketID: String, _ kind: Kind) -> String { "\(bucketID)/\(kind.rawValue)" }
 }

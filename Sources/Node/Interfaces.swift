@@ -11,15 +11,21 @@ import Units
 public protocol ObjectStore: Sendable {
     func put<Body: AsyncSequence>(_ request: ObjectService.PutRequest, body: Body) async throws(ObjectError) -> ObjectVersion
         where Body.Element == ByteBuffer
-    func head(bucket: BucketID, key: String) async throws(ObjectError) -> ObjectVersion
+    /// The version `versionID` names ("null" included), or the key's latest when nil.
+    func head(bucket: BucketID, key: String, versionID: String?) async throws(ObjectError) -> ObjectVersion
     /// Checked before an answer's headers go out: the version can be read now.
     func planRead(_ version: ObjectVersion, bucket: BucketID, key: String) async throws(ObjectError) -> ObjectService.ReadPlan
     func read(_ plan: ObjectService.ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError)
-    func delete(bucket: BucketID, key: String) async throws(ObjectError)
-    /// Replaces the current object's tags (nil: removes them); returns the edited version.
-    func setTags(bucket: BucketID, key: String, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion
+    func delete(bucket: BucketID, key: String, versionID: String?) async throws(ObjectError) -> ObjectService.DeleteOutcome
+    /// Replaces a version's tags (the latest's when `versionID` is nil; nil tags: removes them); returns the edited version.
+    func setTags(bucket: BucketID, key: String, versionID: String?, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion
     func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError)
         -> ObjectService.Listing
+    /// ListObjectVersions: every version and delete marker in (key, newest first) order.
+    func listVersions(bucket: BucketID, prefix: String, delimiter: String?, keyMarker: String?, versionIDMarker: String?,
+                      maxKeys: Int) async throws(ObjectError) -> ObjectService.VersionListing
+    /// The bucket's versioning state (nil: never set).
+    func versioning(of bucket: BucketID) async -> VersioningState?
     func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool
     /// For DeleteBucket: whether the bucket holds no object; when it holds
     /// none, its multipart uploads in progress are aborted (their parts
@@ -68,6 +74,22 @@ public protocol ClusterAdministration: ClusterControl {
     func createKey(name: String) async throws(NodeError) -> AccessKeyRecord
     func importKey(id: String, secret: String, name: String) async throws(NodeError) -> AccessKeyRecord
     func deleteKey(matching text: String) async throws(NodeError) -> AccessKeyRecord
+}
+
+extension ObjectStore {
+    /// The key's latest version.
+    public func head(bucket: BucketID, key: String) async throws(ObjectError) -> ObjectVersion {
+        try await head(bucket: bucket, key: key, versionID: nil)
+    }
+
+    /// DELETE of the key without a version id.
+    public func delete(bucket: BucketID, key: String) async throws(ObjectError) {
+        _ = try await delete(bucket: bucket, key: key, versionID: nil)
+    }
+
+    public func setTags(bucket: BucketID, key: String, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
+        try await setTags(bucket: bucket, key: key, versionID: nil, tags: tags)
+    }
 }
 
 extension ObjectService: ObjectStore {}

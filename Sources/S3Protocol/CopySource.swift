@@ -6,17 +6,24 @@ import Checksums
 public struct CopySource: Equatable, Sendable {
     public let bucket: String
     public let key: String
+    /// `?versionId=`: the source version (nil: the key's latest).
+    public let versionID: String?
 
-    public init(bucket: String, key: String) { self.bucket = bucket; self.key = key }
+    public init(bucket: String, key: String, versionID: String? = nil) { self.bucket = bucket; self.key = key; self.versionID = versionID }
 
     public static func parse(_ header: String) throws(S3Error) -> CopySource {
         var text = Substring(header.trimmed)
+        var versionID: String?
         if let question = text.firstIndex(of: "?") {
             let query = text[text.index(after: question)...]
-            if query.hasPrefix("versionId=") {
-                throw S3Error(.notImplemented, "x-amz-copy-source with a versionId: versioning is not implemented.")
+            guard query.hasPrefix("versionId="), !query.contains("&") else {
+                throw S3Error(.invalidArgument, "Invalid copy source: only ?versionId may follow the key.")
             }
-            throw S3Error(.invalidArgument, "Invalid copy source: only ?versionId may follow the key.")
+            guard let id = SigV4.percentDecode(String(query.dropFirst("versionId=".count))), !id.isEmpty else {
+                throw S3Error(.invalidArgument, "Invalid copy source: the version id is empty or badly encoded.")
+            }
+            versionID = id
+            text = text[..<question]
         }
         if text.hasPrefix("arn:") { throw S3Error(.notImplemented, "Access point ARNs as copy sources are not implemented.") }
         if text.hasPrefix("/") { text = text.dropFirst() }
@@ -31,7 +38,7 @@ public struct CopySource: Equatable, Sendable {
             throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
         }
         guard key.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
-        return CopySource(bucket: bucket, key: key)
+        return CopySource(bucket: bucket, key: key, versionID: versionID)
     }
 
     /// `x-amz-copy-source-range: bytes=first-last` (both given) within a source of `size`.

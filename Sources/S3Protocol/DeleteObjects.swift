@@ -37,18 +37,40 @@ public struct DeleteObjectsRequest: Equatable, Sendable {
 
 extension S3XML {
     /// One key's failure in a DeleteObjects answer.
-    public struct DeleteError: Sendable {
+    public struct DeleteError: Error, Sendable {
         public let key: String
+        public let versionID: String?
         public let code: String
         public let message: String
-        public init(key: String, code: String, message: String) { self.key = key; self.code = code; self.message = message }
+        public init(key: String, versionID: String? = nil, code: String, message: String) {
+            self.key = key; self.versionID = versionID; self.code = code; self.message = message
+        }
     }
 
-    public static func deleteResult(deleted: [String], errors: [DeleteError]) -> String {
+    /// One key DeleteObjects deleted: the version named, and whether a delete marker was concerned.
+    public struct Deleted: Sendable {
+        public let key: String
+        public let versionID: String?
+        public let deleteMarker: Bool
+        public let deleteMarkerVersionID: String?
+        public init(key: String, versionID: String? = nil, deleteMarker: Bool = false, deleteMarkerVersionID: String? = nil) {
+            self.key = key; self.versionID = versionID; self.deleteMarker = deleteMarker; self.deleteMarkerVersionID = deleteMarkerVersionID
+        }
+    }
+
+    public static func deleteResult(deleted: [Deleted], errors: [DeleteError]) -> String {
         var out = declaration + "<DeleteResult xmlns=\"\(namespace)\">"
-        for key in deleted { out += "<Deleted>" + element("Key", key) + "</Deleted>" }
+        for done in deleted {
+            out += "<Deleted>" + element("Key", done.key)
+            if let id = done.versionID { out += element("VersionId", id) }
+            if done.deleteMarker { out += element("DeleteMarker", "true") }
+            if let id = done.deleteMarkerVersionID { out += element("DeleteMarkerVersionId", id) }
+            out += "</Deleted>"
+        }
         for error in errors {
-            out += "<Error>" + element("Key", error.key) + element("Code", error.code) + element("Message", error.message) + "</Error>"
+            out += "<Error>" + element("Key", error.key)
+            if let id = error.versionID { out += element("VersionId", id) }
+            out += element("Code", error.code) + element("Message", error.message) + "</Error>"
         }
         return out + "</DeleteResult>"
     }

@@ -185,8 +185,11 @@ public enum RequestRefusals {
         Rule(.header("content-encoding"), refusing: .valuesWithToken("aws-chunked"), on: .allExcept([.putObject, .uploadPart]),
              why: "aws-chunked bodies are taken by PutObject and UploadPart only",
              probe: put(.newBucket, "Content-Encoding: aws-chunked")),
-        Rule(.query("versionId"), why: "versioning is not implemented",
-             probe: get("?versionId=3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")),
+        Rule(.query("versionId"),
+             on: .allExcept([.getObject, .headObject, .deleteObject, .getObjectTagging, .putObjectTagging, .deleteObjectTagging,
+                             .getObjectAttributes, .getObjectAcl, .putObjectAcl]),
+             why: "a version id addresses one version on GET, HEAD, DELETE and the object's tagging, attributes and ACL; elsewhere it would be ignored",
+             probe: put(.existingObject, "?versionId=3HL4kqtJlcpXroDTDmjVBH40Nrjfkd")),
         Rule(.queryPrefix("response-"), on: .allExcept([.getObject, .headObject]), why: "response header overrides belong to GetObject and HeadObject",
              probe: get(.existingBucket, "?response-content-type=text/plain")),
     ]

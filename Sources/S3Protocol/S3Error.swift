@@ -45,6 +45,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case noSuchLifecycleConfiguration = "NoSuchLifecycleConfiguration"
         case noSuchTagSet = "NoSuchTagSet"
         case noSuchUpload = "NoSuchUpload"
+        case noSuchVersion = "NoSuchVersion"
         case notImplemented = "NotImplemented"
         case preconditionFailed = "PreconditionFailed"
         case requestTimeTooSkewed = "RequestTimeTooSkewed"
@@ -56,7 +57,8 @@ public struct S3Error: Error, Equatable, Sendable {
             switch self {
             case .accessDenied, .accessForbidden, .invalidAccessKeyId, .requestTimeTooSkewed, .signatureDoesNotMatch: return 403
             case .bucketAlreadyExists, .bucketAlreadyOwnedByYou, .bucketNotEmpty, .conditionalRequestConflict: return 409
-            case .noSuchBucket, .noSuchCORSConfiguration, .noSuchKey, .noSuchLifecycleConfiguration, .noSuchTagSet, .noSuchUpload: return 404
+            case .noSuchBucket, .noSuchCORSConfiguration, .noSuchKey, .noSuchLifecycleConfiguration, .noSuchTagSet, .noSuchUpload,
+                 .noSuchVersion: return 404
             case .methodNotAllowed: return 405
             case .missingContentLength: return 411
             case .preconditionFailed: return 412
@@ -74,11 +76,14 @@ public struct S3Error: Error, Equatable, Sendable {
     public let message: String
     /// The cause, for the node's log only.
     public let logDetail: String?
+    /// Headers the error answer carries (a delete marker's `x-amz-delete-marker` and version id), names lowercase.
+    public var headers: [String: String] = [:]
 
-    public init(_ code: Code, _ message: String, logDetail: String? = nil) {
+    public init(_ code: Code, _ message: String, logDetail: String? = nil, headers: [String: String] = [:]) {
         self.code = code
         self.message = message
         self.logDetail = logDetail
+        self.headers = headers
     }
 
     public var status: Int { code.status }

@@ -38,6 +38,9 @@ public enum S3Operation: Equatable, Sendable {
     case getBucketLifecycle(bucket: String)
     case putBucketLifecycle(bucket: String)
     case deleteBucketLifecycle(bucket: String)
+    case getBucketVersioning(bucket: String)
+    case putBucketVersioning(bucket: String)
+    case listObjectVersions(bucket: String)
     /// A browser-based upload (POST of a form to the bucket).
     case postObject(bucket: String)
     /// A real S3 operation Shale does not offer (yet): answered NotImplemented.
@@ -82,6 +85,9 @@ public enum S3Operation: Equatable, Sendable {
         case getBucketLifecycle = "GetBucketLifecycleConfiguration"
         case putBucketLifecycle = "PutBucketLifecycleConfiguration"
         case deleteBucketLifecycle = "DeleteBucketLifecycle"
+        case getBucketVersioning = "GetBucketVersioning"
+        case putBucketVersioning = "PutBucketVersioning"
+        case listObjectVersions = "ListObjectVersions"
         case postObject = "PostObject"
         case notImplemented = "NotImplemented"
     }
@@ -125,6 +131,9 @@ public enum S3Operation: Equatable, Sendable {
         case .getBucketLifecycle: return .getBucketLifecycle
         case .putBucketLifecycle: return .putBucketLifecycle
         case .deleteBucketLifecycle: return .deleteBucketLifecycle
+        case .getBucketVersioning: return .getBucketVersioning
+        case .putBucketVersioning: return .putBucketVersioning
+        case .listObjectVersions: return .listObjectVersions
         case .postObject: return .postObject
         case .notImplemented: return .notImplemented
         }
@@ -144,14 +153,16 @@ public enum S3Operation: Equatable, Sendable {
         case .listBuckets, .notImplemented: return .authenticated
         case .createBucket: return .createBucket
         case .headBucket, .getBucketLocation, .listObjectsV2, .listObjects, .getObject, .headObject, .listParts, .listMultipartUploads,
-             .getObjectAttributes, .getObjectTagging, .getObjectAcl, .getBucketTagging, .getBucketAcl, .getBucketCors, .getBucketLifecycle:
+             .getObjectAttributes, .getObjectTagging, .getObjectAcl, .getBucketTagging, .getBucketAcl, .getBucketCors, .getBucketLifecycle,
+             .getBucketVersioning, .listObjectVersions:
             return .read
         case .putObject, .deleteObject, .deleteObjects, .createMultipartUpload, .uploadPart, .completeMultipartUpload, .abortMultipartUpload,
              .copyObject, .uploadPartCopy, .putObjectTagging, .deleteObjectTagging, .putObjectAcl, .postObject:
             // A copy also needs read on its source bucket, checked by its handler.
             return .write
         // A bucket's configuration is its owner's to change.
-        case .deleteBucket, .putBucketTagging, .deleteBucketTagging, .putBucketAcl, .putBucketCors, .deleteBucketCors, .putBucketLifecycle, .deleteBucketLifecycle: return .owner
+        case .deleteBucket, .putBucketTagging, .deleteBucketTagging, .putBucketAcl, .putBucketCors, .deleteBucketCors, .putBucketLifecycle, .deleteBucketLifecycle,
+             .putBucketVersioning: return .owner
         }
     }
 
@@ -162,7 +173,8 @@ public enum S3Operation: Equatable, Sendable {
              .listObjectsV2(let b), .listObjects(let b), .deleteObjects(let b), .listMultipartUploads(let b),
              .getBucketTagging(let b), .putBucketTagging(let b), .deleteBucketTagging(let b), .getBucketAcl(let b), .putBucketAcl(let b),
              .getBucketCors(let b), .putBucketCors(let b), .deleteBucketCors(let b), .postObject(let b),
-             .getBucketLifecycle(let b), .putBucketLifecycle(let b), .deleteBucketLifecycle(let b): return b
+             .getBucketLifecycle(let b), .putBucketLifecycle(let b), .deleteBucketLifecycle(let b),
+             .getBucketVersioning(let b), .putBucketVersioning(let b), .listObjectVersions(let b): return b
         case .getObjectTagging(let b, _), .putObjectTagging(let b, _), .deleteObjectTagging(let b, _), .getObjectAcl(let b, _),
              .putObjectAcl(let b, _), .putObject(let b, _), .getObject(let b, _), .headObject(let b, _), .deleteObject(let b, _),
              .createMultipartUpload(let b, _), .uploadPart(let b, _), .completeMultipartUpload(let b, _),
@@ -213,6 +225,8 @@ public enum S3Operation: Equatable, Sendable {
         }
         if let key {
             guard key.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
+            // U+0001 separates a key from its upload or version id in the metadata tables' row keys.
+            guard !key.utf8.contains(1) else { throw S3Error(.invalidArgument, "Object keys containing the control character U+0001 are not supported.") }
             if let multipart = try multipartOperation(method: method, bucket: bucket, key: key, query: query) { return multipart }
             if query["attributes"] != nil && method == "GET" { return .getObjectAttributes(bucket: bucket, key: key) }
             if query["tagging"] != nil {
@@ -249,6 +263,7 @@ public enum S3Operation: Equatable, Sendable {
         if query["location"] != nil && method == "GET" { return .getBucketLocation(bucket: bucket) }
         if query["delete"] != nil && method == "POST" { return .deleteObjects(bucket: bucket) }
         if query["uploads"] != nil && method == "GET" { return .listMultipartUploads(bucket: bucket) }
+        if query["versions"] != nil && method == "GET" { return .listObjectVersions(bucket: bucket) }
         if let configuration = try bucketConfigurationOperation(method: method, bucket: bucket, query: query) { return configuration }
         if let sub = query.keys.first(where: { bucketSubresources.contains($0) }) {
             return .notImplemented("\(method) bucket ?\(sub)")
@@ -284,6 +299,7 @@ extension S3Operation {
         ("acl", S3Operation.getBucketAcl, S3Operation.putBucketAcl, nil),
         ("cors", S3Operation.getBucketCors, S3Operation.putBucketCors, S3Operation.deleteBucketCors),
         ("lifecycle", S3Operation.getBucketLifecycle, S3Operation.putBucketLifecycle, S3Operation.deleteBucketLifecycle),
+        ("versioning", S3Operation.getBucketVersioning, S3Operation.putBucketVersioning, nil),
     ]
 
     static func bucketConfigurationOperation(method: String, bucket: String, query: [String: String]) throws(S3Error) -> S3Operation? {

@@ -26,6 +26,12 @@ extension S3Error {
         case .bodyRejected(.malformed): self.init(.incompleteBody, error.description)
         case .preconditionFailed: self.init(.preconditionFailed, error.description)
         case .conditionalConflict: self.init(.conditionalRequestConflict, error.description)
+        case .invalidVersionID: self.init(.invalidArgument, error.description)
+        case .noSuchVersion: self.init(.noSuchVersion, error.description)
+        case .deleteMarker(let id, let addressed):
+            self.init(addressed ? .methodNotAllowed : .noSuchKey, error.description,
+                      headers: ["x-amz-delete-marker": "true", "x-amz-version-id": id])
+        case .notImplemented(let why): self.init(.notImplemented, why)
         case .internalError(let cause): self.init(.internalError, Self.internalMessage, logDetail: cause)
         }
     }

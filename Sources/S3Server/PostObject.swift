@@ -159,6 +159,7 @@ extension S3Responder {
         }
         let objectKey = keyField.replacingOccurrences(of: "${filename}", with: file.filename ?? "")
         guard objectKey.utf8.count <= S3Limits.maxKeyBytes else { throw S3Error(.keyTooLongError, "Your key is too long.") }
+        guard !objectKey.utf8.contains(1) else { throw S3Error(.invalidArgument, "Object keys containing the control character U+0001 are not supported.") }
         let fileLength = total - (upload.fileOffset ?? total) - upload.closingLength
         guard fileLength >= 0 else { throw S3Error(.incompleteBody, "The form is shorter than its fields and closing boundary.") }
         if let range = policy.contentLengthRange {

@@ -86,6 +86,7 @@ struct S3Responder: HTTPResponder {
     static func errorResponse(_ error: S3Error, resource: String, requestID: String, isHead: Bool) -> Response {
         var fields = HTTPFields()
         fields[HTTPField.Name("x-amz-request-id")!] = requestID
+        for (name, value) in error.headers.sorted(by: { $0.key < $1.key }) { fields[HTTPField.Name(name)!] = value }
         let status = HTTPResponse.Status(code: error.status)
         if isHead { return Response(status: status, headers: fields) }
         fields[.contentType] = "application/xml"
@@ -159,6 +160,9 @@ struct S3Responder: HTTPResponder {
         case .getBucketLifecycle: return try handlers.getBucketLifecycle(bucket!)
         case .putBucketLifecycle: return try await handlers.putBucketLifecycle(bucket!, request: request)
         case .deleteBucketLifecycle: return try await handlers.deleteBucketLifecycle(bucket!)
+        case .getBucketVersioning: return handlers.getBucketVersioning(bucket!)
+        case .putBucketVersioning: return try await handlers.putBucketVersioning(bucket!, request: request)
+        case .listObjectVersions: return try await handlers.listObjectVersions(bucket!)
         case .postObject: throw S3Error(.internalError, S3Error.internalMessage, logDetail: "a POST upload reached the signed handlers")
         case .notImplemented(let what): throw S3Error(.notImplemented, "\(what) is not implemented by Shale yet (see Docs/s3-api.md).")
         }

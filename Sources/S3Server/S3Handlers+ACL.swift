@@ -9,7 +9,7 @@ import S3Protocol
 extension S3Handlers {
     func getACL(_ bucket: BucketRecord, key: String?) async throws -> Response {
         if let key {
-            do { _ = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+            do { _ = try await objects.head(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID()) } catch let error as ObjectError { throw S3Error(error) }
         }
         let owner = objectOwner(bucket)
         return xml(AccessControl.policyXML(ownerID: owner.id, ownerName: owner.name))
@@ -32,7 +32,7 @@ extension S3Handlers {
             break
         }
         if let key {
-            do { _ = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+            do { _ = try await objects.head(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID()) } catch let error as ObjectError { throw S3Error(error) }
         }
         return Response(status: .ok)
     }

@@ -17,7 +17,7 @@ extension S3Handlers {
     static let maxCopySourceBytes: UInt64 = 5 << 30
 
     /// The copy's source, once the caller may read it and its `x-amz-copy-source-if-*` conditions hold.
-    func copySource() async throws -> (bucket: BucketRecord, key: String, version: ObjectVersion, decryptor: ObjectDecryptor?) {
+    func copySource() async throws -> (bucket: BucketRecord, key: String, version: ObjectVersion, decryptor: ObjectDecryptor?, namedVersion: Bool) {
         let source = try CopySource.parse(header("x-amz-copy-source") ?? "")
         let bucket: BucketRecord
         do { bucket = try caller.state.bucket(named: source.bucket) } catch {
@@ -25,7 +25,13 @@ extension S3Handlers {
         }
         guard caller.state.permissions(of: caller.key.id, on: bucket.id).contains(.read) else { throw S3Error(.accessDenied, "Access Denied") }
         let version: ObjectVersion
-        do { version = try await objects.head(bucket: bucket.bucketID, key: source.key) } catch { throw S3Error(error) }
+        do { version = try await objects.head(bucket: bucket.bucketID, key: source.key, versionID: source.versionID) } catch {
+            // A delete marker is no source: AWS answers 404 for the latest, 400 for one named.
+            if case .deleteMarker(_, let addressed) = error, addressed {
+                throw S3Error(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+            }
+            throw S3Error(error)
+        }
         // An SSE-C source's shards hold ciphertext: it is read with its key (the copy-source headers), never copied as it is.
         let decryptor = try openingDecryptor(version, prefix: CustomerKeyHeaders.copySourcePrefix)
         switch CopySource.conditions(headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
@@ -35,7 +41,7 @@ extension S3Handlers {
         case .preconditionFailed(let which):
             throw S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold (x-amz-copy-source-\(which.lowercased())).")
         }
-        return (bucket, source.key, version, decryptor)
+        return (bucket, source.key, version, decryptor, source.versionID != nil)
     }
 
     /// Bytes `range` of the source as a stream the pipeline reads; one block
@@ -77,7 +83,8 @@ extension S3Handlers {
         guard directive == "COPY" || directive == "REPLACE" else {
             throw S3Error(.invalidArgument, "Unknown metadata directive: \(directive) (COPY or REPLACE).")
         }
-        if source.bucket.id == bucket.id && source.key == key && directive == "COPY" {
+        // Copying a named version onto its own key is how an older version is made the latest again.
+        if source.bucket.id == bucket.id && source.key == key && directive == "COPY" && !source.namedVersion {
             throw S3Error(.invalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
         }
         let contentType: String?
@@ -103,7 +110,10 @@ extension S3Handlers {
             do throws(ObjectError) { copied = try await objects.put(put, body: stream) } catch { throw S3Error(error) }
         }
         guard let copied else { throw S3Error(.internalError, S3Error.internalMessage, logDetail: "copy finished without a version") }
-        return xml(S3XML.copyObjectResult(etag: copied.etag, lastModified: S3Dates.iso8601(copied.lastModifiedMillis), checksum: copied.checksum))
+        var response = xml(S3XML.copyObjectResult(etag: copied.etag, lastModified: S3Dates.iso8601(copied.lastModifiedMillis), checksum: copied.checksum))
+        Self.addVersionHeader(copied.s3VersionID, to: &response.headers)
+        if let id = source.version.s3VersionID { response.headers[HTTPField.Name("x-amz-copy-source-version-id")!] = id }
+        return response
     }
 
     /// `x-amz-tagging-directive`: COPY (the default) keeps the source's
@@ -140,6 +150,8 @@ extension S3Handlers {
             do throws(ObjectError) { copied = try await objects.uploadPart(partRequest, body: stream) } catch { throw S3Error(error) }
         }
         guard let copied else { throw S3Error(.internalError, S3Error.internalMessage, logDetail: "part copy finished without a part") }
-        return xml(S3XML.copyPartResult(etag: copied.etag, lastModified: S3Dates.iso8601(copied.lastModifiedMillis), checksum: copied.checksum))
+        var response = xml(S3XML.copyPartResult(etag: copied.etag, lastModified: S3Dates.iso8601(copied.lastModifiedMillis), checksum: copied.checksum))
+        if let id = source.version.s3VersionID { response.headers[HTTPField.Name("x-amz-copy-source-version-id")!] = id }
+        return response
     }
 }

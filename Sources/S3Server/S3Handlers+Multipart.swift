@@ -103,8 +103,10 @@ extension S3Handlers {
                 expectedSize: expectedSize, condition: condition)
         } catch { throw S3Error(error) }
         let location = "/\(bucket.name.rawValue)/\(SigV4.uriEncode(key, keepSlash: true))"
-        return xml(S3XML.completeMultipartUpload(location: location, bucket: bucket.name.rawValue, key: key, etag: version.etag,
-                                                 checksum: version.checksum))
+        var response = xml(S3XML.completeMultipartUpload(location: location, bucket: bucket.name.rawValue, key: key, etag: version.etag,
+                                                         checksum: version.checksum))
+        Self.addVersionHeader(version.s3VersionID, to: &response.headers)
+        return response
     }
 
     func abortMultipartUpload(_ bucket: BucketRecord, key: String) async throws -> Response {

@@ -20,22 +20,35 @@ extension S3Handlers {
 
     func getObjectTagging(_ bucket: BucketRecord, key: String) async throws -> Response {
         let version: ObjectVersion
-        do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
-        return xml(Self.rendered(version.tags))
+        do { version = try await objects.head(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID()) } catch let error as ObjectError {
+            throw S3Error(error)
+        }
+        var response = xml(Self.rendered(version.tags))
+        Self.addVersionHeader(version.s3VersionID, to: &response.headers)
+        return response
     }
 
     func putObjectTagging(_ bucket: BucketRecord, key: String, request: Request) async throws -> Response {
         let body = try await smallBody(request, upTo: Tagging.maxBodyBytes, what: "Tagging document")
         let tags = try Tagging.parse(xml: String(decoding: body, as: UTF8.self), for: .object)
-        do { _ = try await objects.setTags(bucket: bucket.bucketID, key: key, tags: tags.map { ObjectTag(key: $0.key, value: $0.value) }) } catch {
-            throw S3Error(error)
-        }
-        return Response(status: .ok)
+        let edited: ObjectVersion
+        do {
+            edited = try await objects.setTags(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID(),
+                                               tags: tags.map { ObjectTag(key: $0.key, value: $0.value) })
+        } catch let error as ObjectError { throw S3Error(error) }
+        var fields = HTTPFields()
+        Self.addVersionHeader(edited.s3VersionID, to: &fields)
+        return Response(status: .ok, headers: fields)
     }
 
     func deleteObjectTagging(_ bucket: BucketRecord, key: String) async throws -> Response {
-        do { _ = try await objects.setTags(bucket: bucket.bucketID, key: key, tags: nil) } catch { throw S3Error(error) }
-        return Response(status: .noContent)
+        let edited: ObjectVersion
+        do { edited = try await objects.setTags(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID(), tags: nil) } catch let error as ObjectError {
+            throw S3Error(error)
+        }
+        var fields = HTTPFields()
+        Self.addVersionHeader(edited.s3VersionID, to: &fields)
+        return Response(status: .noContent, headers: fields)
     }
 
     func getBucketTagging(_ bucket: BucketRecord) throws -> Response {

@@ -216,6 +216,7 @@ struct S3Handlers {
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         Self.addEncryptionHeaders(version.encryption, to: &fields)
+        Self.addVersionHeader(version.s3VersionID, to: &fields)
         if let stored = version.checksum {
             fields[HTTPField.Name(stored.algorithm.headerName)!] = stored.displayValue
             fields[HTTPField.Name("x-amz-checksum-type")!] = stored.checksumType.rawValue
@@ -263,11 +264,14 @@ struct S3Handlers {
 
     func getObject(_ bucket: BucketRecord, key: String, request: Request, withBody: Bool) async throws -> Response {
         let version: ObjectVersion
-        do { version = try await objects.head(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
+        do { version = try await objects.head(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID()) } catch let error as ObjectError {
+            throw S3Error(error)
+        }
         let decryptor = try openingDecryptor(version)
         var fields = HTTPFields()
         fields[.eTag] = "\"\(version.etag)\""
         fields[.lastModified] = S3Dates.rfc1123(version.lastModifiedMillis)
+        Self.addVersionHeader(version.s3VersionID, to: &fields)
         Self.addEncryptionHeaders(version.encryption, to: &fields)
         switch ReadConditions(headers: headers).evaluate(etag: version.etag, lastModifiedSeconds: Int64(version.lastModifiedMillis / 1000)) {
         case .proceed: break
@@ -348,33 +352,32 @@ struct S3Handlers {
         return (start..<(start + parts[number - 1].size), parts[number - 1].checksum)
     }
 
-    /// DeleteObjects: up to 1000 keys, each answered on its own (Deleted or
-    /// Error); `Quiet` reports errors only. Content-MD5 or an
-    /// `x-amz-checksum-*` is checked when sent, neither is required.
-    /// Versions do not exist in Shale: a key with a VersionId gets a
-    /// per-key NotImplemented, never a delete of the current version.
+    /// DeleteObjects: up to 1000 keys (each with its VersionId, if any),
+    /// each answered on its own (Deleted, with the version and delete
+    /// marker it concerns, or Error); `Quiet` reports errors only.
+    /// Content-MD5 or an `x-amz-checksum-*` is checked when sent, neither is required.
     func deleteObjects(_ bucket: BucketRecord, request: Request) async throws -> Response {
         let bytes = try await smallBody(request, upTo: DeleteObjectsRequest.maxBodyBytes, what: "Delete body")
         let parsed = try DeleteObjectsRequest.parse(String(decoding: bytes, as: UTF8.self))
         let objects = self.objects
-        let outcomes: [(Int, S3XML.DeleteError?)] = await withTaskGroup(of: (Int, S3XML.DeleteError?).self) { group in
-            var results: [(Int, S3XML.DeleteError?)] = []
+        typealias Outcome = (Int, Result<ObjectService.DeleteOutcome, S3XML.DeleteError>)
+        let outcomes: [Outcome] = await withTaskGroup(of: Outcome.self) { group in
+            var results: [Outcome] = []
             var next = 0
             func add(_ index: Int) {
                 let entry = parsed.objects[index]
                 group.addTask {
-                    if entry.versionID != nil {
-                        return (index, S3XML.DeleteError(key: entry.key, code: S3Error.Code.notImplemented.rawValue,
-                                                          message: "Versions are not implemented: nothing was deleted for this key."))
+                    guard !entry.key.isEmpty, entry.key.utf8.count <= S3Limits.maxKeyBytes, !entry.key.utf8.contains(1) else {
+                        return (index, .failure(S3XML.DeleteError(key: entry.key, versionID: entry.versionID, code: S3Error.Code.keyTooLongError.rawValue,
+                                                                  message: "The key is empty, too long, or holds U+0001.")))
                     }
-                    guard !entry.key.isEmpty, entry.key.utf8.count <= S3Limits.maxKeyBytes else {
-                        return (index, S3XML.DeleteError(key: entry.key, code: S3Error.Code.keyTooLongError.rawValue, message: "The key is empty or too long."))
-                    }
-                    do throws(ObjectError) { try await objects.delete(bucket: bucket.bucketID, key: entry.key) } catch {
+                    do throws(ObjectError) {
+                        return (index, .success(try await objects.delete(bucket: bucket.bucketID, key: entry.key, versionID: entry.versionID)))
+                    } catch {
                         let mapped = S3Error(error)
-                        return (index, S3XML.DeleteError(key: entry.key, code: mapped.code.rawValue, message: mapped.message))
+                        return (index, .failure(S3XML.DeleteError(key: entry.key, versionID: entry.versionID, code: mapped.code.rawValue,
+                                                                  message: mapped.message)))
                     }
-                    return (index, nil)
                 }
             }
             // A bounded number of deletes in flight, however many keys.
@@ -385,13 +388,31 @@ struct S3Handlers {
             }
             return results.sorted { $0.0 < $1.0 }
         }
-        let errors = outcomes.compactMap(\.1)
-        let deleted = parsed.quiet ? [] : outcomes.filter { $0.1 == nil }.map { parsed.objects[$0.0].key }
+        var errors: [S3XML.DeleteError] = []
+        var deleted: [S3XML.Deleted] = []
+        for (index, outcome) in outcomes {
+            switch outcome {
+            case .failure(let error): errors.append(error)
+            case .success(let done) where !parsed.quiet:
+                let entry = parsed.objects[index]
+                // A delete marker written (no version named) is reported by its own id.
+                let wroteMarker = entry.versionID == nil && done.deleteMarker
+                deleted.append(S3XML.Deleted(key: entry.key, versionID: entry.versionID, deleteMarker: done.deleteMarker,
+                                             deleteMarkerVersionID: wroteMarker ? done.s3VersionID : nil))
+            case .success: break
+            }
+        }
         return xml(S3XML.deleteResult(deleted: deleted, errors: errors))
     }
 
     func deleteObject(_ bucket: BucketRecord, key: String) async throws -> Response {
-        do { try await objects.delete(bucket: bucket.bucketID, key: key) } catch { throw S3Error(error) }
-        return Response(status: .noContent)
+        let outcome: ObjectService.DeleteOutcome
+        do { outcome = try await objects.delete(bucket: bucket.bucketID, key: key, versionID: try requestedVersionID()) } catch let error as ObjectError {
+            throw S3Error(error)
+        }
+        var fields = HTTPFields()
+        Self.addVersionHeader(outcome.s3VersionID, to: &fields)
+        if outcome.deleteMarker { fields[HTTPField.Name("x-amz-delete-marker")!] = "true" }
+        return Response(status: .noContent, headers: fields)
     }
 }

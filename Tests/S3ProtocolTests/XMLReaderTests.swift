@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func answerEscapesKeys() {
-        let xml = S3XML.deleteResult(deleted: ["a&b"], errors: [.init(key: "<k>", code: "NotImplemented", message: "m")])
+        let xml = S3XML.deleteResult(deleted: [.init(key: "a&b")], errors: [.init(key: "<k>", code: "NotImplemented", message: "m")])
         #expect(xml.contains("<Deleted><Key>a&amp;b</Key></Deleted>"))
         #expect(xml.contains("<Error><Key>&lt;k&gt;</Key><Code>NotImplemented</Code><Message>m</Message></Error>"))
     }

@@ -114,7 +114,9 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
         return version
     }
 
-    func head(bucket: BucketID, key: String) async throws(ObjectError) -> ObjectVersion {
+    /// Unversioned: the one version of a key is its "null" version.
+    func head(bucket: BucketID, key: String, versionID: String?) async throws(ObjectError) -> ObjectVersion {
+        if let versionID, versionID != "null" { throw .noSuchVersion }
         guard let found = lock.withLock({ objects[bucket.hex]?[key] }) else { throw .noSuchKey }
         return found.version
     }
@@ -130,11 +132,29 @@ final class MemoryObjectStore: ObjectStore, @unchecked Sendable {
         }
     }
 
-    func delete(bucket: BucketID, key: String) async throws(ObjectError) {
+    func delete(bucket: BucketID, key: String, versionID: String?) async throws(ObjectError) -> ObjectService.DeleteOutcome {
+        if let versionID, versionID != "null" { return ObjectService.DeleteOutcome(s3VersionID: versionID, deleteMarker: false) }
         lock.withLock { _ = objects[bucket.hex]?.removeValue(forKey: key) }
+        return ObjectService.DeleteOutcome(s3VersionID: versionID, deleteMarker: false)
     }
 
-    func setTags(bucket: BucketID, key: String, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
+    func versioning(of bucket: BucketID) async -> VersioningState? { nil }
+
+    func listVersions(bucket: BucketID, prefix: String, delimiter: String?, keyMarker: String?, versionIDMarker: String?,
+                      maxKeys: Int) async throws(ObjectError) -> ObjectService.VersionListing {
+        let listing = try await list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: keyMarker, maxKeys: maxKeys)
+        var versions = ObjectService.VersionListing()
+        versions.entries = listing.objects.map {
+            .init(key: $0.key, s3VersionID: "null", isLatest: true, version: $0.version, lastModifiedMillis: $0.version.lastModifiedMillis)
+        }
+        versions.commonPrefixes = listing.commonPrefixes
+        versions.isTruncated = listing.isTruncated
+        versions.nextKeyMarker = listing.nextCursor
+        return versions
+    }
+
+    func setTags(bucket: BucketID, key: String, versionID: String?, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
+        if let versionID, versionID != "null" { throw .noSuchVersion }
         let edited: ObjectVersion? = lock.withLock {
             guard var found = objects[bucket.hex]?[key] else { return nil }
             found.version.tags = tags?.isEmpty == true ? nil : tags

@@ -180,9 +180,7 @@ extension ObjectService {
         case .completing, .completed:
             // Only a retry of the same completion goes on (and finishes what a failed coordinator left).
             guard let completion = upload.completion, completion.parts == chosen else { throw .noSuchUpload }
-            if let current = try await metadata.read(bucket: bucket, key: key, routing: routing)?.version, current.versionID == completion.versionID {
-                return current
-            }
+            if let current = try await completedVersion(completion, bucket: bucket, key: key, routing: routing) { return current }
             if upload.state == .completed { throw .noSuchUpload }
         }
         let stored = try await uploadedParts(bucket: bucket, key: key, uploadID: uploadID, routing: routing).parts
@@ -210,7 +208,17 @@ extension ObjectService {
         var md5 = Insecure.MD5()
         for part in selected { md5.update(data: Hex.decode(part.etag) ?? []) }
         let etag = Hex.encode(Array(md5.finalize())) + "-\(selected.count)"
-        let proposed = MultipartUpload.Completion(versionID: upload.completion?.versionID ?? Self.newVersionID(), etag: etag, parts: chosen)
+        let versioning = await versioning(of: bucket)
+        if versioning != nil, condition != nil {
+            throw .notImplemented("Conditional writes (If-None-Match, If-Match) to a bucket with versioning are not implemented: nothing was written.")
+        }
+        var proposed = MultipartUpload.Completion(versionID: upload.completion?.versionID ?? Self.newVersionID(), etag: etag, parts: chosen)
+        if versioning == .enabled {
+            // The version's id is fixed with the parts, so a retried completion writes the same row.
+            if let fixed = upload.completion?.s3VersionID { proposed.s3VersionID = fixed } else {
+                proposed.s3VersionID = try await versionTarget(bucket: bucket, key: key, routing: routing).id.rawValue
+            }
+        }
 
         // Completing: the parts are chosen and the version id fixed before the object row is written.
         // A compare-and-set, so a concurrent abort or a completion with other parts cannot also win.
@@ -226,8 +234,11 @@ extension ObjectService {
         }
         guard let completing = completingRecord.upload, let completion = completing.completion else { throw .internalError("completing without a completion") }
         let versionID = completion.versionID
+        let target = completion.s3VersionID.flatMap(S3VersionID.init).map {
+            VersionTarget(table: VersionTable.name(of: bucket.hex), rowKey: VersionTable.rowKey(key: key, versionID: $0), id: $0, stamp: stamp(replacing: nil))
+        }
 
-        let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
+        let previous = target == nil ? try await metadata.read(bucket: bucket, key: key, routing: routing) : nil
         let first = selected[0].data
         var version = ObjectVersion(
             versionID: versionID, size: size, etag: etag, contentType: upload.contentType,
@@ -238,7 +249,8 @@ extension ObjectService {
         version.encryption = upload.encryption
         let replaced: ObjectRecord?
         do throws(ObjectError) {
-            replaced = try await writeObjectRow(version, bucket: bucket, key: key, previous: previous, condition: condition, routing: routing)
+            replaced = try await writeObjectRow(version, bucket: bucket, key: key, previous: previous, condition: condition, target: target,
+                                                routing: routing)
         } catch {
             if error == .preconditionFailed || error == .noSuchKey {
                 // The object was not written: the upload goes back to taking parts, as it was.
@@ -263,6 +275,21 @@ extension ObjectService {
         if let old = replaced?.version, old.versionID != versionID { scheduleShardDeletion(of: old, bucket: bucket, key: key) }
         await dropPartRows(stored, bucket: bucket, key: key, uploadID: uploadID, routing: routing)
         Counter(label: "shale_multipart_uploads_completed_total").increment()
+        version.s3VersionID = target?.id.rawValue ?? (versioning == nil ? nil : S3VersionID.null)
+        return version
+    }
+
+    /// The object a completion wrote, when its row is there: the key's row, or its version's in a versioned bucket.
+    func completedVersion(_ completion: MultipartUpload.Completion, bucket: BucketID, key: String,
+                          routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectVersion? {
+        let row: ObjectRecord?
+        if let id = completion.s3VersionID.flatMap(S3VersionID.init) {
+            row = try await metadata.read(table: VersionTable.name(of: bucket.hex), bucket: bucket,
+                                          key: VersionTable.rowKey(key: key, versionID: id), routing: routing)
+        } else {
+            row = try await metadata.read(bucket: bucket, key: key, routing: routing)
+        }
+        guard let version = row?.version, version.versionID == completion.versionID else { return nil }
         return version
     }
 

@@ -33,6 +33,15 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
     case preconditionFailed
     /// Conditional writers of one key kept pre-empting each other; nothing was written.
     case conditionalConflict
+    /// A version id that is not one Shale makes (nor "null").
+    case invalidVersionID
+    /// No version of the key has that id (or it was deleted).
+    case noSuchVersion
+    /// The version read is a delete marker: the key's latest (`addressed`
+    /// false: the key looks deleted) or the one the request named.
+    case deleteMarker(s3VersionID: String, addressed: Bool)
+    /// A combination Shale does not offer (answered NotImplemented, nothing done).
+    case notImplemented(String)
     case internalError(String)
 
     public var description: String {
@@ -59,6 +68,11 @@ public enum ObjectError: Error, Sendable, Equatable, CustomStringConvertible {
         case .bodyRejected(.malformed(let why)): return "The aws-chunked body is malformed: \(why)."
         case .preconditionFailed: return "At least one of the pre-conditions you specified did not hold."
         case .conditionalConflict: return "A conflicting conditional operation is currently in progress against this resource. Please try again."
+        case .invalidVersionID: return "Invalid version id specified"
+        case .noSuchVersion: return "The specified version does not exist."
+        case .deleteMarker(_, let addressed):
+            return addressed ? "The specified method is not allowed against this resource." : "The specified key does not exist."
+        case .notImplemented(let why): return why
         case .internalError(let why): return why
         }
     }

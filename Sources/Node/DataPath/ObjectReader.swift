@@ -9,15 +9,6 @@ import Placement
 import Storage
 
 extension ObjectService {
-    /// The newest version of an object (a quorum read of its metadata).
-    public func head(bucket: BucketID, key: String) async throws(ObjectError) -> ObjectVersion {
-        let routing = await node.routing()
-        guard let record = try await metadata.read(bucket: bucket, key: key, routing: routing), let version = record.version else {
-            throw .noSuchKey
-        }
-        return version
-    }
-
     /// A version's shard owners as one routing snapshot sees them, checked
     /// readable: made before an answer's headers go out, used for its body.
     public struct ReadPlan: Sendable {

@@ -8,8 +8,8 @@ import Units
 extension ObjectService {
     // MARK: DELETE
 
-    /// Writes a tombstone (quorum); the shards go in the background.
-    public func delete(bucket: BucketID, key: String) async throws(ObjectError) {
+    /// An unversioned bucket's DELETE: writes a tombstone (quorum); the shards go in the background.
+    func deleteUnversioned(bucket: BucketID, key: String) async throws(ObjectError) {
         let routing = await node.routing()
         let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
         guard let previous, let old = previous.version else { return }
@@ -59,63 +59,6 @@ extension ObjectService {
                 }
             }
         }
-    }
-
-    // MARK: LIST
-
-    public struct Listing: Sendable {
-        public var objects: [(key: String, version: ObjectVersion)] = []
-        public var commonPrefixes: [String] = []
-        public var isTruncated = false
-        /// Where the next page starts (the last key or common prefix returned).
-        public var nextCursor: String?
-
-        public init() {}
-    }
-
-    /// Lists live objects of a bucket in key order after `cursor`, rolling
-    /// keys up into common prefixes under `delimiter`, at most `maxKeys` entries.
-    public func list(bucket: BucketID, prefix: String, delimiter: String?, after cursor: String?, maxKeys: Int) async throws(ObjectError) -> Listing {
-        let routing = await node.routing()
-        var listing = Listing()
-        guard maxKeys > 0 else { return listing }
-        var after = cursor
-        if let cursor, let delimiter, !delimiter.isEmpty, cursor.hasPrefixBytes(prefix), cursor.utf8.count > prefix.utf8.count,
-           ListingMerge.commonPrefix(of: cursor, prefix: prefix, delimiter: delimiter) == cursor {
-            after = ListingMerge.skipPast(cursor)
-        }
-        let pageSize = min(max(maxKeys + 1, 100), 1000)
-        var count = 0
-        while true {
-            let page = try await metadata.listPage(bucket: bucket, prefix: prefix, after: after, limit: pageSize, routing: routing)
-            var restart: String?
-            for record in page.records {
-                after = record.key
-                guard let version = record.version else { continue }
-                let rolled = ListingMerge.commonPrefix(of: record.key, prefix: prefix, delimiter: delimiter)
-                if count == maxKeys {
-                    listing.isTruncated = true
-                    return listing
-                }
-                if let rolled {
-                    listing.commonPrefixes.append(rolled)
-                    listing.nextCursor = rolled
-                    count += 1
-                    restart = ListingMerge.skipPast(rolled)
-                    break
-                }
-                listing.objects.append((record.key, version))
-                listing.nextCursor = record.key
-                count += 1
-            }
-            if let restart { after = restart; continue }
-            if page.exhausted { return listing }
-        }
-    }
-
-    /// Whether a bucket holds no live object (asked before it is deleted).
-    public func isEmpty(bucket: BucketID) async throws(ObjectError) -> Bool {
-        try await list(bucket: bucket, prefix: "", delimiter: nil, after: nil, maxKeys: 1).objects.isEmpty
     }
 
     // MARK: Serving other nodes

@@ -9,11 +9,13 @@ extension ObjectService {
     /// quorum, so the edit applies to the object the quorum holds; stamped
     /// just above that row, so a PUT that replaced it meanwhile (and so read
     /// it, and is stamped higher) is never undone by the edit of the old one.
-    public func setTags(bucket: BucketID, key: String, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
+    public func setTags(bucket: BucketID, key: String, versionID: String?, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
         let routing = await node.routing()
-        let result = try await metadata.compareAndSet(table: bucket.hex, bucket: bucket, key: key, routing: routing,
+        // The row edited: the version named, or the key's latest (in a versioned bucket, in either table).
+        let row = try await resolve(bucket: bucket, key: key, versionID: versionID, routing: routing)
+        let result = try await metadata.compareAndSet(table: row.bucketID, bucket: bucket, key: row.key, routing: routing,
                                                       ballot: { self.stamp(replacing: $0) }, keepDecidedStamp: true) { current throws(ObjectError) in
-            guard let current, var version = current.version else { throw .noSuchKey }
+            guard let current, var version = current.version else { throw versionID == nil ? .noSuchKey : .noSuchVersion }
             version.tags = tags?.isEmpty == true ? nil : tags
             var edited = current
             edited.version = version
@@ -22,7 +24,8 @@ extension ObjectService {
             return edited
         }
         Counter(label: "shale_object_tagging_writes_total").increment()
-        guard let version = result.written.version else { throw .internalError("a tagging edit wrote no version") }
+        guard var version = result.written.version else { throw .internalError("a tagging edit wrote no version") }
+        if version.s3VersionID == nil, await versioning(of: bucket) != nil { version.s3VersionID = S3VersionID.null }
         return version
     }
 }

@@ -129,9 +129,15 @@ public final class ObjectService: Sendable {
     {
         let routing = await node.routing()
         guard let layout = routing.current else { throw .notReady("no layout applied: run `shale layout apply`") }
+        let versioning = await versioning(of: request.bucket)
+        if versioning != nil, request.condition != nil {
+            throw .notImplemented("Conditional writes (If-None-Match, If-Match) to a bucket with versioning are not implemented: nothing was written.")
+        }
+        // Enabled: the new version's row (and so its id) is fixed before its shards name it.
+        let target = versioning == .enabled ? try await versionTarget(bucket: request.bucket, key: request.key, routing: routing) : nil
 
         // The row this write replaces: its stamp bounds ours from below.
-        async let previousRead = metadata.read(bucket: request.bucket, key: request.key, routing: routing)
+        async let previousRead = target == nil ? metadata.read(bucket: request.bucket, key: request.key, routing: routing) : nil
 
         var expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
@@ -155,8 +161,8 @@ public final class ObjectService: Sendable {
                                   holders: [], md5: digests.md5, checksum: digests.checksum, inline: bytes)
         } else {
             written = try await writeBody(expectations, body: body, partition: PartitionID(bucket: request.bucket, key: request.key),
-                                          layout: layout, object: ObjectName(bucket: request.bucket.hex, key: request.key), routing: routing,
-                                          cipher: cipher)
+                                          layout: layout, object: target?.object ?? ObjectName(bucket: request.bucket.hex, key: request.key),
+                                          routing: routing, cipher: cipher)
         }
         let stored = written.body
 
@@ -177,12 +183,13 @@ public final class ObjectService: Sendable {
         let replaced: ObjectRecord?
         do throws(ObjectError) {
             replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
-                                                condition: request.condition, routing: routing)
+                                                condition: request.condition, target: target, routing: routing)
         } catch {
             await discard(written, routing: routing)
             throw error
         }
         if let old = replaced?.version { scheduleShardDeletion(of: old, bucket: request.bucket, key: request.key) }
+        version.s3VersionID = target?.id.rawValue ?? (versioning == nil ? nil : S3VersionID.null)
         Counter(label: "shale_objects_put_total").increment()
         if version.inlineData != nil { Counter(label: "shale_objects_inline_put_total").increment() }
         return version
@@ -194,8 +201,16 @@ public final class ObjectService: Sendable {
     /// Makes `version` the key's row: a plain quorum write above the row it
     /// replaces, or, with a condition, a compare-and-set that checks the
     /// condition against the row the quorum holds. Returns the row replaced.
+    /// In a versioning-enabled bucket (`target`), the version's own row, which replaces none.
     func writeObjectRow(_ version: ObjectVersion, bucket: BucketID, key: String, previous: ObjectRecord?, condition: WriteCondition?,
-                        routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+                        target: VersionTarget? = nil, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+        if let target {
+            var version = version
+            version.s3VersionID = target.id.rawValue
+            try await metadata.write(ObjectRecord(bucketID: target.table, key: target.rowKey, stamp: target.stamp, version: version),
+                                     bucket: bucket, routing: routing)
+            return nil
+        }
         guard let condition else {
             let record = ObjectRecord(bucketID: bucket.hex, key: key, stamp: stamp(replacing: previous?.stamp), version: version)
             try await metadata.write(record, bucket: bucket, routing: routing)

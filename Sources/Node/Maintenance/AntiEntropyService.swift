@@ -57,7 +57,7 @@ struct MetadataAntiEntropy: Sendable {
             guard let replicas = try? metadata.replicas(of: bucket, routing: routing), replicas.current.contains(routing.selfID) else { continue }
             for peer in replicas.all where peer != routing.selfID && routing.reachable(peer) {
                 guard let address = routing.addresses[peer] else { continue }
-                for table in [bucket.hex, UploadTable.name(of: bucket.hex)] {
+                for table in BucketTables.names(of: bucket.hex) {
                     do { _ = try await reconcile(table: table, with: peer, at: address) } catch {
                         logger.debug("anti-entropy skipped a replica", metadata: ["node": "\(peer.shortForm)", "error": "\(error)"])
                     }

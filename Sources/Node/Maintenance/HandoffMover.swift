@@ -62,6 +62,10 @@ struct HandoffMover: Sendable {
             if partRow?.part?.data.versionID == shard.versionID { return (shard.bucket, bucket, shard.key, part.key, partRow) }
             return (bucketHex, bucket, part.key, part.key, try await tables.read(bucket: bucket, key: part.key, routing: routing))
         }
+        if let bucketHex = VersionTable.bucketHex(ofTable: shard.bucket) {
+            guard let bucket = BucketID(hex: bucketHex), let parsed = VersionTable.parseRowKey(shard.key) else { return nil }
+            return (shard.bucket, bucket, shard.key, parsed.key, try await tables.read(table: shard.bucket, bucket: bucket, key: shard.key, routing: routing))
+        }
         guard let bucket = BucketID(hex: shard.bucket) else { return nil }
         return (shard.bucket, bucket, shard.key, shard.key, try await tables.read(bucket: bucket, key: shard.key, routing: routing))
     }

@@ -131,7 +131,7 @@ struct BodyWalk: Sendable {
     func run(buckets: [BucketID], routing: ClusterNode.Routing, isolation: isolated (any Actor)? = #isolation,
              page: ([PlacedBody]) async throws -> Void) async throws(ObjectError) {
         for bucket in buckets {
-            for table in [bucket.hex, UploadTable.name(of: bucket.hex)] {
+            for table in BucketTables.names(of: bucket.hex) {
                 var after: String?
                 // Upload rows sort just before their part rows: the last one seen says whether its parts are live.
                 var openUpload: String?
@@ -150,8 +150,10 @@ struct BodyWalk: Sendable {
                                                    routing: routing) {
                             bodies.append(placed)
                         }
+                        // A version table's row key is the object key and the version id; placement goes by the object key.
+                        let objectKey = VersionTable.bucketHex(ofTable: table) != nil ? VersionTable.parseRowKey(record.key)?.key ?? record.key : record.key
                         for body in record.version?.bodies ?? [] {
-                            if let placed = PlacedBody(table: table, rowKey: record.key, objectKey: record.key, bucket: bucket, body: body,
+                            if let placed = PlacedBody(table: table, rowKey: record.key, objectKey: objectKey, bucket: bucket, body: body,
                                                        routing: routing) {
                                 bodies.append(placed)
                             }

@@ -135,15 +135,17 @@ public actor Scrubber {
         let table = shard.bucket
         // A part's shard is noted under its upload table and part row; an object's under its bucket and key.
         let uploadsOf = UploadTable.bucketHex(ofTable: table)
-        let bucketHex = uploadsOf ?? table
+        let versionsOf = VersionTable.bucketHex(ofTable: table)
+        let bucketHex = uploadsOf ?? versionsOf ?? table
         guard let bucket = BucketID(hex: bucketHex) else { return }
-        let objectKey = uploadsOf == nil ? shard.key : UploadTable.parsePartRowKey(shard.key)?.key ?? shard.key
+        let objectKey = uploadsOf != nil ? UploadTable.parsePartRowKey(shard.key)?.key ?? shard.key
+            : versionsOf != nil ? VersionTable.parseRowKey(shard.key)?.key ?? shard.key : shard.key
         let repairer = ShardRepairer(tables: tables, access: access)
         let outcome: String
         do {
             var repaired = try await repairer.repair(table: table, rowKey: shard.key, objectKey: objectKey, bucket: bucket,
                                                      versionID: shard.versionID, slot: shard.slot, onlyOn: routing.selfID, routing: routing)
-            if !repaired, table != bucketHex {
+            if !repaired, uploadsOf != nil {
                 // A part of a completed upload: its object's row names the shard now.
                 repaired = try await repairer.repair(table: bucketHex, rowKey: objectKey, objectKey: objectKey, bucket: bucket,
                                                      versionID: shard.versionID, slot: shard.slot, onlyOn: routing.selfID, routing: routing)

@@ -65,8 +65,25 @@ struct StrayCollector: Sendable {
                     guard case .found(let upload) = await row(table: shard.bucket, bucket: bucket, key: uploadKey),
                           case .found(let partRow) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
                     let open = upload?.upload.map { $0.state == .inProgress || $0.state == .completing } ?? false
-                    isLive = open && partRow?.part?.data.versionID == shard.versionID && heldHere(partRow, shard, bucket: bucket, objectKey: part.key)
+                    var inVersion: ObjectRecord?
+                    if let id = upload?.upload?.completion?.s3VersionID.flatMap(S3VersionID.init) {
+                        // Completed into a versioning-enabled bucket: the part lives on in its version's row.
+                        guard case .found(let version) = await row(table: VersionTable.name(of: bucketHex), bucket: bucket,
+                                                                   key: VersionTable.rowKey(key: part.key, versionID: id)) else { continue }
+                        inVersion = version?.body(named: shard.versionID) != nil ? version : nil
+                    }
+                    if let inVersion {
+                        isLive = heldHere(inVersion, shard, bucket: bucket, objectKey: part.key)
+                    } else {
+                        isLive = open && partRow?.part?.data.versionID == shard.versionID
+                            && heldHere(partRow, shard, bucket: bucket, objectKey: part.key)
+                    }
                 }
+            } else if let bucketHex = VersionTable.bucketHex(ofTable: shard.bucket) {
+                // A version's shard (versioned bucket): live while its version row names it.
+                guard let bucket = BucketID(hex: bucketHex), let parsed = VersionTable.parseRowKey(shard.key),
+                      case .found(let version) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
+                isLive = heldHere(version, shard, bucket: bucket, objectKey: parsed.key)
             } else {
                 guard let bucket = BucketID(hex: shard.bucket),
                       case .found(let object) = await row(table: shard.bucket, bucket: bucket, key: shard.key) else { continue }
