@@ -43,7 +43,11 @@ import Testing
         #expect(try route("GET", "/b", ["uploads": ""]).access == .read)
         #expect(throws: S3Error.self) { try route("PUT", "/b/k", ["uploadId": "x"]) }
         #expect(throws: S3Error.self) { try route("PUT", "/b/k", ["partNumber": "1"]) }
-        #expect(try route("GET", "/b", ["versioning": ""]) == .notImplemented("GET bucket ?versioning"))
+        #expect(try route("GET", "/b", ["website": ""]) == .notImplemented("GET bucket ?website"))
+        #expect(try route("GET", "/b", ["versioning": ""]) == .getBucketVersioning(bucket: "b"))
+        #expect(try route("PUT", "/b", ["versioning": ""]).access == .owner)
+        #expect(try route("GET", "/b", ["versions": ""]) == .listObjectVersions(bucket: "b"))
+        #expect(throws: S3Error.self) { try route("PUT", "/b/a\u{1}b") }
     }
 
     @Test func rejectsBadRequests() {
