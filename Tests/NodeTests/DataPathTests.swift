@@ -37,6 +37,16 @@ import Testing
         #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=0&length=1&from=0&to=1") == nil)
         #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=8&length=16&from=0&to=3") == nil)
         #expect(ShardQuery(text: "v=0123456789abcdef0123456789abcdef&slot=0&chunk=8&length=16&from=2&to=1") == nil)
+        // A shard names its row in any of a bucket's tables (a version's row key holds U+0001); no other table.
+        let bucket = String(repeating: "ab", count: 32)
+        for table in [bucket, UploadTable.name(of: bucket), VersionTable.name(of: bucket)] {
+            let named = ShardQuery(key: key, format: ShardFileFormat(chunkSize: 256, dataLength: 1000), chunks: 0..<1,
+                                   object: ObjectName(bucket: table, key: "k\u{1}0000000000000000ffffffffffffffff"))
+            #expect(ShardQuery(text: named.text) == named, "\(table)")
+        }
+        let other = ShardQuery(key: key, format: ShardFileFormat(chunkSize: 256, dataLength: 1000), chunks: 0..<1,
+                               object: ObjectName(bucket: bucket + ".other", key: "k"))
+        #expect(ShardQuery(text: other.text) == nil)
     }
 
     /// A part's shards are noted under the bucket's upload table: the

@@ -91,8 +91,9 @@ struct ShardQuery: Sendable, Equatable {
         guard to <= format.chunkCount else { return nil }
         var object: ObjectName?
         if let bucket = fields["b"], let keyHex = fields["k"] {
-            // The table: a bucket's objects (its hex) or its multipart uploads.
-            guard BucketID(hex: UploadTable.bucketHex(ofTable: String(bucket)) ?? String(bucket)) != nil, let bytes = Hex.decode(String(keyHex)),
+            // The table: a bucket's objects (its hex), its multipart uploads, or its versions.
+            let table = String(bucket)
+            guard BucketID(hex: UploadTable.bucketHex(ofTable: table) ?? VersionTable.bucketHex(ofTable: table) ?? table) != nil, let bytes = Hex.decode(String(keyHex)),
                   let name = String(validating: bytes, as: UTF8.self) else { return nil }
             object = ObjectName(bucket: String(bucket), key: name, handoff: fields["h"] == "1")
         }
