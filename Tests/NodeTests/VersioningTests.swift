@@ -2,6 +2,7 @@ import ClusterModel
 import Foundation
 import NIOCore
 @testable import Node
+import Storage
 import Synchronization
 import Testing
 
@@ -209,5 +210,29 @@ import Testing
         #expect(seen.map(\.0) == ["a"] + Array(repeating: "m", count: expectedM.count) + ["z/"])
         #expect(seen.filter { $0.0 == "m" }.map(\.1) == expectedM)
         #expect(seen.filter(\.2).map(\.0) == ["a", "m"])
+    }
+}
+
+extension VersioningTests {
+    /// A noncurrent version's lost shard: `rebuild verify` sees it, a read
+    /// of that version queues it, and the repair rebuilds it from the
+    /// version's own row (in the version table).
+    @Test func aNoncurrentVersionsShardIsFoundAndRepaired() async throws {
+        let sim = try await SimulatedCluster.start()
+        try await setVersioning(sim, .enabled)
+        let old = try await sim.put("r", body(2 * 65536 + 3, seed: 1), via: 0)
+        _ = try await sim.put("r", body(10, seed: 2), via: 1)
+        let lost = try #require(ShardKey(versionID: old.versionID, slot: 1))
+        for service in sim.services { try? service.shards.delete(lost) }
+        #expect(sim.shardFiles(of: old.versionID) == 5)
+        let report = try await sim.services[2].verifyRedundancy()
+        #expect(report.objects == 2 && report.problems.map { "\($0.key) \($0.slot) \($0.state)" } == ["r 1 missing"], "\(report.problems)")
+
+        #expect(try await read(sim, "r", version: old.s3VersionID, via: 3) == body(2 * 65536 + 3, seed: 1))
+        let item = try #require(sim.services[3].repairs.next())
+        #expect(item.s3VersionID == old.s3VersionID && item.slot == 1)
+        try await sim.services[3].repair(item)
+        #expect(sim.shardFiles(of: old.versionID) == 6)
+        #expect(try await sim.services[4].verifyRedundancy().fullyRedundant)
     }
 }

@@ -77,7 +77,7 @@ extension ObjectService {
                     guard range.lowerBound < bodyEnd, range.upperBound > bodyStart, !Task.isCancelled else { continue }
                     let within = (max(range.lowerBound, bodyStart) - bodyStart)..<(min(range.upperBound, bodyEnd) - bodyStart)
                     try await stream(body, range: within, owners: placement.owners[index], routing: placement.routing,
-                                     bucket: bucket, key: key, into: channel)
+                                     bucket: bucket, key: key, s3VersionID: version.s3VersionID, into: channel)
                 }
                 channel.finish()
             } catch {
@@ -98,13 +98,16 @@ extension ObjectService {
 
     /// Sends bytes `range` of one body to `channel`, a block at a time.
     private func stream(_ body: StoredBody, range: Range<UInt64>, owners: [NodeID], routing: ClusterNode.Routing,
-                        bucket: BucketID, key: String, into channel: AsyncThrowingChannel<ByteBuffer, any Error>) async throws(ObjectError) {
+                        bucket: BucketID, key: String, s3VersionID: String?,
+                        into channel: AsyncThrowingChannel<ByteBuffer, any Error>) async throws(ObjectError) {
         let blockSize = UInt64(body.blockSizeBytes)
         let firstBlock = Int(range.lowerBound / blockSize)
         let lastBlock = Int((range.upperBound - 1) / blockSize)
         let reader = try access.stripeReader(body, owners: owners, routing: routing, blocks: firstBlock...lastBlock)
         defer {
-            for slot in reader.damaged { repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: body.versionID, slot: slot)) }
+            for slot in reader.damaged {
+                repairs.enqueue(RepairQueue.Item(bucket: bucket, key: key, versionID: body.versionID, slot: slot, s3VersionID: s3VersionID))
+            }
         }
         for block in firstBlock...lastBlock {
             guard !Task.isCancelled else { return }

@@ -51,23 +51,29 @@ extension ObjectService {
         let buckets = await node.state.liveBuckets.values.sorted { $0.name < $1.name }
         var shortest: [Int: Int] = [:]
         for bucket in buckets {
-            var after: String?
-            while true {
-                let page = try await metadata.listPage(bucket: bucket.bucketID, prefix: "", after: after, limit: 500, routing: routing)
-                for record in page.records {
-                    after = record.key
-                    guard let version = record.version else { continue }
-                    report.objects += 1
-                    report.bytes += version.size
-                    let partition = PartitionID(bucket: bucket.bucketID, key: record.key).index
-                    for body in version.bodies {
-                        let (intact, home) = await check(body, bucket: bucket, key: record.key, routing: routing, into: &report)
-                        if intact < body.dataShards { report.unrecoverable += 1 }
-                        let short = intact < body.dataShards ? Int.max : body.dataShards + body.parityShards - home
-                        shortest[partition] = max(shortest[partition] ?? 0, short)
+            // The objects, and in a versioned bucket every version (noncurrent ones need their redundancy too).
+            for table in [bucket.bucketID.hex, VersionTable.name(of: bucket.bucketID.hex)] {
+                let versions = table != bucket.bucketID.hex
+                var after: String?
+                while true {
+                    let page = try await metadata.listPage(table: table, bucket: bucket.bucketID, prefix: "", after: after, limit: 500,
+                                                           routing: routing)
+                    for record in page.records {
+                        after = record.key
+                        guard let version = record.version else { continue }
+                        let key = versions ? VersionTable.parseRowKey(record.key)?.key ?? record.key : record.key
+                        report.objects += 1
+                        report.bytes += version.size
+                        let partition = PartitionID(bucket: bucket.bucketID, key: key).index
+                        for body in version.bodies {
+                            let (intact, home) = await check(body, bucket: bucket, key: key, routing: routing, into: &report)
+                            if intact < body.dataShards { report.unrecoverable += 1 }
+                            let short = intact < body.dataShards ? Int.max : body.dataShards + body.parityShards - home
+                            shortest[partition] = max(shortest[partition] ?? 0, short)
+                        }
                     }
+                    if page.exhausted || page.records.isEmpty { break }
                 }
-                if page.exhausted || page.records.isEmpty { break }
             }
         }
         for short in shortest.values where short > 0 {

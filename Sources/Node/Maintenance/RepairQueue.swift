@@ -19,6 +19,8 @@ final class RepairQueue: Sendable {
         let key: String
         let versionID: String
         let slot: Int
+        /// The S3 version read: its row is in the bucket's version table (nil or "null": the object table's).
+        var s3VersionID: String? = nil
     }
 
     private struct State {
@@ -82,7 +84,11 @@ struct ShardRepairer: Sendable {
     let access: ShardAccess
 
     func repair(_ item: RepairQueue.Item, routing: ClusterNode.Routing) async throws(ObjectError) {
-        _ = try await repair(table: item.bucket.hex, rowKey: item.key, objectKey: item.key, bucket: item.bucket, versionID: item.versionID,
+        var (table, rowKey) = (item.bucket.hex, item.key)
+        if let id = item.s3VersionID.flatMap(S3VersionID.init) {
+            (table, rowKey) = (VersionTable.name(of: item.bucket.hex), VersionTable.rowKey(key: item.key, versionID: id))
+        }
+        _ = try await repair(table: table, rowKey: rowKey, objectKey: item.key, bucket: item.bucket, versionID: item.versionID,
                              slot: item.slot, onlyOn: nil, routing: routing)
     }
 
