@@ -69,3 +69,69 @@ public enum Lifecycle {
         }.min()
     }
 }
+
+/// Lifecycle in a versioned bucket, for one key's entries (versions and
+/// delete markers) seen newest first: the latest version expires into a
+/// delete marker (Expiration), a noncurrent entry is removed for good some
+/// days after it became noncurrent — when the next newer entry was written
+/// — keeping the `NewerNoncurrentVersions` newest (NoncurrentVersionExpiration),
+/// and a delete marker left alone as a key's only entry is removed
+/// (ExpiredObjectDeleteMarker). Pure: the worker feeds it and acts.
+public struct VersionedLifecycleWalk {
+    public enum Action: Equatable, Sendable {
+        case keep
+        /// The key's latest version is due: a delete marker goes on top of it.
+        case expireLatest(ruleID: String)
+        /// A noncurrent version or delete marker is due: removed by its id.
+        case removeNoncurrent
+    }
+
+    let rules: [LifecycleRule]
+    let now: UInt64
+    /// The key being walked.
+    public private(set) var key: String?
+    /// The newer entry's write time: when the next entry became noncurrent.
+    private var newerWrittenMillis: UInt64?
+    private var noncurrentSeen = 0
+    private var entries = 0
+    private var latestIsMarker = false
+
+    public init(rules: [LifecycleRule], now: UInt64) { self.rules = rules; self.now = now }
+
+    /// The action for the next entry; `version` nil for a delete marker.
+    public mutating func next(key: String, isLatest: Bool, version: ObjectVersion?, lastModifiedMillis: UInt64) -> Action {
+        if key != self.key || isLatest {
+            self.key = key
+            newerWrittenMillis = nil
+            noncurrentSeen = 0
+            entries = 0
+        }
+        defer {
+            newerWrittenMillis = lastModifiedMillis
+            entries += 1
+        }
+        if isLatest {
+            latestIsMarker = version == nil
+            guard let version, let due = Lifecycle.expiry(of: version, key: key, rules: rules), due.millis <= now else { return .keep }
+            return .expireLatest(ruleID: due.ruleID)
+        }
+        // Resumed in the middle of a key: when this entry became noncurrent is unknown, so it stays.
+        guard let becameNoncurrent = newerWrittenMillis else { return .keep }
+        let newerNoncurrent = noncurrentSeen
+        noncurrentSeen += 1
+        for rule in rules where rule.noncurrentDays != nil || rule.newerNoncurrentVersions != nil {
+            guard Lifecycle.matches(rule, key: key, size: version?.size ?? 0, tags: version?.tags) else { continue }
+            if let keep = rule.newerNoncurrentVersions, newerNoncurrent < keep { continue }
+            if let days = rule.noncurrentDays, Lifecycle.due(afterDays: days, from: becameNoncurrent) > now { continue }
+            return .removeNoncurrent
+        }
+        return .keep
+    }
+
+    /// At the end of a key: whether its latest entry, a delete marker with
+    /// no version under it, is to be removed.
+    public func removesLoneMarker() -> Bool {
+        guard let key, entries == 1, latestIsMarker else { return false }
+        return rules.contains { $0.expiredObjectDeleteMarker == true && Lifecycle.matches($0, key: key, size: 0, tags: nil) }
+    }
+}

@@ -46,9 +46,6 @@ extension S3Handlers {
     func putBucketLifecycle(_ bucket: BucketRecord, request: Request) async throws -> Response {
         let body = try await smallBody(request, upTo: LifecycleXML.maxBodyBytes, what: "LifecycleConfiguration")
         let rules = try LifecycleXML.parse(String(decoding: body, as: UTF8.self))
-        if caller.state.bucketConfig(.versioning, of: bucket.id) != nil, rules.map(Self.stored).contains(where: \.expiresObjects) {
-            throw S3Error(.notImplemented, "Lifecycle expiration (Expiration, NoncurrentVersionExpiration) in a bucket with versioning is not implemented; AbortIncompleteMultipartUpload rules are (nothing was changed).")
-        }
         do { try await cluster.setBucketConfig(BucketConfig(lifecycle: rules.map(Self.stored)), kind: .lifecycle, bucket: bucket.name.rawValue) } catch {
             throw S3Error(error)
         }

@@ -28,9 +28,6 @@ extension S3Handlers {
         guard let status = try VersioningXML.parseStatus(String(decoding: body, as: UTF8.self)).flatMap(VersioningState.init) else {
             return Response(status: .ok)
         }
-        if let rules = caller.state.bucketConfig(.lifecycle, of: bucket.id)?.lifecycle, rules.contains(where: \.expiresObjects) {
-            throw S3Error(.notImplemented, "Lifecycle expiration in a bucket with versioning is not implemented: remove the bucket's expiration rules first (nothing was changed).")
-        }
         do { try await cluster.setBucketConfig(BucketConfig(versioning: status), kind: .versioning, bucket: bucket.name.rawValue) } catch {
             throw S3Error(error)
         }

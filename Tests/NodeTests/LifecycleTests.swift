@@ -37,6 +37,7 @@ import Units
             total.buckets += report.buckets
             total.objectsExpired += report.objectsExpired
             total.uploadsAborted += report.uploadsAborted
+            total.versionsRemoved += report.versionsRemoved
         }
         return total
     }
@@ -122,5 +123,60 @@ import Units
         var small = version
         small.size = 10
         #expect(Lifecycle.expiry(of: small, key: "a/b", rules: [rule]) == nil, "ObjectSizeGreaterThan is strict")
+    }
+}
+
+extension LifecycleTests {
+    func versionIDs(_ sim: SimulatedCluster, prefix: String) async throws -> [String] {
+        try await sim.services[2].listVersions(bucket: sim.bucket, prefix: prefix, delimiter: nil, keyMarker: nil, versionIDMarker: nil,
+                                               maxKeys: 1000).entries.map(\.s3VersionID)
+    }
+
+    /// A versioned bucket: noncurrent versions go some days after they
+    /// became noncurrent (keeping the newest N when asked), the latest
+    /// expires into a delete marker, a lone delete marker is removed.
+    @Test func versionedBucketsExpireNoncurrentVersionsAndMarkers() async throws {
+        let sim = try await SimulatedCluster.start()
+        try await sim.nodes[0].setBucketConfig(BucketConfig(versioning: .enabled), kind: .versioning, bucket: "sim")
+        var logs = LifecycleRule(id: "logs", enabled: true, prefix: "logs/")
+        logs.expirationDays = 10
+        logs.noncurrentDays = 2
+        var keep = LifecycleRule(id: "keep", enabled: true, prefix: "keep/")
+        keep.noncurrentDays = 1
+        keep.newerNoncurrentVersions = 2
+        var markers = LifecycleRule(id: "markers", enabled: true, prefix: "gone/")
+        markers.expiredObjectDeleteMarker = true
+        try await configure(sim, [logs, keep, markers])
+
+        let v1 = try #require(try await sim.put("logs/a", body(70_000, seed: 1), via: 0).s3VersionID)
+        var kept: [String] = []
+        for i in 0..<5 { kept.append(try #require(try await sim.put("keep/k", body(10, seed: i), via: i % 6).s3VersionID)) }
+        let goneVersion = try #require(try await sim.put("gone/x", body(10, seed: 7), via: 1).s3VersionID)
+        let marker = try #require(try await sim.services[0].delete(bucket: sim.bucket, key: "gone/x", versionID: nil).s3VersionID)
+        try await advance(sim, days: 5)
+        let v2 = try #require(try await sim.put("logs/a", body(70_001, seed: 2), via: 1).s3VersionID)
+        try await advance(sim, days: 5)
+        let v3 = try #require(try await sim.put("logs/a", body(70_002, seed: 3), via: 2).s3VersionID)
+
+        var report = await passEverywhere(sim)
+        // v1 noncurrent for 5 days (2 allowed); keep/k's two oldest noncurrent; the marker over gone/x's version is not alone.
+        #expect(report.versionsRemoved == 3 && report.objectsExpired == 0, "\(report)")
+        #expect(try await versionIDs(sim, prefix: "logs/") == [v3, v2])
+        #expect(try await versionIDs(sim, prefix: "keep/") == Array(kept.reversed().prefix(3)))
+        #expect(try await versionIDs(sim, prefix: "gone/") == [marker, goneVersion])
+
+        _ = try await sim.services[3].delete(bucket: sim.bucket, key: "gone/x", versionID: goneVersion)
+        try await advance(sim, days: 11)
+        report = await passEverywhere(sim)
+        // v3 expires into a marker; v2 (noncurrent 11 days) goes; the marker left alone on gone/x goes.
+        #expect(report.objectsExpired == 1 && report.versionsRemoved == 2, "\(report)")
+        let logsNow = try await versionIDs(sim, prefix: "logs/")
+        #expect(logsNow.count == 2 && logsNow[1] == v3)
+        await #expect(throws: ObjectError.deleteMarker(s3VersionID: logsNow[0], addressed: false)) {
+            try await sim.services[4].head(bucket: sim.bucket, key: "logs/a", versionID: nil)
+        }
+        #expect(try await versionIDs(sim, prefix: "gone/").isEmpty)
+        #expect(try await keys(sim) == ["keep/k"])
+        _ = v1
     }
 }

@@ -11,6 +11,8 @@ public struct LifecycleReport: Sendable, Equatable, Codable {
     public var buckets = 0
     public var objectsExpired = 0
     public var uploadsAborted = 0
+    /// Versioned buckets: noncurrent versions and delete markers removed for good.
+    public var versionsRemoved = 0
 }
 
 extension ObjectService {
@@ -86,10 +88,11 @@ struct LifecycleWorker {
             report.buckets += 1
             var cursor = cursors[bucket.id] ?? Cursor(table: "objects", after: nil)
             do throws(ObjectError) {
-                // Expiration in a versioned bucket would need delete markers; S3 refuses such rules there
-                // (PutBucketLifecycle, PutBucketVersioning), so only a racing pair of changes gets here.
                 if cursor.table == "objects", state.bucketConfig(.versioning, of: bucket.id) != nil {
-                    service.logger.warning("lifecycle expiration skipped in a versioned bucket", metadata: ["bucket": "\(bucket.name)"])
+                    try await expireVersions(bucket.bucketID, rules: rules, cursor: &cursor, report: &report, budget: &budget) { position in
+                        cursors[bucket.id] = position
+                        save(cursors)
+                    }
                     cursor = Cursor(table: "uploads", after: nil)
                 }
                 if cursor.table == "objects" {
@@ -131,6 +134,53 @@ struct LifecycleWorker {
             saved(cursor)
             if page.exhausted || page.records.isEmpty { return }
         }
+    }
+
+    /// A versioned bucket's keys, every entry newest first: the latest
+    /// version expires into a delete marker, noncurrent entries and lone
+    /// markers go for good (`VersionedLifecycleWalk`). The cursor moves at
+    /// key boundaries, so a resumed pass starts a key from its latest.
+    private func expireVersions(_ bucket: BucketID, rules: [LifecycleRule], cursor: inout Cursor, report: inout LifecycleReport,
+                                budget: inout RateBudget, saved: (Cursor) -> Void) async throws(ObjectError) {
+        guard rules.contains(where: { $0.enabled && $0.expiresObjects }) else { return }
+        var walk = VersionedLifecycleWalk(rules: rules, now: node.wallClock.nowMillis())
+        var keyMarker = cursor.after, versionMarker: String?
+        var lastMarker: (key: String, id: String)?
+        func finishKey(_ cursor: inout Cursor) async throws(ObjectError) {
+            guard let key = walk.key else { return }
+            if walk.removesLoneMarker(), let marker = lastMarker, marker.key == key {
+                _ = try await service.delete(bucket: bucket, key: key, versionID: marker.id)
+                report.versionsRemoved += 1
+                Counter(label: "shale_lifecycle_versions_removed_total").increment()
+                await budget.spend(1)
+            }
+            cursor.after = key
+        }
+        while true {
+            let page = try await service.listVersions(bucket: bucket, prefix: "", delimiter: nil, keyMarker: keyMarker, versionIDMarker: versionMarker,
+                                                      maxKeys: Self.pageSize)
+            for entry in page.entries {
+                if entry.key != walk.key { try await finishKey(&cursor); saved(cursor) }
+                lastMarker = entry.isLatest && entry.version == nil ? (entry.key, entry.s3VersionID) : lastMarker
+                switch walk.next(key: entry.key, isLatest: entry.isLatest, version: entry.version, lastModifiedMillis: entry.lastModifiedMillis) {
+                case .keep: continue
+                case .expireLatest:
+                    _ = try await service.delete(bucket: bucket, key: entry.key, versionID: nil)
+                    report.objectsExpired += 1
+                    Counter(label: "shale_lifecycle_objects_expired_total").increment()
+                case .removeNoncurrent:
+                    _ = try await service.delete(bucket: bucket, key: entry.key, versionID: entry.s3VersionID)
+                    report.versionsRemoved += 1
+                    Counter(label: "shale_lifecycle_versions_removed_total").increment()
+                }
+                await budget.spend(1)
+            }
+            guard page.isTruncated else { break }
+            keyMarker = page.nextKeyMarker
+            versionMarker = page.nextVersionIDMarker
+        }
+        try await finishKey(&cursor)
+        saved(cursor)
     }
 
     private func abortUploads(_ bucket: BucketID, rules: [LifecycleRule], cursor: inout Cursor, report: inout LifecycleReport,
