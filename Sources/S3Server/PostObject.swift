@@ -178,7 +178,9 @@ extension S3Responder {
         put.tags = tags.flatMap { $0.isEmpty ? nil : $0.map { ObjectTag(key: $0.key, value: $0.value) } }
         let version: ObjectVersion
         do { version = try await objects.put(put, body: FormFileBody(upload: upload)) } catch { throw S3Error(error) }
-        return Self.postAnswer(fields: fields, bucket: bucketName, key: objectKey, etag: version.etag, host: request.head.authority)
+        var answer = Self.postAnswer(fields: fields, bucket: bucketName, key: objectKey, etag: version.etag, host: request.head.authority)
+        S3Handlers.addVersionHeader(version.s3VersionID, to: &answer.headers)
+        return answer
     }
 
     /// `success_action_redirect` (303 to it, with bucket, key and ETag),
