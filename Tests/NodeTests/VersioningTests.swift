@@ -236,3 +236,42 @@ extension VersioningTests {
         #expect(try await sim.services[4].verifyRedundancy().fullyRedundant)
     }
 }
+
+extension VersioningTests {
+    func upload(_ sim: SimulatedCluster, key: String, bytes: [UInt8], via index: Int) async throws -> (ObjectVersion, ObjectPart, String) {
+        let settings = ObjectService.UploadSettings(contentType: nil, userMetadata: [:], contentHeaders: nil, checksumAlgorithm: nil, checksumType: nil)
+        let created = try await sim.services[index].createUpload(bucket: sim.bucket, key: key, settings: settings)
+        let request = ObjectService.PartRequest(bucket: sim.bucket, key: key, uploadID: created.uploadID, partNumber: 1,
+                                                body: BodyExpectations(contentLength: bytes.count, md5: nil, sha256: nil))
+        let part = try await sim.services[index].uploadPart(request, body: AsyncStream { $0.yield(ByteBuffer(bytes: bytes)); $0.finish() })
+        let version = try await sim.services[index].completeUpload(bucket: sim.bucket, key: key, uploadID: created.uploadID,
+                                                                    parts: [MultipartUpload.ChosenPart(number: 1, etag: part.etag)])
+        return (version, part, created.uploadID)
+    }
+
+    /// A completed upload is a version like a PUT: its parts' shards (noted
+    /// under the upload table) stay through stray collection while the
+    /// version does, a retried completion answers the same version, and the
+    /// version's removal by id lets the collector take them.
+    @Test func multipartCompletionsAreVersionsWhosePartsStay() async throws {
+        let sim = try await SimulatedCluster.start()
+        try await setVersioning(sim, .enabled)
+        let (first, firstPart, uploadID) = try await upload(sim, key: "mp", bytes: body(2 * 65536 + 5, seed: 1), via: 0)
+        let id = try #require(first.s3VersionID)
+        let again = try await sim.services[2].completeUpload(bucket: sim.bucket, key: "mp", uploadID: uploadID,
+                                                             parts: [MultipartUpload.ChosenPart(number: 1, etag: firstPart.etag)])
+        #expect(again.s3VersionID == id && again.versionID == first.versionID, "a retried completion answers the same version")
+        _ = try await sim.put("mp", body(100, seed: 2), via: 1)
+        sim.clock.advance(byMillis: 4 * 3_600_000)
+        try await SimulatedCluster.heartbeat(sim.nodes)
+        for service in sim.services { await service.collectStrays() }
+        #expect(sim.shardFiles(of: firstPart.data.versionID) == 6, "the noncurrent multipart version keeps its part's shards")
+        #expect(try await read(sim, "mp", version: id, via: 4) == body(2 * 65536 + 5, seed: 1))
+
+        _ = try await sim.services[3].delete(bucket: sim.bucket, key: "mp", versionID: id)
+        sim.clock.advance(byMillis: 4 * 3_600_000)
+        try await SimulatedCluster.heartbeat(sim.nodes)
+        for service in sim.services { await service.collectStrays() }
+        #expect(sim.shardFiles(of: firstPart.data.versionID) == 0)
+    }
+}

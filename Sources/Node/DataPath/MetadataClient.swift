@@ -32,6 +32,18 @@ extension ObjectTables {
 }
 
 extension ObjectTables {
+    /// The row a completed upload's parts belong to now: its key's
+    /// object-table row, or in a versioning-enabled bucket its version's row.
+    func completedObjectRow(bucket: BucketID, key: String, uploadID: String,
+                            routing: ClusterNode.Routing) async throws(ObjectError) -> (table: String, rowKey: String) {
+        let upload = try await read(table: UploadTable.name(of: bucket.hex), bucket: bucket,
+                                    key: UploadTable.uploadRowKey(key: key, uploadID: uploadID), routing: routing)
+        if let id = upload?.upload?.completion?.s3VersionID.flatMap(S3VersionID.init) {
+            return (VersionTable.name(of: bucket.hex), VersionTable.rowKey(key: key, versionID: id))
+        }
+        return (bucket.hex, key)
+    }
+
     /// A row of the bucket's object table.
     func read(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
         try await read(table: bucket.hex, bucket: bucket, key: key, routing: routing)

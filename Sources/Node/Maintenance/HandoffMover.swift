@@ -60,7 +60,9 @@ struct HandoffMover: Sendable {
             guard let bucket = BucketID(hex: bucketHex), let part = UploadTable.parsePartRowKey(shard.key) else { return nil }
             let partRow = try await tables.read(table: shard.bucket, bucket: bucket, key: shard.key, routing: routing)
             if partRow?.part?.data.versionID == shard.versionID { return (shard.bucket, bucket, shard.key, part.key, partRow) }
-            return (bucketHex, bucket, part.key, part.key, try await tables.read(bucket: bucket, key: part.key, routing: routing))
+            let completed = try await tables.completedObjectRow(bucket: bucket, key: part.key, uploadID: part.uploadID, routing: routing)
+            return (completed.table, bucket, completed.rowKey, part.key,
+                    try await tables.read(table: completed.table, bucket: bucket, key: completed.rowKey, routing: routing))
         }
         if let bucketHex = VersionTable.bucketHex(ofTable: shard.bucket) {
             guard let bucket = BucketID(hex: bucketHex), let parsed = VersionTable.parseRowKey(shard.key) else { return nil }

@@ -145,9 +145,10 @@ public actor Scrubber {
         do {
             var repaired = try await repairer.repair(table: table, rowKey: shard.key, objectKey: objectKey, bucket: bucket,
                                                      versionID: shard.versionID, slot: shard.slot, onlyOn: routing.selfID, routing: routing)
-            if !repaired, uploadsOf != nil {
-                // A part of a completed upload: its object's row names the shard now.
-                repaired = try await repairer.repair(table: bucketHex, rowKey: objectKey, objectKey: objectKey, bucket: bucket,
+            if !repaired, uploadsOf != nil, let part = UploadTable.parsePartRowKey(shard.key) {
+                // A part of a completed upload: its object's row (or its version's) names the shard now.
+                let completed = try await tables.completedObjectRow(bucket: bucket, key: part.key, uploadID: part.uploadID, routing: routing)
+                repaired = try await repairer.repair(table: completed.table, rowKey: completed.rowKey, objectKey: objectKey, bucket: bucket,
                                                      versionID: shard.versionID, slot: shard.slot, onlyOn: routing.selfID, routing: routing)
             }
             guard repaired else { return }
