@@ -275,3 +275,33 @@ extension VersioningTests {
         #expect(sim.shardFiles(of: firstPart.data.versionID) == 0)
     }
 }
+
+extension VersioningTests {
+    /// The latest version is found past any number of deleted ones, and a
+    /// replica that missed some deletes (down while they were written)
+    /// does not bring a deleted version back as the latest.
+    @Test func theLatestSkipsDeletedVersionsAndStaleReplicas() async throws {
+        let sim = try await SimulatedCluster.start()
+        try await setVersioning(sim, .enabled)
+        var ids: [String] = []
+        for i in 0..<30 { ids.append(try #require(try await sim.put("t", body(50 + i, seed: i), via: i % 6).s3VersionID)) }
+        let routing = await sim.nodes[0].routing()
+        let replicas = try sim.services[0].metadata.replicas(of: sim.bucket, routing: routing).current
+        let stale = try #require(replicas.last)
+        let staleIndex = try #require(sim.nodes.firstIndex { $0.id == stale })
+        sim.network.faults.setDown([stale])
+        let via = (staleIndex + 1) % 6
+        for id in ids[10...] { _ = try await sim.services[via].delete(bucket: sim.bucket, key: "t", versionID: id) }
+        sim.network.faults.setDown([])
+        // The stale replica still holds versions 10...29 live; every node answers version 9.
+        let held = try await sim.services[staleIndex].metadataStore.get(bucket: VersionTable.name(of: sim.bucket.hex),
+                                                                         key: VersionTable.rowKey(key: "t", versionID: S3VersionID(ids[29])!))
+        #expect(held?.version != nil, "the replica that was down missed the deletes")
+        for i in 0..<6 {
+            #expect(try await sim.services[i].head(bucket: sim.bucket, key: "t", versionID: nil).s3VersionID == ids[9], "node \(i)")
+        }
+        #expect(try await read(sim, "t", version: nil, via: staleIndex) == body(59, seed: 9))
+        for id in ids[..<10] { _ = try await sim.services[2].delete(bucket: sim.bucket, key: "t", versionID: id) }
+        await #expect(throws: ObjectError.noSuchKey) { try await sim.services[3].head(bucket: sim.bucket, key: "t", versionID: nil) }
+    }
+}

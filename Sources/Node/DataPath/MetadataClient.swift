@@ -19,6 +19,8 @@ protocol ObjectTables: Sendable {
     func compareAndSet(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing, ballot: @Sendable (Stamp?) -> Stamp,
                        keepDecidedStamp: Bool, decide: (ObjectRecord?) throws(ObjectError) -> ObjectRecord) async throws(ObjectError)
         -> (written: ObjectRecord, replaced: ObjectRecord?)
+    /// The first row under `prefix` that is not a tombstone at the quorum, with its inline bytes.
+    func firstLive(table: String, bucket: BucketID, prefix: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
 }
 
 extension ObjectTables {
@@ -276,6 +278,38 @@ struct MetadataClient: ObjectTables {
         Task {
             _ = await push([record], to: nodes, routing: routing)
             logger.info("metadata read repair", metadata: ["key": "\(record.key)", "replicas": "\(nodes.count)"])
+        }
+    }
+
+    /// The first row under `prefix` that is live at the quorum. Each
+    /// replica names its own first live row (an index seek past any number
+    /// of tombstones); the smallest of those is the answer unless a quorum
+    /// read shows it deleted (a replica that missed the delete), and then
+    /// the search goes on past it. The true first live row is never
+    /// skipped: the replica holding its newest copy names it or an earlier one.
+    func firstLive(table: String, bucket: BucketID, prefix: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
+        let replicas = try replicas(of: bucket, routing: routing)
+        var after: String?
+        while true {
+            let from = after
+            let message = MetadataListMessage(bucketID: table, prefix: prefix, after: from, limit: 1, liveOnly: true)
+            let body = (try? JSONEncoder().encode(message)) ?? Data()
+            let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
+                if let address {
+                    let data = try await transport.call(.metadataList, to: node, at: address, body: body)
+                    return try JSONDecoder().decode(MetadataListReply.self, from: data).records
+                }
+                return try await store.list(bucket: table, prefix: prefix, after: from, limit: 1, inlineBytes: false, liveOnly: true)
+            }
+            let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
+            guard currentAnswers >= replicas.quorum else {
+                throw .unavailable("listing answered by \(currentAnswers) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
+            }
+            // Tombstones an older peer sent anyway are not candidates.
+            let candidates = answers.values.compactMap { $0.first(where: { !$0.isTombstone }) }.map(\.key)
+            guard let candidate = candidates.min(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) else { return nil }
+            if let row = try await read(table: table, bucket: bucket, key: candidate, routing: routing), !row.isTombstone { return row }
+            after = candidate
         }
     }
 

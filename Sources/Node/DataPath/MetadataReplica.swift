@@ -25,7 +25,8 @@ struct MetadataReplica: Sendable {
                 let limit = min(max(message.limit, 1), 1000)
                 return MetadataListReply(records: try await store.list(bucket: message.bucketID, prefix: message.prefix,
                                                                        after: message.after, limit: limit,
-                                                                       inlineBytes: message.inlineBytes ?? false))
+                                                                       inlineBytes: message.inlineBytes ?? false,
+                                                                       liveOnly: message.liveOnly ?? false))
             }
         case .metadataDigest:
             return try await answerJSON(body, as: MetadataDigestMessage.self) { message in

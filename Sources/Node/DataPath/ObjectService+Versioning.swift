@@ -55,20 +55,9 @@ extension ObjectService {
     }
 
     /// The first live row (version or marker) of a key's versions, newest first.
+    /// One seek per replica however many of its versions were deleted (`ObjectTables.firstLive`).
     func newestVersionRow(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
-        let table = VersionTable.name(of: bucket.hex)
-        var after: String?
-        while true {
-            let page = try await metadata.listPage(table: table, bucket: bucket, prefix: VersionTable.prefix(of: key), after: after, limit: 16,
-                                                   routing: routing)
-            if let live = page.records.first(where: { !$0.isTombstone }) {
-                // A listing's copy of an inline version lacks its bytes: the row itself has them.
-                guard live.version?.inlineOmitted == true else { return live }
-                return try await metadata.read(table: table, bucket: bucket, key: live.key, routing: routing)
-            }
-            guard !page.exhausted, let last = page.records.last else { return nil }
-            after = last.key
-        }
+        try await metadata.firstLive(table: VersionTable.name(of: bucket.hex), bucket: bucket, prefix: VersionTable.prefix(of: key), routing: routing)
     }
 
     /// Where a row sits in its key's history: a version row by its id, a null version by its stamp.

@@ -37,6 +37,8 @@ struct MetadataListMessage: Codable, Sendable {
     /// Whether inline objects come with their bytes (only anti-entropy,
     /// which stores the rows, needs them); absent: without.
     var inlineBytes: Bool? = nil
+    /// Rows that are not tombstones only (the first live version of a key); absent: all rows.
+    var liveOnly: Bool? = nil
 }
 struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
 struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
