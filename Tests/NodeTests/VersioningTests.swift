@@ -305,3 +305,26 @@ extension VersioningTests {
         await #expect(throws: ObjectError.noSuchKey) { try await sim.services[3].head(bucket: sim.bucket, key: "t", versionID: nil) }
     }
 }
+
+extension VersioningTests {
+    /// A Suspended write after Enabled-era versions is the latest even from
+    /// a node whose clock runs behind the one that wrote them: it stamps
+    /// above the key's newest version, not only above the null row.
+    @Test func aSuspendedWriteFromASlowClockIsTheLatest() async throws {
+        let sim = try await SimulatedCluster.start(skewMillis: [0: 30_000])
+        try await setVersioning(sim, .enabled)
+        let fast = try await sim.put("skew", body(100, seed: 1), via: 0)
+        try await setVersioning(sim, .suspended)
+        let null = try await sim.put("skew", body(200, seed: 2), via: 3)
+        for i in 0..<6 {
+            let latest = try await sim.services[i].head(bucket: sim.bucket, key: "skew", versionID: nil)
+            #expect(latest.s3VersionID == nil && latest.versionID == null.versionID, "node \(i)")
+        }
+        #expect(try await read(sim, "skew", version: fast.s3VersionID, via: 2) == body(100, seed: 1))
+        let marker = try await sim.services[4].delete(bucket: sim.bucket, key: "skew", versionID: nil)
+        #expect(marker.deleteMarker)
+        await #expect(throws: ObjectError.deleteMarker(s3VersionID: "null", addressed: false)) {
+            try await sim.services[5].head(bucket: sim.bucket, key: "skew", versionID: nil)
+        }
+    }
+}

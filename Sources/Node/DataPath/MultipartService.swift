@@ -238,6 +238,7 @@ extension ObjectService {
             VersionTarget(table: VersionTable.name(of: bucket.hex), rowKey: VersionTable.rowKey(key: key, versionID: $0), id: $0, stamp: stamp(replacing: nil))
         }
 
+        if versioning == .suspended { try await observeNewestVersion(bucket: bucket, key: key, routing: routing) }
         let previous = target == nil ? try await metadata.read(bucket: bucket, key: key, routing: routing) : nil
         let first = selected[0].data
         var version = ObjectVersion(

@@ -73,6 +73,14 @@ extension ObjectService {
         record.version?.s3VersionID ?? record.marker?.s3VersionID ?? S3VersionID.null
     }
 
+    /// Before a Suspended write of the null version: this node's clock moves
+    /// past the key's newest version, so the new null version is the latest
+    /// whatever the skew between the nodes' clocks.
+    func observeNewestVersion(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) {
+        guard let newest = try await newestVersionRow(bucket: bucket, key: key, routing: routing) else { return }
+        clock.withLock { $0.observe(newest.stamp) }
+    }
+
     /// A new version's place in a versioning-enabled bucket, stamped above every row of the key.
     func versionTarget(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> VersionTarget {
         let head = try await keyHead(bucket: bucket, key: key, versioned: true, routing: routing)
@@ -159,6 +167,7 @@ extension ObjectService {
             try await metadata.write(marker, bucket: bucket, routing: routing)
             return DeleteOutcome(s3VersionID: target.id.rawValue, deleteMarker: true)
         case .suspended:
+            try await observeNewestVersion(bucket: bucket, key: key, routing: routing)
             let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
             let marker = ObjectRecord(table: bucket.hex, key: key, stamp: stamp(replacing: previous?.stamp),
                                       marker: DeleteMarker(lastModifiedMillis: node.wallClock.nowMillis(), s3VersionID: nil))

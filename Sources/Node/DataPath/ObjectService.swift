@@ -25,7 +25,7 @@ public final class ObjectService: Sendable {
     let writeQuorumSetting: Int?
     let inlineMaxBytes: Int
     let repairs = RepairQueue()
-    private let clock: Mutex<HybridClock>
+    let clock: Mutex<HybridClock>
 
     /// How JSON calls reach other nodes (shard streams go through `access`).
     let peers: any PeerTransport
@@ -135,6 +135,7 @@ public final class ObjectService: Sendable {
         }
         // Enabled: the new version's row (and so its id) is fixed before its shards name it.
         let target = versioning == .enabled ? try await versionTarget(bucket: request.bucket, key: request.key, routing: routing) : nil
+        if versioning == .suspended { try await observeNewestVersion(bucket: request.bucket, key: request.key, routing: routing) }
 
         // The row this write replaces: its stamp bounds ours from below.
         async let previousRead = target == nil ? metadata.read(bucket: request.bucket, key: request.key, routing: routing) : nil
