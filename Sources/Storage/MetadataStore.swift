@@ -182,8 +182,8 @@ public final class MetadataStore: Sendable {
         do {
             rows = try await pool.read { db in
                 try Data.fetchAll(db, sql: """
-                    SELECT record FROM objects WHERE bucket = ? AND key \(inclusive ? ">=" : ">") ? \(liveOnly ? "AND deleted = 0" : "")
-                    ORDER BY key LIMIT ?
+                    SELECT record FROM objects \(liveOnly ? "INDEXED BY objects_live" : "")
+                    WHERE bucket = ? AND key \(inclusive ? ">=" : ">") ? \(liveOnly ? "AND deleted = 0" : "") ORDER BY key LIMIT ?
                     """, arguments: [bucket, start, limit])
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }

@@ -301,8 +301,12 @@ extension VersioningTests {
             #expect(try await sim.services[i].head(bucket: sim.bucket, key: "t", versionID: nil).s3VersionID == ids[9], "node \(i)")
         }
         #expect(try await read(sim, "t", version: nil, via: staleIndex) == body(59, seed: 9))
+        _ = try await sim.put("u", body(10, seed: 99), via: 0)
+        let listed = try await sim.services[1].list(bucket: sim.bucket, prefix: "", delimiter: nil, after: nil, maxKeys: 10)
+        #expect(listed.objects.map(\.key) == ["t", "u"] && listed.objects.first?.version.s3VersionID == ids[9])
         for id in ids[..<10] { _ = try await sim.services[2].delete(bucket: sim.bucket, key: "t", versionID: id) }
         await #expect(throws: ObjectError.noSuchKey) { try await sim.services[3].head(bucket: sim.bucket, key: "t", versionID: nil) }
+        #expect(try await sim.services[4].list(bucket: sim.bucket, prefix: "", delimiter: nil, after: nil, maxKeys: 10).objects.map(\.key) == ["u"])
     }
 }
 

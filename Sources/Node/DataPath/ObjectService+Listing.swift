@@ -76,10 +76,13 @@ struct LatestEntries {
             if !null.isTombstone { latest = null }
         }
         if versionKey == key, versions != nil {
-            // The key's first live row is its newest version; the rest of its rows are skipped.
-            while let row = versionRow, VersionTable.parseRowKey(row.key)?.key == key, row.isTombstone {
-                versions!.pop()
-                versionRow = try await versions!.peek(tables, bucket: bucket, routing: routing)
+            // The key's first live row is its newest version; the rest of its rows are skipped. Deleted
+            // versions at its head are skipped in one seek rather than paged through.
+            if let row = versionRow, row.isTombstone {
+                versionRow = try await tables.firstLive(table: versions!.table, bucket: bucket, prefix: VersionTable.prefix(of: key), routing: routing)
+                versions!.seek(after: VersionTable.past(key))
+                if let row = versionRow, latest.map({ ObjectService.order(of: row) > ObjectService.order(of: $0) }) ?? true { latest = row }
+                return (key, latest)
             }
             if let row = versionRow, VersionTable.parseRowKey(row.key)?.key == key {
                 if latest.map({ ObjectService.order(of: row) > ObjectService.order(of: $0) }) ?? true { latest = row }
