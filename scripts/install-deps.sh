@@ -3,8 +3,9 @@
 # ISA-L, SQLite and pkg-config for the build; Python with pytest, boto3,
 # cryptography, awscrt and the AWS CLI, rclone and s3cmd, faketime (a node
 # with a skewed clock in the fault campaign), zsh and fish (to parse the
-# completion scripts), requests (browser-style form uploads), and pyarrow,
-# polars and pyiceberg for the integration tests.
+# completion scripts), requests (browser-style form uploads), pyarrow,
+# polars and pyiceberg for the integration tests, and helm-python-sdk and
+# kubernetes-validate for the Helm chart's checks.
 set -euo pipefail
 
 sudo=""
@@ -39,6 +40,14 @@ if ! python3 -c 'import pyarrow, polars, pyiceberg' >/dev/null 2>&1; then
   echo "installing the lakehouse clients: pyarrow, polars, pyiceberg"
   python3 -m pip install --quiet pyarrow polars "pyiceberg[pyarrow,sql-sqlite]" 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages pyarrow polars "pyiceberg[pyarrow,sql-sqlite]"
+fi
+
+if ! python3 -c 'import helm_python, kubernetes_validate, yaml' >/dev/null 2>&1; then
+  # The Helm chart's checks without a cluster (Tests/integration/test_helm_chart.py): Helm's own library
+  # (render, lint) and the Kubernetes schemas.
+  echo "installing the chart checkers: helm-python-sdk, kubernetes-validate"
+  python3 -m pip install --quiet helm-python-sdk kubernetes-validate pyyaml 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages helm-python-sdk kubernetes-validate pyyaml
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -8,7 +8,7 @@ struct LayoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layout",
         abstract: "Stage, review and apply how partitions are placed on nodes.",
-        subcommands: [LayoutAssign.self, LayoutRemove.self, LayoutShow.self, LayoutApply.self, LayoutRevert.self,
+        subcommands: [LayoutAssign.self, LayoutAutoAssign.self, LayoutRemove.self, LayoutShow.self, LayoutApply.self, LayoutRevert.self,
                       LayoutHistoryCommand.self, LayoutConfig.self, LayoutPlan.self]
     )
 }

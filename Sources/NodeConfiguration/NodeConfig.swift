@@ -56,6 +56,19 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible, Codable {
 /// variables over it. Every key is documented in Docs/configuration.md.
 public struct NodeConfig: Sendable {
     public static let defaultPath = "/etc/shale.toml"
+
+    /// The address of a `bootstrap_peers` entry: `NODE_ID@HOST:PORT`, or
+    /// `HOST:PORT` alone (a DNS name such as a StatefulSet pod's, whose
+    /// node id is learnt from its answer, authenticated by the cluster secret).
+    public static func bootstrapAddress(_ entry: String) -> (id: String?, address: HostPort)? {
+        let parts = entry.split(separator: "@", maxSplits: 1).map(String.init)
+        if parts.count == 2 {
+            guard parts[0].count == 64, parts[0].allSatisfy(\.isHexDigit), let address = HostPort(parts[1]) else { return nil }
+            return (parts[0].lowercased(), address)
+        }
+        guard !entry.contains("@"), let address = HostPort(entry) else { return nil }
+        return (nil, address)
+    }
     public static let defaultRPCPort = 3901
     public static let defaultS3Port = 3900
     public static let defaultAdminPort = 3902
@@ -309,11 +322,8 @@ public struct NodeConfig: Sendable {
         let metricsToken = try secret("admin.metrics_token", file: "admin.metrics_token_file", required: false)
         var peers: [String] = []
         if case .list(let list)? = values["bootstrap_peers"] { peers = list }
-        for peer in peers {
-            let parts = peer.split(separator: "@", maxSplits: 1)
-            guard parts.count == 2, parts[0].count == 64, parts[0].allSatisfy(\.isHexDigit), HostPort(String(parts[1])) != nil else {
-                throw .invalid(key: "bootstrap_peers", reason: "'\(peer)' is not NODE_ID@HOST:PORT (as `shale node id` prints it)")
-            }
+        for peer in peers where Self.bootstrapAddress(peer) == nil {
+            throw .invalid(key: "bootstrap_peers", reason: "'\(peer)' is neither NODE_ID@HOST:PORT (as `shale node id` prints it) nor HOST:PORT")
         }
         var level = Logger.Level.info
         if let text = string("log_level") {

@@ -50,10 +50,7 @@ public actor ClusterNode {
             peerTable.remember(NodeID(peer.id), address: address)
         }
         for peer in config.bootstrapPeers {
-            let parts = peer.split(separator: "@", maxSplits: 1)
-            if parts.count == 2, String(parts[0]) != identity.id.rawValue, let address = HostPort(String(parts[1])) {
-                peerTable.addCandidate(address)
-            }
+            if let entry = NodeConfig.bootstrapAddress(peer), entry.id != identity.id.rawValue { peerTable.addCandidate(entry.address) }
         }
     }
 
@@ -239,7 +236,8 @@ public actor ClusterNode {
     }
 
     private func heard(_ info: PeerInfo, from sender: NodeID) {
-        guard let address = HostPort(info.address), info.id == sender.rawValue else { return }
+        // A node pinging its own address (a bootstrap list that names every pod) is not its own peer.
+        guard let address = HostPort(info.address), info.id == sender.rawValue, sender != id else { return }
         let isNew = peerTable.peers[sender]?.address != address
         peerTable.heard(from: sender, address: address, hostname: info.hostname, dataAvailableBytes: info.dataAvailableBytes, at: wallClock.now)
         if isNew {
@@ -269,6 +267,8 @@ public actor ClusterNode {
     private nonisolated func ping(_ address: HostPort, expected: NodeID?, body: Data) async {
         do {
             let (data, responder) = try await client.call(.ping, at: address, body: body, expected: expected)
+            // A bootstrap address that turned out to be this node (a pod listed among its peers): not tried again.
+            guard responder != id else { return await dropCandidate(address) }
             let reply = try JSONDecoder().decode(PingMessage.self, from: data)
             await received(reply, from: responder)
         } catch {
@@ -276,6 +276,8 @@ public actor ClusterNode {
             Counter(label: "shale_heartbeat_failures_total").increment()
         }
     }
+
+    private func dropCandidate(_ address: HostPort) { peerTable.dropCandidate(address) }
 
     private func received(_ reply: PingMessage, from responder: NodeID) {
         guard responder != id else { return }

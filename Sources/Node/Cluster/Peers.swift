@@ -26,6 +26,8 @@ public struct PeerTable: Sendable {
         if !peers.values.contains(where: { $0.address == address }) { candidates.insert(address) }
     }
 
+    public mutating func dropCandidate(_ address: HostPort) { candidates.remove(address) }
+
     /// Records an authenticated exchange with `info`'s node.
     public mutating func heard(from id: NodeID, address: HostPort, hostname: String, dataAvailableBytes: UInt64?, at now: Date) {
         // An address now held by a different node (a machine rebuilt) no longer points at the old one.
