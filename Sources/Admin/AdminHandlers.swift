@@ -200,7 +200,8 @@ struct AdminHandlers: Sendable {
         let nodes = views.map { view in
             NodeStatusDocument(id: view.id.rawValue, hostname: view.hostname, address: view.address, isSelf: view.isSelf,
                                healthy: view.healthy, lastSeenSecondsAgo: view.lastSeen.map { max(0, now.timeIntervalSince($0)) },
-                               role: view.role.map(RoleDocument.init), dataAvailableBytes: view.dataAvailableBytes)
+                               role: view.role.map(RoleDocument.init), dataAvailableBytes: view.dataAvailableBytes,
+                               shardBytes: view.shardBytes)
         }
         let partitions = await maintenance.lastVerify().map { report in
             PartitionHealthDocument(checkedAtMillis: report.checkedAtMillis, full: report.partitionsFull,

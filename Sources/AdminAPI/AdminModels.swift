@@ -51,10 +51,13 @@ public struct NodeStatusDocument: Codable, Sendable {
     public let lastSeenSecondsAgo: Double?
     public let role: RoleDocument?
     public let dataAvailableBytes: UInt64?
+    /// Disk used by the node's shard files, as it last reported (nil: not counted yet).
+    public let shardBytes: UInt64?
     public init(id: String, hostname: String, address: String, isSelf: Bool, healthy: Bool, lastSeenSecondsAgo: Double?,
-                role: RoleDocument?, dataAvailableBytes: UInt64?) {
+                role: RoleDocument?, dataAvailableBytes: UInt64?, shardBytes: UInt64? = nil) {
         self.id = id; self.hostname = hostname; self.address = address; self.isSelf = isSelf; self.healthy = healthy
         self.lastSeenSecondsAgo = lastSeenSecondsAgo; self.role = role; self.dataAvailableBytes = dataAvailableBytes
+        self.shardBytes = shardBytes
     }
 }
 

@@ -20,10 +20,14 @@ struct StatusCommand: AsyncParsableCommand {
         let anyRole = status.nodes.contains { $0.role != nil }
         var lines = ["==== HEALTHY NODES ===="]
         var headers = ["ID", "Hostname", "Address", "Tags", "Zone", "Capacity"]
-        if anyRole { headers.append("DataAvail") }
+        if anyRole { headers += ["DataAvail", "Shards"] }
         let healthy = status.nodes.filter(\.healthy).map { node -> [String] in
             var row = roleCells(node)
-            if anyRole { row.append(node.role != nil ? node.dataAvailableBytes.map { ByteCount(bytes: $0).description } ?? "?" : "") }
+            if anyRole {
+                row.append(node.role != nil ? node.dataAvailableBytes.map { ByteCount(bytes: $0).description } ?? "?" : "")
+                // Disk used by the node's shard files (counted every minute; "?" until the first count).
+                row.append(node.shardBytes.map { ByteCount(bytes: $0).description } ?? "?")
+            }
             return row
         }
         lines += TextTable(headers: headers, rows: healthy).lines

@@ -82,6 +82,17 @@ public struct ShardStore: Sendable {
         return .intact(chunks: reader.format.chunkCount, bytes: bytes)
     }
 
+    /// Disk space the shard files take (allocated blocks, not lengths), by a
+    /// walk of the shard directories: `shale status`'s figure per node.
+    public func usedBytes() -> UInt64 {
+        var total: UInt64 = 0
+        var info = stat()
+        for entry in files() where stat(entry.path, &info) == 0 {
+            total += UInt64(info.st_blocks) * 512
+        }
+        return total
+    }
+
     /// Every file under the shard directories, one at a time (a scrub's sweep).
     public func files() -> ShardDirectoryWalk { ShardDirectoryWalk(root: root) }
 

@@ -94,7 +94,10 @@ import Testing
         try writer.commit()
         #expect(store.path(of: key).hasSuffix("/shards/01/23/0123456789abcdef0123456789abcdef.3"))
         #expect(FileManager.default.fileExists(atPath: store.path(of: key)))
+        // The disk the shard takes is counted (whole blocks: at least its length).
+        #expect(store.usedBytes() >= UInt64(ShardFileFormat(chunkSize: 64, dataLength: 64).fileLength))
         try store.delete(key)
+        #expect(store.usedBytes() == 0)
         try store.delete(key)
         #expect(!FileManager.default.fileExists(atPath: store.path(of: key)))
     }

@@ -28,6 +28,10 @@ def test_address_only_bootstrap_and_auto_assign(tmp_path):
         zones = sorted(n["role"]["zone"] for n in status["nodes"])
         assert zones == ["dc1", "dc2", "dc3"], status
         assert nodes[2].cli_json("layout", "show")["current"]["ec"] == {"k": 2, "m": 1}
+        # Each node counts the disk its shards take and reports it with its heartbeats: `status` shows it per node.
+        wait_until(lambda: all(n.get("shardBytes") is not None for n in nodes[0].cli_json("status")["nodes"]), timeout=15,
+                   what="every node's shard disk use known")
+        assert "Shards" in nodes[0].cli("status").stdout
 
         # A scale-up: a fourth pod bootstraps from the listed ones; only it gets a role, in the next zone.
         fourth = Node(tmp_path, ips[3], bootstrap=listed)

@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import Placement
 import Storage
+import Synchronization
 import Units
 
 /// One node's view of the cluster: its identity, its peers, and the
@@ -30,6 +31,9 @@ public actor ClusterNode {
     private var clock: HybridClock
     private var stateDigest: String
     private var syncsInFlight: Set<NodeID> = []
+    /// Disk used by this node's shard files at the last count (`countShardBytes`).
+    private nonisolated let shardBytes = Mutex<UInt64?>(nil)
+    private nonisolated let shardCounting = Mutex(false)
 
     /// `http` carries JSON calls to peers, `streamHTTP` (by default the same) shard streams.
     public init(config: NodeConfig, identity: NodeIdentity, logger: Logger, http: HTTPClient, streamHTTP: HTTPClient? = nil,
@@ -227,8 +231,18 @@ public actor ClusterNode {
     // MARK: Membership
 
     public nonisolated var selfInfo: PeerInfo {
-        PeerInfo(id: id.rawValue, address: config.advertisedRPCAddr.description, hostname: hostname,
-                 dataAvailableBytes: DiskSpace.available(at: config.dataDir))
+        var info = PeerInfo(id: id.rawValue, address: config.advertisedRPCAddr.description, hostname: hostname,
+                            dataAvailableBytes: DiskSpace.available(at: config.dataDir))
+        info.shardBytes = shardBytes.withLock { $0 }
+        return info
+    }
+
+    /// Counts the disk the shard files take (a walk of the shard directories), for `status`.
+    public nonisolated func countShardBytes() {
+        guard shardCounting.withLock({ busy in defer { busy = true }; return !busy }) else { return }
+        defer { shardCounting.withLock { $0 = false } }
+        let bytes = ShardStore(dataDir: config.dataDir).usedBytes()
+        shardBytes.withLock { $0 = bytes }
     }
 
     private func pingMessage() -> PingMessage {
@@ -239,7 +253,8 @@ public actor ClusterNode {
         // A node pinging its own address (a bootstrap list that names every pod) is not its own peer.
         guard let address = HostPort(info.address), info.id == sender.rawValue, sender != id else { return }
         let isNew = peerTable.peers[sender]?.address != address
-        peerTable.heard(from: sender, address: address, hostname: info.hostname, dataAvailableBytes: info.dataAvailableBytes, at: wallClock.now)
+        peerTable.heard(from: sender, address: address, hostname: info.hostname, dataAvailableBytes: info.dataAvailableBytes,
+                        shardBytes: info.shardBytes, at: wallClock.now)
         if isNew {
             logger.info("peer joined", metadata: ["node": "\(sender.shortForm)", "address": "\(address)"])
             persistPeers()
@@ -407,6 +422,8 @@ public actor ClusterNode {
         public let lastSeen: Date?
         public let role: NodeRole?
         public let dataAvailableBytes: UInt64?
+        /// Disk used by its shard files, as it last reported.
+        public var shardBytes: UInt64? = nil
     }
 
     /// Every node this one knows, with its liveness and applied role.
@@ -416,13 +433,13 @@ public actor ClusterNode {
         var views: [NodeView] = []
         let me = selfInfo
         views.append(NodeView(id: id, hostname: me.hostname, address: me.address, isSelf: true, healthy: true, lastSeen: now,
-                              role: roles[id], dataAvailableBytes: me.dataAvailableBytes))
+                              role: roles[id], dataAvailableBytes: me.dataAvailableBytes, shardBytes: me.shardBytes))
         var listed: Set<NodeID> = [id]
         for peer in peerTable.peers.values.sorted(by: { $0.id < $1.id }) {
             listed.insert(peer.id)
             views.append(NodeView(id: peer.id, hostname: peer.hostname, address: peer.address.description, isSelf: false,
                                   healthy: peerTable.isHealthy(peer.id, now: now), lastSeen: peer.lastSeen,
-                                  role: roles[peer.id], dataAvailableBytes: peer.dataAvailableBytes))
+                                  role: roles[peer.id], dataAvailableBytes: peer.dataAvailableBytes, shardBytes: peer.shardBytes))
         }
         for (node, role) in roles.sorted(by: { $0.key < $1.key }) where !listed.contains(node) {
             views.append(NodeView(id: node, hostname: "", address: "", isSelf: false, healthy: false, lastSeen: nil,

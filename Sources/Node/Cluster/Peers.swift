@@ -7,6 +7,7 @@ public struct Peer: Sendable, Equatable {
     public var address: HostPort
     public var hostname: String
     public var dataAvailableBytes: UInt64?
+    public var shardBytes: UInt64?
     /// Wall-clock time of the last authenticated exchange with it.
     public var lastSeen: Date?
 }
@@ -29,17 +30,18 @@ public struct PeerTable: Sendable {
     public mutating func dropCandidate(_ address: HostPort) { candidates.remove(address) }
 
     /// Records an authenticated exchange with `info`'s node.
-    public mutating func heard(from id: NodeID, address: HostPort, hostname: String, dataAvailableBytes: UInt64?, at now: Date) {
+    public mutating func heard(from id: NodeID, address: HostPort, hostname: String, dataAvailableBytes: UInt64?, shardBytes: UInt64? = nil,
+                               at now: Date) {
         // An address now held by a different node (a machine rebuilt) no longer points at the old one.
         for (other, peer) in peers where other != id && peer.address == address { peers[other] = nil }
-        peers[id] = Peer(id: id, address: address, hostname: hostname, dataAvailableBytes: dataAvailableBytes, lastSeen: now)
+        peers[id] = Peer(id: id, address: address, hostname: hostname, dataAvailableBytes: dataAvailableBytes, shardBytes: shardBytes, lastSeen: now)
         candidates.remove(address)
     }
 
     /// Restores a peer from disk, not yet seen in this run.
     public mutating func remember(_ id: NodeID, address: HostPort) {
         guard peers[id] == nil else { return }
-        peers[id] = Peer(id: id, address: address, hostname: "", dataAvailableBytes: nil, lastSeen: nil)
+        peers[id] = Peer(id: id, address: address, hostname: "", dataAvailableBytes: nil, shardBytes: nil, lastSeen: nil)
     }
 
     public func isHealthy(_ id: NodeID, now: Date) -> Bool {

@@ -7,6 +7,8 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public let address: String
     public let hostname: String
     public let dataAvailableBytes: UInt64?
+    /// Disk used by the node's shard files (absent from older nodes, and until its first count).
+    public var shardBytes: UInt64? = nil
 }
 
 public struct PeerAddress: Codable, Sendable, Hashable {
