@@ -14,13 +14,14 @@ public enum AdminServer {
 
     /// The admin API of a node, which it knows through `ClusterAdministration`, `ObjectStore` and `MaintenanceControl`.
     public static func application(node: any ClusterAdministration, objects: any ObjectStore, maintenance: any MaintenanceControl,
-                                   metrics: AdminMetrics, logger: Logger) -> some ApplicationProtocol {
+                                   metrics: AdminMetrics, certificate: ServerCertificate? = nil, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: TokenMiddleware(adminToken: node.config.adminToken, metricsToken: node.config.metricsToken))
         let handlers = AdminHandlers(node: node, objects: objects, maintenance: maintenance, metrics: metrics)
         handlers.register(on: router)
         return Application(
             router: router,
+            server: .http1(configuration: .init(), certificate: certificate),
             configuration: .init(address: .hostname(node.config.adminBindAddr.host, port: node.config.adminBindAddr.port),
                                  serverName: "shale-admin"),
             logger: logger)

@@ -79,7 +79,10 @@ struct ServerCommand: AsyncParsableCommand {
         streamConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         let streamHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: streamConfiguration)
         let rpcServer: any Service
+        let s3Certificate: ServerCertificate?, adminCertificate: ServerCertificate?
         do {
+            s3Certificate = try nodeConfig.s3TLS.map(ServerCertificate.init)
+            adminCertificate = try nodeConfig.adminTLS.map(ServerCertificate.init)
             node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http, streamHTTP: streamHTTP)
             objects = try ObjectService(node: node, logger: logger)
             rpcServer = try RPCServer.application(node: node, objects: objects, tls: tls, logger: logger)
@@ -97,11 +100,14 @@ struct ServerCommand: AsyncParsableCommand {
         let maintenance = Maintenance(objects: objects)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: rpcServer),
+            // SSE-C keys are taken over HTTPS always, over plain HTTP only when the config says so.
             .init(service: S3Server.application(cluster: node, objects: objects, region: nodeConfig.s3Region,
-                                                rootDomain: nodeConfig.s3RootDomain, sseCAllowHTTP: nodeConfig.sseCAllowHTTP,
-                                                address: nodeConfig.s3BindAddr,
+                                                rootDomain: nodeConfig.s3RootDomain,
+                                                sseCAllowHTTP: nodeConfig.sseCAllowHTTP || s3Certificate != nil,
+                                                address: nodeConfig.s3BindAddr, certificate: s3Certificate,
                                                 logger: logger)),
-            .init(service: AdminServer.application(node: node, objects: objects, maintenance: maintenance, metrics: metrics, logger: logger)),
+            .init(service: AdminServer.application(node: node, objects: objects, maintenance: maintenance, metrics: metrics,
+                                                   certificate: adminCertificate, logger: logger)),
             .init(service: MembershipService(node: node)),
             .init(service: AntiEntropyService(objects: objects)),
             .init(service: RepairService(objects: objects)),
@@ -111,6 +117,9 @@ struct ServerCommand: AsyncParsableCommand {
         if let devSetup {
             services.append(.init(service: DevBootstrap(node: node, setup: devSetup, logger: logger), successTerminationBehavior: .ignore))
         }
+        // SIGHUP reads the HTTPS certificates again (renewed ones take effect for new connections).
+        let reloading = CertificateReloader(certificates: [s3Certificate, adminCertificate].compactMap { $0 }, logger: logger)
+        defer { reloading.stop() }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -52,6 +52,13 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible, Codable {
     }
 }
 
+/// A PEM certificate (chain) and its private key, for an HTTPS port.
+public struct TLSFiles: Sendable, Equatable {
+    public let certificateFile: String
+    public let keyFile: String
+    public init(certificateFile: String, keyFile: String) { self.certificateFile = certificateFile; self.keyFile = keyFile }
+}
+
 /// A node's configuration: the TOML file, then `SHALE_*` environment
 /// variables over it. Every key is documented in Docs/configuration.md.
 public struct NodeConfig: Sendable {
@@ -102,7 +109,11 @@ public struct NodeConfig: Sendable {
     public var s3RootDomain: String?
     /// SSE-C over plain HTTP sends the key in the clear; refused unless this is set (AWS refuses it always).
     public var sseCAllowHTTP = false
+    /// HTTPS on the S3 port (nil: plain HTTP).
+    public var s3TLS: TLSFiles?
     public var adminBindAddr: HostPort
+    /// HTTPS on the admin port (nil: plain HTTP).
+    public var adminTLS: TLSFiles?
     public var adminToken: String
     public var metricsToken: String?
     public var logLevel: Logger.Level
@@ -203,6 +214,10 @@ public struct NodeConfig: Sendable {
         ("s3_api.s3_region", "SHALE_S3_REGION", false),
         ("s3_api.root_domain", "SHALE_S3_ROOT_DOMAIN", false),
         ("s3_api.sse_c_allow_http", "SHALE_S3_SSE_C_ALLOW_HTTP", false),
+        ("s3_api.tls_cert_file", "SHALE_S3_TLS_CERT_FILE", false),
+        ("s3_api.tls_key_file", "SHALE_S3_TLS_KEY_FILE", false),
+        ("admin.tls_cert_file", "SHALE_ADMIN_TLS_CERT_FILE", false),
+        ("admin.tls_key_file", "SHALE_ADMIN_TLS_KEY_FILE", false),
         ("admin.api_bind_addr", "SHALE_ADMIN_API_BIND_ADDR", false),
         ("admin.admin_token", "SHALE_ADMIN_TOKEN", false),
         ("admin.admin_token_file", "SHALE_ADMIN_TOKEN_FILE", false),
@@ -395,6 +410,21 @@ public struct NodeConfig: Sendable {
             guard let value = Bool(text.lowercased()) else { throw .invalid(key: "s3_api.sse_c_allow_http", reason: "'\(text)' is not true or false") }
             config.sseCAllowHTTP = value
         }
+        func tls(_ section: String) throws(Error) -> TLSFiles? {
+            let certificate = string(section + ".tls_cert_file"), key = string(section + ".tls_key_file")
+            switch (certificate, key) {
+            case (nil, nil): return nil
+            case (let certificate?, let key?):
+                for (name, path) in [("tls_cert_file", certificate), ("tls_key_file", key)] where !FileManager.default.isReadableFile(atPath: path) {
+                    throw .invalid(key: "\(section).\(name)", reason: "cannot read \(path)")
+                }
+                return TLSFiles(certificateFile: certificate, keyFile: key)
+            case (nil, _): throw .missing(key: section + ".tls_cert_file")
+            case (_, nil): throw .missing(key: section + ".tls_key_file")
+            }
+        }
+        config.s3TLS = try tls("s3_api")
+        config.adminTLS = try tls("admin")
         if let domain = string("s3_api.root_domain") {
             var trimmed = Substring(domain.lowercased())
             while trimmed.hasPrefix(".") { trimmed = trimmed.dropFirst() }

@@ -15,12 +15,13 @@ public enum S3Server {
     /// The S3 API of a node: `cluster` and `objects` are protocols, so the
     /// same responder runs over in-memory ones in tests.
     public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, rootDomain: String? = nil,
-                                   sseCAllowHTTP: Bool = false, address: HostPort, logger: Logger) -> some ApplicationProtocol {
+                                   sseCAllowHTTP: Bool = false, address: HostPort, certificate: ServerCertificate? = nil,
+                                   logger: Logger) -> some ApplicationProtocol {
         var responder = S3Responder(cluster: cluster, objects: objects, region: region, rootDomain: rootDomain, logger: logger)
         responder.sseCAllowHTTP = sseCAllowHTTP
         return Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()]), certificate: certificate),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "shale"),
             logger: logger)
     }

@@ -331,6 +331,8 @@ struct S3Handlers {
                 offset += UInt64(buffer.readableBytes)
                 try await writer.write(ByteBuffer(bytes: plain))
             }
+            // The answer's end: without it the connection stays mid-response (and a graceful shutdown waits on it).
+            try await writer.finish(nil)
         }
         return Response(status: status, headers: fields, body: body)
     }

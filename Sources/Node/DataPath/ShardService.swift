@@ -66,6 +66,8 @@ extension ObjectService {
                 let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<read.length])
                 try await writer.write(ShardWire.frame(bytes, crc: read.crc))
             }
+            // The answer's end: without it the connection stays mid-response (and a graceful shutdown waits on it).
+            try await writer.finish(nil)
         }
         return Response(status: .ok, headers: RPCServer.fields(node: node, contentType: "application/octet-stream"), body: body)
     }
