@@ -92,6 +92,24 @@ def test_values_switch_what_they_say():
         kubernetes_validate.validate(document, KUBERNETES, strict=True)
 
 
+def test_tls_from_a_certificate_secret():
+    objects = render({"replicas": 3, "tls": {"secretName": "shale-tls"}, "layout": {"autoApply": True}})
+    for document in objects.values():
+        kubernetes_validate.validate(document, KUBERNETES, strict=True)
+    toml = objects[("ConfigMap", "shale-config")]["data"]["shale.toml"]
+    assert toml.count('tls_cert_file = "/etc/shale/tls/tls.crt"') == 2 and toml.count('tls_key_file = "/etc/shale/tls/tls.key"') == 2
+    pod = objects[("StatefulSet", "shale")]["spec"]["template"]["spec"]
+    assert any(v.get("secret", {}).get("secretName") == "shale-tls" for v in pod["volumes"])
+    assert pod["containers"][0]["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    job = objects[("Job", "shale-layout-1")]["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in job["containers"][0]["env"]}
+    assert env["SHALE_ADMIN_ADDR"].startswith("https://shale-0.shale-headless.lakehouse.svc.cluster.local:")
+    assert env["SHALE_ADMIN_CA_FILE"] == "/etc/shale/tls/ca.crt"
+    # Without a Secret: plain HTTP, no TLS keys at all.
+    plain = render({})[("ConfigMap", "shale-config")]["data"]["shale.toml"]
+    assert "tls_" not in plain
+
+
 def test_every_value_is_documented_in_values_yaml():
     text = (CHART / "values.yaml").read_text()
     values = yaml.safe_load(text)
