@@ -132,9 +132,9 @@ def test_operations_not_offered_say_so(node):
         client.get_bucket_policy(Bucket="data")
     assert policy.value.response["Error"]["Code"] == "NotImplemented"
     assert policy.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    with pytest.raises(ClientError) as versioning:
-        client.get_bucket_versioning(Bucket="data")
-    assert versioning.value.response["Error"]["Code"] == "NotImplemented"
+    with pytest.raises(ClientError) as website:
+        client.get_bucket_website(Bucket="data")
+    assert website.value.response["Error"]["Code"] == "NotImplemented"
 
 
 def test_bucket_lifecycle_and_listing_pages(node):
