@@ -288,23 +288,10 @@ struct MetadataClient: ObjectTables {
     /// the search goes on past it. The true first live row is never
     /// skipped: the replica holding its newest copy names it or an earlier one.
     func firstLive(table: String, bucket: BucketID, prefix: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
-        let replicas = try replicas(of: bucket, routing: routing)
         var after: String?
         while true {
-            let from = after
-            let message = MetadataListMessage(bucketID: table, prefix: prefix, after: from, limit: 1, liveOnly: true)
-            let body = (try? JSONEncoder().encode(message)) ?? Data()
-            let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
-                if let address {
-                    let data = try await transport.call(.metadataList, to: node, at: address, body: body)
-                    return try JSONDecoder().decode(MetadataListReply.self, from: data).records
-                }
-                return try await store.list(bucket: table, prefix: prefix, after: from, limit: 1, inlineBytes: false, liveOnly: true)
-            }
-            let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
-            guard currentAnswers >= replicas.quorum else {
-                throw .unavailable("listing answered by \(currentAnswers) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
-            }
+            let answers = try await askForPages(MetadataListMessage(bucketID: table, prefix: prefix, after: after, limit: 1, liveOnly: true),
+                                                bucket: bucket, routing: routing)
             // Tombstones an older peer sent anyway are not candidates.
             let candidates = answers.values.compactMap { $0.first(where: { !$0.isTombstone }) }.map(\.key)
             guard let candidate = candidates.min(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) else { return nil }
@@ -319,21 +306,31 @@ struct MetadataClient: ObjectTables {
     /// has more. Inline objects come without their bytes (`inlineOmitted`).
     func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool) {
+        let answers = try await askForPages(MetadataListMessage(bucketID: table, prefix: prefix, after: after, limit: limit),
+                                            bucket: bucket, routing: routing)
+        let merged = ListingMerge.merge(Array(answers.values), limit: limit)
+        return (merged.records, merged.exhausted)
+    }
+
+    /// One listing call on every replica of every applied layout (rows may still sit on older ones), by node;
+    /// unavailable unless a quorum of the current replicas answered. Inline objects come without their bytes.
+    func askForPages(_ message: MetadataListMessage, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError)
+        -> [NodeID: [ObjectRecord]]
+    {
         let replicas = try replicas(of: bucket, routing: routing)
-        let message = MetadataListMessage(bucketID: table, prefix: prefix, after: after, limit: limit)
         let body = (try? JSONEncoder().encode(message)) ?? Data()
         let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
             if let address {
                 let data = try await transport.call(.metadataList, to: node, at: address, body: body)
                 return try JSONDecoder().decode(MetadataListReply.self, from: data).records
             }
-            return try await store.list(bucket: table, prefix: prefix, after: after, limit: limit, inlineBytes: false)
+            return try await store.list(bucket: message.bucketID, prefix: message.prefix, after: message.after, limit: message.limit,
+                                        inlineBytes: false, liveOnly: message.liveOnly ?? false)
         }
         let currentAnswers = replicas.current.filter { answers[$0] != nil }.count
         guard currentAnswers >= replicas.quorum else {
             throw .unavailable("listing answered by \(currentAnswers) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
         }
-        let merged = ListingMerge.merge(Array(answers.values), limit: limit)
-        return (merged.records, merged.exhausted)
+        return answers
     }
 }

@@ -9,8 +9,7 @@ extension ObjectService {
     // MARK: DELETE
 
     /// An unversioned bucket's DELETE: writes a tombstone (quorum); the shards go in the background.
-    func deleteUnversioned(bucket: BucketID, key: String) async throws(ObjectError) {
-        let routing = await node.routing()
+    func deleteUnversioned(bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) {
         let previous = try await metadata.read(bucket: bucket, key: key, routing: routing)
         guard let previous, let old = previous.version else { return }
         let tombstone = ObjectRecord(bucketID: bucket.hex, key: key, stamp: stamp(replacing: previous.stamp), version: nil)

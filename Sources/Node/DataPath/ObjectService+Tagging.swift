@@ -12,7 +12,7 @@ extension ObjectService {
     public func setTags(bucket: BucketID, key: String, versionID: String?, tags: [ObjectTag]?) async throws(ObjectError) -> ObjectVersion {
         let routing = await node.routing()
         // The row edited: the version named, or the key's latest (in a versioned bucket, in either table).
-        let row = try await resolve(bucket: bucket, key: key, versionID: versionID, routing: routing)
+        let row = try await resolve(bucket: bucket, key: key, versionID: versionID, routing: routing).record
         let result = try await metadata.compareAndSet(table: row.bucketID, bucket: bucket, key: row.key, routing: routing,
                                                       ballot: { self.stamp(replacing: $0) }, keepDecidedStamp: true) { current throws(ObjectError) in
             guard let current, var version = current.version else { throw versionID == nil ? .noSuchKey : .noSuchVersion }

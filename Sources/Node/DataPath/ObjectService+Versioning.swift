@@ -105,27 +105,26 @@ extension ObjectService {
 
     /// The row GET, HEAD, tagging and copies address: the version named,
     /// or the key's latest. A delete marker is an error that says so.
-    func resolve(bucket: BucketID, key: String, versionID: String?, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord {
-        let record: ObjectRecord?
+    func resolve(bucket: BucketID, key: String, versionID: String?, routing: ClusterNode.Routing) async throws(ObjectError)
+        -> (record: ObjectRecord, version: ObjectVersion)
+    {
+        let found: ObjectRecord?
         if let versionID {
-            record = try await addressedRow(bucket: bucket, key: key, versionID: versionID, routing: routing).record
-            guard let record, !record.isTombstone else { throw .noSuchVersion }
+            found = try await addressedRow(bucket: bucket, key: key, versionID: versionID, routing: routing).record
         } else {
             let versioned = await versioning(of: bucket) != nil
-            record = try await keyHead(bucket: bucket, key: key, versioned: versioned, routing: routing).latest
-            guard let record, !record.isTombstone else { throw .noSuchKey }
+            found = try await keyHead(bucket: bucket, key: key, versioned: versioned, routing: routing).latest
         }
-        guard let record, record.version != nil else {
-            throw .deleteMarker(s3VersionID: record.map(Self.s3VersionID) ?? S3VersionID.null, addressed: versionID != nil)
+        guard let record = found, !record.isTombstone else { throw versionID == nil ? .noSuchKey : .noSuchVersion }
+        guard let version = record.version else {
+            throw .deleteMarker(s3VersionID: Self.s3VersionID(of: record), addressed: versionID != nil)
         }
-        return record
+        return (record, version)
     }
 
     /// HEAD, GET, GetObjectAttributes, a copy's source: the version named, or the key's latest.
     public func head(bucket: BucketID, key: String, versionID: String?) async throws(ObjectError) -> ObjectVersion {
-        let routing = await node.routing()
-        guard let version = try await resolve(bucket: bucket, key: key, versionID: versionID, routing: routing).version else { throw .noSuchKey }
-        return version
+        try await resolve(bucket: bucket, key: key, versionID: versionID, routing: await node.routing()).version
     }
 
     // MARK: DELETE
@@ -158,7 +157,7 @@ extension ObjectService {
         }
         switch await versioning(of: bucket) {
         case nil:
-            try await deleteUnversioned(bucket: bucket, key: key)
+            try await deleteUnversioned(bucket: bucket, key: key, routing: routing)
             return DeleteOutcome(s3VersionID: nil, deleteMarker: false)
         case .enabled:
             let target = try await versionTarget(bucket: bucket, key: key, routing: routing)
