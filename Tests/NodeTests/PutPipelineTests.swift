@@ -187,7 +187,9 @@ final class Gate: Sendable {
         while sinks[1...].contains(where: { $0.state.chunks.isEmpty }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
-        #expect(sinks[1...].allSatisfy { $0.state.chunks.count == 1 })
+        // At least the first chunk: the queues may let fast sinks take the
+        // second stripe too before the blocked one holds everything up.
+        #expect(sinks[1...].allSatisfy { !$0.state.chunks.isEmpty })
         #expect(sinks[0].state.chunks.isEmpty)
         gate.open()
         let outcome = try await run.value
