@@ -199,6 +199,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "S3BenchTests", dependencies: ["S3Bench"]),
+        .testTarget(name: "AdminAPITests", dependencies: ["AdminAPI"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
         .testTarget(name: "NodeTests", dependencies: [
             "Node", "ClusterModel", "Placement", "Erasure", "Storage", "Units", .product(name: "NIOCore", package: "swift-nio"),

@@ -15,13 +15,14 @@ struct AdminHandlers: Sendable {
     let objects: any ObjectStore
     let maintenance: any MaintenanceControl
     let metrics: AdminMetrics
+    let limiter: AuthFailureLimiter
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<AdminContext>) {
         router.get(RouterPath(stringLiteral: AdminPath.health)) { _, _ in await health() }
         router.get(RouterPath(stringLiteral: AdminPath.metrics)) { _, _ in
             var fields = HTTPFields()
             fields[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: await metrics.render(node: node))))
+            return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: await metrics.render(node: node, limiter: limiter))))
         }
         router.get(RouterPath(stringLiteral: AdminPath.status)) { _, _ in await status() }
         router.get(RouterPath(stringLiteral: AdminPath.nodeID)) { _, _ in
@@ -99,9 +100,36 @@ struct AdminHandlers: Sendable {
         }
         registerBuckets(on: router)
         registerKeys(on: router)
+        registerAdminTokens(on: router)
     }
 
-    func registerBuckets(on router: Router<BasicRequestContext>) {
+    func registerAdminTokens(on router: Router<AdminContext>) {
+        router.get(RouterPath(stringLiteral: AdminPath.adminTokens)) { _, _ in
+            let state = await node.state
+            let now = node.wallClock.nowMillis()
+            return jsonResponse(state.liveAdminTokens.map { Self.summary($0, now: now) })
+        }
+        router.post(RouterPath(stringLiteral: AdminPath.adminTokens)) { request, context in
+            try await run(request, context, CreateAdminTokenRequest.self) { body throws(NodeError) in
+                let scope: AdminScope
+                do throws(AdminScope.ParseError) { scope = try AdminScope(parsing: body.scope) } catch { throw .invalidRequest(error.description) }
+                if let seconds = body.expiresInSeconds, seconds == 0 || seconds > Self.maxTokenLifetimeSeconds {
+                    throw .invalidRequest("expiry must be between 1 second and 100 years")
+                }
+                let (record, text) = try await node.createAdminToken(name: body.name, scope: scope.stored, expiresInSeconds: body.expiresInSeconds)
+                return jsonResponse(CreatedAdminTokenDocument(token: Self.summary(record, now: node.wallClock.nowMillis()), secretToken: text),
+                                    status: .created)
+            }
+        }
+        router.delete(RouterPath(stringLiteral: AdminPath.adminTokens + "/:token")) { _, context in
+            await respond { () throws(NodeError) in
+                let record = try await node.revokeAdminToken(matching: try name(context, "token"))
+                return jsonResponse(Self.summary(record, now: node.wallClock.nowMillis()))
+            }
+        }
+    }
+
+    func registerBuckets(on router: Router<AdminContext>) {
         router.get(RouterPath(stringLiteral: AdminPath.buckets)) { _, _ in
             let state = await node.state
             return jsonResponse(state.liveBuckets.values.sorted { $0.name < $1.name }.map(Self.summary))
@@ -144,7 +172,7 @@ struct AdminHandlers: Sendable {
         }
     }
 
-    func registerKeys(on router: Router<BasicRequestContext>) {
+    func registerKeys(on router: Router<AdminContext>) {
         router.get(RouterPath(stringLiteral: AdminPath.keys)) { _, _ in
             let state = await node.state
             return jsonResponse(state.liveKeys.map(Self.summary))
@@ -283,17 +311,24 @@ struct AdminHandlers: Sendable {
         BucketSummaryDocument(name: record.name.rawValue, id: record.id, created: iso(record.createdMillis))
     }
 
+    static let maxTokenLifetimeSeconds: UInt64 = 100 * 365 * 86_400
+
+    static func summary(_ record: AdminTokenRecord, now: UInt64) -> AdminTokenDocument {
+        AdminTokenDocument(id: record.id.rawValue, name: record.name, scope: record.scope, created: iso(record.createdMillis),
+                           expires: record.expiresMillis.map(iso), expired: record.isExpired(atMillis: now))
+    }
+
     static func summary(_ record: AccessKeyRecord) -> KeySummaryDocument {
         KeySummaryDocument(id: record.id.rawValue, name: record.name, created: iso(record.createdMillis))
     }
 
-    func name(_ context: BasicRequestContext, _ parameter: String = "name") throws(NodeError) -> String {
+    func name(_ context: AdminContext, _ parameter: String = "name") throws(NodeError) -> String {
         guard let value = context.parameters.get(parameter)?.removingPercentEncoding else { throw .invalidRequest("missing \(parameter)") }
         return value
     }
 
     /// Decodes a JSON body of type `T`, runs `body`, maps errors to JSON.
-    func run<T: Decodable>(_ request: Request, _ context: BasicRequestContext, _ type: T.Type,
+    func run<T: Decodable>(_ request: Request, _ context: AdminContext, _ type: T.Type,
                            _ body: (T) async throws(NodeError) -> Response) async throws -> Response {
         var request = request
         let buffer: ByteBuffer
@@ -317,8 +352,8 @@ struct AdminHandlers: Sendable {
         switch error {
         case .cluster(let cluster):
             switch cluster {
-            case .noSuchBucket, .noSuchKey, .unknownNode: return jsonError(.notFound, code: "NotFound", cluster.description)
-            case .bucketExists, .keyExists, .bucketNotEmpty: return jsonError(.conflict, code: "Conflict", cluster.description)
+            case .noSuchBucket, .noSuchKey, .unknownNode, .noSuchAdminToken: return jsonError(.notFound, code: "NotFound", cluster.description)
+            case .bucketExists, .keyExists, .bucketNotEmpty, .adminTokenExists: return jsonError(.conflict, code: "Conflict", cluster.description)
             case .layout(.wrongVersion), .layout(.nothingStaged), .layout(.codeFixedAfterFirstApply):
                 return jsonError(.conflict, code: "Conflict", cluster.description)
             default: return jsonError(.badRequest, code: "BadRequest", cluster.description)

@@ -23,6 +23,26 @@ public final class AdminMetrics: Sendable {
         keys = registry.makeGauge(name: "shale_access_keys", help: "Live access keys")
     }
 
+    /// Failed authentications of the clients the limiter tracks (bounded), as
+    /// gauges: a client is `api|address|key-or-token-id`.
+    static func failingClients(_ limiter: AuthFailureLimiter) -> String {
+        let top = limiter.topClients(failingClientsShown)
+        var text = "# HELP shale_auth_failures_by_client Failed authentications of the most failing clients still tracked (at most \(failingClientsShown))\n"
+        text += "# TYPE shale_auth_failures_by_client gauge\n"
+        for (client, entry) in top {
+            let parts = client.split(separator: "|", maxSplits: 2).map(String.init)
+            guard parts.count == 3 else { continue }
+            text += "shale_auth_failures_by_client{api=\"\(escape(parts[0]))\",source=\"\(escape(parts[1]))\",credential=\"\(escape(parts[2]))\"} \(entry.failures)\n"
+        }
+        text += "# HELP shale_auth_clients_tracked Clients with recent failed authentications held by the limiter\n"
+        text += "# TYPE shale_auth_clients_tracked gauge\nshale_auth_clients_tracked \(limiter.trackedCount)\n"
+        return text
+    }
+
+    static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
     /// Bootstraps swift-metrics to this registry (once per process).
     public static func bootstrap() -> AdminMetrics {
         let registry = PrometheusCollectorRegistry()
@@ -30,7 +50,10 @@ public final class AdminMetrics: Sendable {
         return AdminMetrics(registry: registry)
     }
 
-    func render(node: any ClusterAdministration) async -> [UInt8] {
+    /// How many of the limiter's clients `/metrics` lists (the most failing first).
+    static let failingClientsShown = 20
+
+    func render(node: any ClusterAdministration, limiter: AuthFailureLimiter) async -> [UInt8] {
         let views = await node.nodeViews()
         let state = await node.state
         peersHealthy.set(Double(views.filter(\.healthy).count))
@@ -40,6 +63,7 @@ public final class AdminMetrics: Sendable {
         keys.set(Double(state.liveKeys.count))
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        buffer += Self.failingClients(limiter).utf8
         return buffer
     }
 }

@@ -14,10 +14,12 @@ public enum AdminServer {
 
     /// The admin API of a node, which it knows through `ClusterAdministration`, `ObjectStore` and `MaintenanceControl`.
     public static func application(node: any ClusterAdministration, objects: any ObjectStore, maintenance: any MaintenanceControl,
-                                   metrics: AdminMetrics, certificate: ServerCertificate? = nil, logger: Logger) -> some ApplicationProtocol {
-        let router = Router()
-        router.add(middleware: TokenMiddleware(adminToken: node.config.adminToken, metricsToken: node.config.metricsToken))
-        let handlers = AdminHandlers(node: node, objects: objects, maintenance: maintenance, metrics: metrics)
+                                   metrics: AdminMetrics, limiter: AuthFailureLimiter = AuthFailureLimiter(),
+                                   certificate: ServerCertificate? = nil, logger: Logger) -> some ApplicationProtocol {
+        let router = Router(context: AdminContext.self)
+        let authorizer = AdminAuthorizer(node: node, limiter: limiter)
+        router.add(middleware: AdminAuthorizationMiddleware(authorizer: authorizer))
+        let handlers = AdminHandlers(node: node, objects: objects, maintenance: maintenance, metrics: metrics, limiter: limiter)
         handlers.register(on: router)
         return Application(
             router: router,
@@ -25,29 +27,6 @@ public enum AdminServer {
             configuration: .init(address: .hostname(node.config.adminBindAddr.host, port: node.config.adminBindAddr.port),
                                  serverName: "shale-admin"),
             logger: logger)
-    }
-}
-
-/// `/health` is open to probes; `/metrics` takes `metrics_token` when one is
-/// set (else it is open); everything else takes `admin_token`. No token: 401;
-/// a wrong one: 403.
-struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let adminToken: String
-    let metricsToken: String?
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if path == AdminPath.health { return try await next(request, context) }
-        let expected: String?
-        if path == AdminPath.metrics { expected = metricsToken } else { expected = adminToken }
-        guard let expected else { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
-            return jsonError(.unauthorized, code: "Unauthorized", "missing admin token: send 'Authorization: Bearer <admin_token>'")
-        }
-        guard constantTimeEqual(String(header.dropFirst("Bearer ".count)), expected) else {
-            return jsonError(.forbidden, code: "Forbidden", "wrong admin token")
-        }
-        return try await next(request, context)
     }
 }
 

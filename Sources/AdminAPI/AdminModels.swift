@@ -24,6 +24,7 @@ public enum AdminPath {
     public static let rebuildVerify = "/v1/rebuild/verify"
     public static let scrub = "/v1/scrub"
     public static let scrubStart = "/v1/scrub/start"
+    public static let adminTokens = "/v1/admin-tokens"
     public static let health = "/health"
     public static let metrics = "/metrics"
 }

@@ -7,6 +7,6 @@ struct Shale: AsyncParsableCommand {
         abstract: "Shale: an S3-compatible, erasure-coded, multi-zone object store.",
         subcommands: [ServerCommand.self, StatusCommand.self, NodeCommand.self, LayoutCommand.self,
                       BucketCommand.self, KeyCommand.self, RebuildCommand.self, ScrubCommand.self, Bench.self,
-                      CompletionsCommand.self]
+                      AdminTokenCommand.self, CompletionsCommand.self]
     )
 }

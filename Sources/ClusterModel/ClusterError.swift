@@ -16,6 +16,9 @@ public enum ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
     case noPermissionGiven
     case unknownNode(String)
     case ambiguousNode(String, matches: [String])
+    case noSuchAdminToken(String)
+    case ambiguousAdminToken(String, matches: [String])
+    case adminTokenExists(String)
     case layout(PlacementError)
 
     public var description: String {
@@ -33,6 +36,10 @@ public enum ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noPermissionGiven: return "give at least one of --read, --write, --owner"
         case .unknownNode(let text): return "no known node matches '\(text)'"
         case .ambiguousNode(let text, let matches): return "'\(text)' matches several nodes (\(matches.joined(separator: ", "))): give more of the id"
+        case .noSuchAdminToken(let text): return "no admin token with id or name '\(text)'"
+        case .ambiguousAdminToken(let text, let matches):
+            return "'\(text)' matches several admin tokens (\(matches.joined(separator: ", "))): give the token id"
+        case .adminTokenExists(let text): return "an admin token '\(text)' already exists"
         case .layout(let error): return error.description
         }
     }

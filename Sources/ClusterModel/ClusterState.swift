@@ -17,10 +17,12 @@ public struct ClusterState: Codable, Sendable, Equatable {
     public var permissions = LWWMap<Bool>()
     /// A bucket's configurations, one entry per kind: "bucket-id/tagging" → its tags.
     public var bucketConfigs = LWWMap<BucketConfig>()
+    /// Named admin tokens by id; revocation leaves a tombstone.
+    public var adminTokens = LWWMap<AdminTokenRecord>()
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case layout, buckets, keys, permissions, bucketConfigs }
+    enum CodingKeys: String, CodingKey { case layout, buckets, keys, permissions, bucketConfigs, adminTokens }
 
     /// States written before a field existed read it as empty.
     public init(from decoder: any Decoder) throws {
@@ -30,6 +32,7 @@ public struct ClusterState: Codable, Sendable, Equatable {
         keys = try container.decode(LWWMap<AccessKeyRecord>.self, forKey: .keys)
         permissions = try container.decode(LWWMap<Bool>.self, forKey: .permissions)
         bucketConfigs = try container.decodeIfPresent(LWWMap<BucketConfig>.self, forKey: .bucketConfigs) ?? LWWMap()
+        adminTokens = try container.decodeIfPresent(LWWMap<AdminTokenRecord>.self, forKey: .adminTokens) ?? LWWMap()
     }
 
     @discardableResult
@@ -39,13 +42,14 @@ public struct ClusterState: Codable, Sendable, Equatable {
         let c = keys.merge(other.keys)
         let d = permissions.merge(other.permissions)
         let e = bucketConfigs.merge(other.bucketConfigs)
-        return a || b || c || d || e
+        let f = adminTokens.merge(other.adminTokens)
+        return a || b || c || d || e || f
     }
 
     /// The newest stamp anywhere in the state, so a clock can move past it.
     public var newestStamp: Stamp {
         [layout.applied.newestStamp, layout.stagedRoles.newestStamp, layout.stagedZoneCap.newestStamp,
-         layout.stagedCode.newestStamp, buckets.newestStamp, keys.newestStamp, permissions.newestStamp, bucketConfigs.newestStamp]
+         layout.stagedCode.newestStamp, buckets.newestStamp, keys.newestStamp, permissions.newestStamp, bucketConfigs.newestStamp, adminTokens.newestStamp]
             .compactMap { $0 }.max() ?? .zero
     }
 

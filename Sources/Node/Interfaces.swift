@@ -74,6 +74,8 @@ public protocol ClusterAdministration: ClusterControl {
     func createKey(name: String) async throws(NodeError) -> AccessKeyRecord
     func importKey(id: String, secret: String, name: String) async throws(NodeError) -> AccessKeyRecord
     func deleteKey(matching text: String) async throws(NodeError) -> AccessKeyRecord
+    func createAdminToken(name: String, scope: [String], expiresInSeconds: UInt64?) async throws(NodeError) -> (AdminTokenRecord, String)
+    func revokeAdminToken(matching text: String) async throws(NodeError) -> AdminTokenRecord
 }
 
 extension ObjectStore {

@@ -51,6 +51,7 @@ public struct S3Error: Error, Equatable, Sendable {
         case requestTimeTooSkewed = "RequestTimeTooSkewed"
         case serviceUnavailable = "ServiceUnavailable"
         case signatureDoesNotMatch = "SignatureDoesNotMatch"
+        case slowDown = "SlowDown"
         case xAmzContentSHA256Mismatch = "XAmzContentSHA256Mismatch"
 
         public var status: Int {
@@ -65,7 +66,7 @@ public struct S3Error: Error, Equatable, Sendable {
             case .invalidRange, .invalidPartNumber: return 416
             case .internalError: return 500
             case .notImplemented: return 501
-            case .serviceUnavailable: return 503
+            case .serviceUnavailable, .slowDown: return 503
             default: return 400
             }
         }

@@ -126,7 +126,7 @@ enum PostFields {
 }
 
 extension S3Responder {
-    func postObject(_ request: Request, bucketName: String, sendContinue: @escaping @Sendable () async throws -> Void) async throws -> Response {
+    func postObject(_ request: Request, bucketName: String, source: String?, sendContinue: @escaping @Sendable () async throws -> Void) async throws -> Response {
         guard let contentType = request.headers[.contentType] else {
             throw S3Error(.invalidArgument, "POST to a bucket is a browser upload: the body must be multipart/form-data.")
         }
@@ -141,8 +141,11 @@ extension S3Responder {
 
         let state = await cluster.state
         let now = cluster.wallClock.nowSeconds
-        let keyID = try PostPolicy.verifySignature(fields: fields, secretFor: { id in AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue } },
-                                                   region: region, nowSeconds: now)
+        let presented = fields["x-amz-credential"].flatMap { $0.split(separator: "/").first.map(String.init) }
+        let keyID = try limitingFailures(presentedKey: presented, source: source, state: state) {
+            try PostPolicy.verifySignature(fields: fields, secretFor: { id in AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue } },
+                                           region: region, nowSeconds: now)
+        }
         guard let id = AccessKeyID(keyID), let key = state.keys[id.rawValue], !key.deleted else {
             throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
         }

@@ -16,9 +16,10 @@ public enum S3Server {
     /// same responder runs over in-memory ones in tests.
     public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, rootDomain: String? = nil,
                                    sseCAllowHTTP: Bool = false, address: HostPort, certificate: ServerCertificate? = nil,
-                                   logger: Logger) -> some ApplicationProtocol {
+                                   limiter: AuthFailureLimiter = AuthFailureLimiter(), logger: Logger) -> some ApplicationProtocol {
         var responder = S3Responder(cluster: cluster, objects: objects, region: region, rootDomain: rootDomain, logger: logger)
         responder.sseCAllowHTTP = sseCAllowHTTP
+        responder.limiter = limiter
         return Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()]), certificate: certificate),
@@ -48,25 +49,28 @@ struct S3Responder: HTTPResponder {
     let logger: Logger
     /// `s3_api.sse_c_allow_http`: this port is plain HTTP, where SSE-C keys travel in the clear.
     var sseCAllowHTTP = false
+    /// Failed signatures per client (shared with the admin API's).
+    var limiter = AuthFailureLimiter()
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let channel = context.channel
-        return await answer(request, sendContinue: { try await channel.triggerUserOutboundEvent(SendContinue()).get() })
+        return await answer(request, source: channel.remoteAddress?.ipAddress,
+                            sendContinue: { try await channel.triggerUserOutboundEvent(SendContinue()).get() })
     }
 
     /// The answer to one request, errors rendered as S3 XML. `sendContinue`
     /// lets a client that sent `Expect: 100-continue` send its body.
-    func answer(_ request: Request, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
-        var response = await answerWithoutCORS(request, sendContinue: sendContinue)
+    func answer(_ request: Request, source: String? = nil, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
+        var response = await answerWithoutCORS(request, source: source, sendContinue: sendContinue)
         if request.method != .options, request.headers[.origin] != nil { await addCORSHeaders(to: &response, request: request) }
         return response
     }
 
-    func answerWithoutCORS(_ request: Request, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
+    func answerWithoutCORS(_ request: Request, source: String?, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
         let requestID = Hex.encode(randomBytes(8)).uppercased()
         let resource = request.uri.path
         do {
-            var response = try await handle(request, requestID: requestID, sendContinue: sendContinue)
+            var response = try await handle(request, requestID: requestID, source: source, sendContinue: sendContinue)
             response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
             return response
         } catch let error as S3Error {
@@ -97,7 +101,8 @@ struct S3Responder: HTTPResponder {
 
     /// Route, authenticate, authorize, refuse what is not implemented, and
     /// only then let the client send its body (100 Continue) and run the handler.
-    func handle(_ request: Request, requestID: String, sendContinue: @escaping @Sendable () async throws -> Void) async throws -> Response {
+    func handle(_ request: Request, requestID: String, source: String?,
+                sendContinue: @escaping @Sendable () async throws -> Void) async throws -> Response {
         var query: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
         let virtualBucket = S3Operation.virtualHostBucket(host: request.head.authority, rootDomain: rootDomain)
@@ -111,9 +116,9 @@ struct S3Responder: HTTPResponder {
         if case .postObject(let name) = operation {
             // A browser upload is signed in its form, not its headers: its handler authenticates.
             try RequestRefusals.check(operation.name, headers: headers, query: query)
-            return try await postObject(request, bucketName: name, sendContinue: sendContinue)
+            return try await postObject(request, bucketName: name, source: source, sendContinue: sendContinue)
         }
-        let caller = try await authenticate(request, headers: headers, query: query)
+        let caller = try await authenticate(request, headers: headers, query: query, source: source)
         Counter(label: "shale_s3_requests_total", dimensions: [("operation", operation.name.rawValue)]).increment()
         let bucket = try authorize(operation, caller: caller)
         try RequestRefusals.check(operation.name, headers: headers, query: query)
@@ -170,8 +175,8 @@ struct S3Responder: HTTPResponder {
     }
 
     /// `headers`: the request's headers, names lowercase.
-    func authenticate(_ request: Request, headers requestHeaders: [(name: String, value: String)], query: [String: String]) async throws -> Caller {
-
+    func authenticate(_ request: Request, headers requestHeaders: [(name: String, value: String)], query: [String: String],
+                      source: String?) async throws -> Caller {
         var headers = requestHeaders
         // HTTP/1's Host header arrives as the request's authority.
         if let authority = request.head.authority { headers.append(("host", authority)) }
@@ -179,25 +184,28 @@ struct S3Responder: HTTPResponder {
         let state = await cluster.state
         let now = cluster.wallClock.nowSeconds
         let secretFor: (String) -> String? = { id in AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue } }
-        do {
-            let authorization: SigV4.Authorization
-            let payloadHash: String
-            if request.headers[.authorization] == nil && query["X-Amz-Signature"] != nil {
-                authorization = try SigV4.verifyPresigned(signed, query: query, secretFor: secretFor, region: region, nowSeconds: now)
-                payloadHash = SigV4.unsignedPayload
-            } else {
-                (authorization, payloadHash) = try SigV4.verify(signed, secretFor: secretFor, region: region, nowSeconds: now)
+        let presented = Self.presentedAccessKey(authorization: request.headers[.authorization], query: query)
+        return try limitingFailures(presentedKey: presented, source: source, state: state) { () throws -> Caller in
+            do {
+                let authorization: SigV4.Authorization
+                let payloadHash: String
+                if request.headers[.authorization] == nil && query["X-Amz-Signature"] != nil {
+                    authorization = try SigV4.verifyPresigned(signed, query: query, secretFor: secretFor, region: region, nowSeconds: now)
+                    payloadHash = SigV4.unsignedPayload
+                } else {
+                    (authorization, payloadHash) = try SigV4.verify(signed, secretFor: secretFor, region: region, nowSeconds: now)
+                }
+                guard let id = AccessKeyID(authorization.accessKey), let key = state.keys[id.rawValue], !key.deleted else {
+                    throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
+                }
+                var caller = Caller(key: key, state: state, payloadHash: payloadHash)
+                if let streaming = StreamingPayload(rawValue: payloadHash), streaming.isSigned, let secret = secretFor(authorization.accessKey) {
+                    caller.chunkSigning = SigV4.chunkSigning(signed, authorization: authorization, secret: secret)
+                }
+                return caller
+            } catch let error as SigV4Error {
+                throw S3Error(error)
             }
-            guard let id = AccessKeyID(authorization.accessKey), let key = state.keys[id.rawValue], !key.deleted else {
-                throw S3Error(.invalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records.")
-            }
-            var caller = Caller(key: key, state: state, payloadHash: payloadHash)
-            if let streaming = StreamingPayload(rawValue: payloadHash), streaming.isSigned, let secret = secretFor(authorization.accessKey) {
-                caller.chunkSigning = SigV4.chunkSigning(signed, authorization: authorization, secret: secret)
-            }
-            return caller
-        } catch let error as SigV4Error {
-            throw S3Error(error)
         }
     }
 

@@ -207,3 +207,33 @@ private func key(_ digit: Character, name: String) -> AccessKeyRecord {
         #expect(throws: ClusterError.unknownNode("zz")) { try resolveNode("zz", among: ids) }
     }
 }
+
+@Suite struct AdminTokenStateTests {
+    func record(_ id: String, _ name: String, expires: UInt64? = nil) -> AdminTokenRecord {
+        AdminTokenRecord(id: AdminTokenID(id)!, name: name, secretSHA256: String(repeating: "0", count: 64), scope: ["ListBuckets"],
+                         createdMillis: 1000, expiresMillis: expires)
+    }
+
+    @Test func tokensAreAddedFoundRevokedAndMergedLikeKeys() throws {
+        var a = ClusterState()
+        try a.addAdminToken(record("AT00000000000000a1", "monitor", expires: 5000), stamp: stamp(1, "a"))
+        #expect(throws: ClusterError.adminTokenExists("monitor")) {
+            var copy = a
+            try copy.addAdminToken(record("AT00000000000000b2", "monitor"), stamp: stamp(2, "a"))
+        }
+        #expect(try a.adminToken(matching: "monitor").id.rawValue == "AT00000000000000a1")
+        #expect(try a.adminToken(matching: "AT00000000000000a").name == "monitor")
+        #expect(a.liveAdminTokens[0].isExpired(atMillis: 5000) && !a.liveAdminTokens[0].isExpired(atMillis: 4999))
+        var b = a
+        _ = try b.revokeAdminToken(matching: "monitor", stamp: stamp(3, "b"))
+        let changed = a.merge(b)
+        #expect(changed)
+        #expect(a.liveAdminTokens.isEmpty && a.adminTokens["AT00000000000000a1"]?.revoked == true)
+        #expect(throws: ClusterError.noSuchAdminToken("monitor")) { try a.adminToken(matching: "monitor") }
+        // A revoked id is never reused.
+        #expect(throws: ClusterError.adminTokenExists("AT00000000000000a1")) {
+            var copy = a
+            try copy.addAdminToken(record("AT00000000000000a1", "other"), stamp: stamp(4, "a"))
+        }
+    }
+}

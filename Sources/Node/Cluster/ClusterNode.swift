@@ -228,6 +228,34 @@ public actor ClusterNode {
         }
     }
 
+    /// Creates a named admin token and answers its record and its text
+    /// (`ID.SECRET`), which is shown this once: only the secret's SHA-256 is kept.
+    public func createAdminToken(name: String, scope: [String], expiresInSeconds: UInt64?) throws(NodeError) -> (AdminTokenRecord, String) {
+        let id = AdminTokenID(randomBytes: randomBytes(AdminTokenID.hexDigits / 2))
+        let secret = Hex.encode(randomBytes(Self.adminTokenSecretBytes))
+        let now = nowMillis()
+        let expires = expiresInSeconds.map { now + $0 * 1000 }
+        let record = AdminTokenRecord(id: id, name: name, secretSHA256: Self.adminTokenDigest(secret), scope: scope,
+                                      createdMillis: now, expiresMillis: expires)
+        try update("admin-token create \(name)") { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
+            try state.addAdminToken(record, stamp: stamp)
+        }
+        return (record, "\(id.rawValue).\(secret)")
+    }
+
+    public func revokeAdminToken(matching text: String) throws(NodeError) -> AdminTokenRecord {
+        try update("admin-token revoke \(text)") { (state: inout ClusterState, stamp: Stamp) throws(ClusterError) in
+            try state.revokeAdminToken(matching: text, stamp: stamp)
+        }
+    }
+
+    static let adminTokenSecretBytes = 24
+
+    /// The stored form of a named token's secret.
+    public static func adminTokenDigest(_ secret: String) -> String {
+        Hex.encode(Array(SHA256.hash(data: Array(secret.utf8))))
+    }
+
     // MARK: Membership
 
     public nonisolated var selfInfo: PeerInfo {
