@@ -4,8 +4,9 @@
 # cryptography, awscrt and the AWS CLI, rclone and s3cmd, faketime (a node
 # with a skewed clock in the fault campaign), zsh and fish (to parse the
 # completion scripts), requests (browser-style form uploads), pyarrow,
-# polars and pyiceberg for the integration tests, and helm-python-sdk and
-# kubernetes-validate for the Helm chart's checks.
+# polars and pyiceberg for the integration tests, helm-python-sdk and
+# kubernetes-validate for the Helm chart's checks, and Chromium with its
+# driver and Selenium for the console's browser test.
 set -euo pipefail
 
 sudo=""
@@ -48,6 +49,18 @@ if ! python3 -c 'import helm_python, kubernetes_validate, yaml' >/dev/null 2>&1;
   echo "installing the chart checkers: helm-python-sdk, kubernetes-validate"
   python3 -m pip install --quiet helm-python-sdk kubernetes-validate pyyaml 2>/dev/null \
     || python3 -m pip install --quiet --break-system-packages helm-python-sdk kubernetes-validate pyyaml
+fi
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  # The console's browser test (Tests/integration/test_console.py): headless Chromium driven by Selenium.
+  # Not fatal: without it that test is skipped with the reason printed.
+  echo "installing the browser for the console test: chromium, chromium-driver"
+  apt_install chromium chromium-driver || echo "warning: chromium could not be installed; the console's browser test will be skipped" >&2
+fi
+if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+  echo "installing selenium"
+  python3 -m pip install --quiet selenium 2>/dev/null || python3 -m pip install --quiet --break-system-packages selenium \
+    || echo "warning: selenium could not be installed; the console's browser test will be skipped" >&2
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

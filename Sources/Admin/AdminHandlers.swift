@@ -51,14 +51,7 @@ struct AdminHandlers: Sendable {
         }
         router.post(RouterPath(stringLiteral: AdminPath.layoutApply)) { request, context in
             try await run(request, context, ApplyRequest.self) { body throws(NodeError) in
-                let applied = try await node.layoutApply(version: LayoutVersion(body.version))
-                // Data written under the old layout is moved and rebuilt where the new one puts it.
-                do throws(ObjectError) {
-                    _ = try await maintenance.startRebuild(dryRun: false, reason: "layout version \(applied.version.rawValue) applied")
-                } catch {
-                    return jsonError(.serviceUnavailable, code: "Unavailable",
-                                     "layout version \(applied.version.rawValue) applied, but its rebuild did not start: \(error); run 'shale rebuild'")
-                }
+                if let warning = try await applyLayout(version: body.version) { return jsonError(.serviceUnavailable, code: "Unavailable", warning) }
                 return await layoutShow()
             }
         }
@@ -147,13 +140,7 @@ struct AdminHandlers: Sendable {
         }
         router.delete(RouterPath(stringLiteral: AdminPath.buckets + "/:name")) { _, context in
             await respond { () throws(NodeError) in
-                // No object can exist before the data path does; from then on
-                // the object service answers this question.
-                try await node.deleteBucket(name: try name(context)) { (bucket: BucketRecord) throws(NodeError) in
-                    do { return try await objects.emptyForDeletion(bucket: bucket.bucketID) } catch {
-                        throw .notReady("cannot tell whether the bucket is empty: \(error)")
-                    }
-                }
+                try await deleteBucket(try name(context))
                 return Response(status: .noContent)
             }
         }
@@ -211,6 +198,15 @@ struct AdminHandlers: Sendable {
         }
     }
 
+    /// Deletes a bucket once the object service says it holds nothing.
+    func deleteBucket(_ name: String) async throws(NodeError) {
+        try await node.deleteBucket(name: name) { (bucket: BucketRecord) throws(NodeError) in
+            do { return try await objects.emptyForDeletion(bucket: bucket.bucketID) } catch {
+                throw .notReady("cannot tell whether the bucket is empty: \(error)")
+            }
+        }
+    }
+
     // MARK: Views
 
     func health() async -> Response {
@@ -221,9 +217,12 @@ struct AdminHandlers: Sendable {
         return jsonResponse(document, status: health.ready ? .ok : .serviceUnavailable)
     }
 
-    func status() async -> Response {
+    func status() async -> Response { jsonResponse(await statusDocument()) }
+
+    func statusDocument() async -> StatusDocument {
         let views = await node.nodeViews()
-        let version = await node.state.layout.currentVersion.rawValue
+        let state = await node.state
+        let version = state.layout.currentVersion.rawValue
         let now = node.wallClock.now
         let nodes = views.map { view in
             NodeStatusDocument(id: view.id.rawValue, hostname: view.hostname, address: view.address, isSelf: view.isSelf,
@@ -236,10 +235,27 @@ struct AdminHandlers: Sendable {
                                     degraded: Dictionary(uniqueKeysWithValues: report.partitionsDegraded.map { (String($0.key), $0.value) }),
                                     unavailable: report.partitionsUnavailable)
         }
-        return jsonResponse(StatusDocument(node: node.id.rawValue, layoutVersion: version, nodes: nodes, partitions: partitions))
+        let reachable = Set(views.filter(\.healthy).map(\.id))
+        let availability = state.layout.history().current.map { PartitionAvailabilityDocument($0.availability(reachable: reachable)) }
+        return StatusDocument(node: node.id.rawValue, layoutVersion: version, nodes: nodes, partitions: partitions, availability: availability)
     }
 
-    func layoutShow() async -> Response {
+    /// Applies a layout version and starts the rebuild that moves data to it;
+    /// answers a warning when the rebuild did not start (the layout is applied).
+    func applyLayout(version: UInt64) async throws(NodeError) -> String? {
+        let applied = try await node.layoutApply(version: LayoutVersion(version))
+        // Data written under the old layout is moved and rebuilt where the new one puts it.
+        do throws(ObjectError) {
+            _ = try await maintenance.startRebuild(dryRun: false, reason: "layout version \(applied.version.rawValue) applied")
+            return nil
+        } catch {
+            return "layout version \(applied.version.rawValue) applied, but its rebuild did not start: \(error); run 'shale rebuild'"
+        }
+    }
+
+    func layoutShow() async -> Response { jsonResponse(await layoutShowDocument()) }
+
+    func layoutShowDocument() async -> LayoutShowDocument {
         let state = await node.state
         let history = state.layout.history()
         let current = history.current.map { LayoutDocument(LayoutReport(layout: $0, previous: history.applied.dropLast().last)) }
@@ -258,9 +274,9 @@ struct AdminHandlers: Sendable {
             }
         }
         let zoneCap: String? = history.stagedZoneCap.map { $0.map(String.init) ?? "automatic" }
-        return jsonResponse(LayoutShowDocument(
+        return LayoutShowDocument(
             currentVersion: history.currentVersion.rawValue, current: current, staged: staged,
-            stagedCode: history.stagedCode?.description, stagedZoneCap: zoneCap, preview: preview, previewError: previewError))
+            stagedCode: history.stagedCode?.description, stagedZoneCap: zoneCap, preview: preview, previewError: previewError)
     }
 
     func layoutHistory() async -> Response {

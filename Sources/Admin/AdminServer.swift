@@ -15,12 +15,14 @@ public enum AdminServer {
     /// The admin API of a node, which it knows through `ClusterAdministration`, `ObjectStore` and `MaintenanceControl`.
     public static func application(node: any ClusterAdministration, objects: any ObjectStore, maintenance: any MaintenanceControl,
                                    metrics: AdminMetrics, limiter: AuthFailureLimiter = AuthFailureLimiter(),
-                                   certificate: ServerCertificate? = nil, logger: Logger) -> some ApplicationProtocol {
+                                   stats: RequestStats = RequestStats(), certificate: ServerCertificate? = nil,
+                                   logger: Logger) -> some ApplicationProtocol {
         let router = Router(context: AdminContext.self)
         let authorizer = AdminAuthorizer(node: node, limiter: limiter)
         router.add(middleware: AdminAuthorizationMiddleware(authorizer: authorizer))
         let handlers = AdminHandlers(node: node, objects: objects, maintenance: maintenance, metrics: metrics, limiter: limiter)
         handlers.register(on: router)
+        AdminConsole(handlers: handlers, authorizer: authorizer, stats: stats, secureCookies: certificate != nil).register(on: router)
         return Application(
             router: router,
             server: .http1(configuration: .init(), certificate: certificate),

@@ -68,8 +68,27 @@ public struct StatusDocument: Codable, Sendable {
     public let nodes: [NodeStatusDocument]
     /// Per-partition health as the newest `rebuild verify` on this node found it (nil: none since the node started).
     public let partitions: PartitionHealthDocument?
-    public init(node: String, layoutVersion: UInt64, nodes: [NodeStatusDocument], partitions: PartitionHealthDocument?) {
+    /// Partitions by the nodes answering now (nil: no layout applied yet).
+    public let availability: PartitionAvailabilityDocument?
+    public init(node: String, layoutVersion: UInt64, nodes: [NodeStatusDocument], partitions: PartitionHealthDocument?,
+                availability: PartitionAvailabilityDocument? = nil) {
         self.node = node; self.layoutVersion = layoutVersion; self.nodes = nodes; self.partitions = partitions
+        self.availability = availability
+    }
+}
+
+/// Partitions by what the nodes answering heartbeats now allow (`Layout.availability`).
+public struct PartitionAvailabilityDocument: Codable, Sendable, Equatable {
+    public let full: Int
+    public let degraded: Int
+    public let unavailable: Int
+    /// One letter per partition, 0 to 255: f(ull), d(egraded), u(navailable).
+    public let map: String
+    public init(_ states: [PartitionAvailability]) {
+        full = states.filter { $0 == .full }.count
+        degraded = states.filter { $0 == .degraded }.count
+        unavailable = states.filter { $0 == .unavailable }.count
+        map = String(states.map { $0.rawValue.first! })
     }
 }
 

@@ -38,6 +38,10 @@ struct StatusCommand: AsyncParsableCommand {
             lines += TextTable(headers: ["ID", "Hostname", "Address", "Tags", "Zone", "Capacity", "Last seen"], rows: rows).lines
         }
         lines += ["", "==== PARTITIONS ===="]
+        if let now = status.availability {
+            lines.append("By the nodes answering now: \(now.full) full, \(now.degraded) degraded (readable, some owners down), "
+                         + "\(now.unavailable) unavailable (fewer than k owners up)")
+        }
         if let health = status.partitions {
             let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(health.checkedAtMillis) / 1000))
             let degraded = health.degraded.values.reduce(0, +)

@@ -100,6 +100,7 @@ struct ServerCommand: AsyncParsableCommand {
         let maintenance = Maintenance(objects: objects)
         // Failed S3 and admin authentications share one bounded table.
         let authLimiter = AuthFailureLimiter()
+        let requestStats = RequestStats()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: rpcServer),
             // SSE-C keys are taken over HTTPS always, over plain HTTP only when the config says so.
@@ -107,9 +108,9 @@ struct ServerCommand: AsyncParsableCommand {
                                                 rootDomain: nodeConfig.s3RootDomain,
                                                 sseCAllowHTTP: nodeConfig.sseCAllowHTTP || s3Certificate != nil,
                                                 address: nodeConfig.s3BindAddr, certificate: s3Certificate,
-                                                limiter: authLimiter, logger: logger)),
+                                                limiter: authLimiter, stats: requestStats, logger: logger)),
             .init(service: AdminServer.application(node: node, objects: objects, maintenance: maintenance, metrics: metrics,
-                                                   limiter: authLimiter, certificate: adminCertificate, logger: logger)),
+                                                   limiter: authLimiter, stats: requestStats, certificate: adminCertificate, logger: logger)),
             .init(service: MembershipService(node: node)),
             .init(service: AntiEntropyService(objects: objects)),
             .init(service: RepairService(objects: objects)),

@@ -16,10 +16,12 @@ public enum S3Server {
     /// same responder runs over in-memory ones in tests.
     public static func application(cluster: any ClusterControl, objects: any ObjectStore, region: String?, rootDomain: String? = nil,
                                    sseCAllowHTTP: Bool = false, address: HostPort, certificate: ServerCertificate? = nil,
-                                   limiter: AuthFailureLimiter = AuthFailureLimiter(), logger: Logger) -> some ApplicationProtocol {
+                                   limiter: AuthFailureLimiter = AuthFailureLimiter(), stats: RequestStats = RequestStats(),
+                                   logger: Logger) -> some ApplicationProtocol {
         var responder = S3Responder(cluster: cluster, objects: objects, region: region, rootDomain: rootDomain, logger: logger)
         responder.sseCAllowHTTP = sseCAllowHTTP
         responder.limiter = limiter
+        responder.stats = stats
         return Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()]), certificate: certificate),
@@ -51,6 +53,8 @@ struct S3Responder: HTTPResponder {
     var sseCAllowHTTP = false
     /// Failed signatures per client (shared with the admin API's).
     var limiter = AuthFailureLimiter()
+    /// Totals for the console's chart.
+    var stats = RequestStats()
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let channel = context.channel
@@ -61,8 +65,14 @@ struct S3Responder: HTTPResponder {
     /// The answer to one request, errors rendered as S3 XML. `sendContinue`
     /// lets a client that sent `Expect: 100-continue` send its body.
     func answer(_ request: Request, source: String? = nil, sendContinue: @escaping @Sendable () async throws -> Void) async -> Response {
+        let started = ContinuousClock.now
         var response = await answerWithoutCORS(request, source: source, sendContinue: sendContinue)
         if request.method != .options, request.headers[.origin] != nil { await addCORSHeaders(to: &response, request: request) }
+        let elapsed = ContinuousClock.now - started
+        stats.record(latencyMicros: UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000_000)),
+                     failed: response.status.code >= 400,
+                     bytesIn: request.headers[.contentLength].flatMap(UInt64.init) ?? 0,
+                     bytesOut: request.method == .head ? 0 : response.headers[.contentLength].flatMap(UInt64.init) ?? 0)
         return response
     }
 

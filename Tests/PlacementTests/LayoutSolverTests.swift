@@ -260,3 +260,20 @@ struct PartitionHashTests {
         #expect(BucketID(bytes: [1, 2]) == nil)
     }
 }
+
+@Suite struct PartitionAvailabilityTests {
+    @Test func aPartitionIsFullDegradedOrUnavailableByItsOwnersUp() {
+        let ids = (0..<3).map { NodeID(String(repeating: String($0), count: 64)) }
+        // Slots 0-2 of every partition on the three nodes, with 2+1: one down leaves k.
+        let layout = Layout(version: LayoutVersion(1), code: try! ErasureCode(dataShards: 2, parityShards: 1), zoneCap: 1,
+                            roles: [:], partitions: Array(repeating: ids, count: PartitionID.count))
+        #expect(layout.availability(reachable: Set(ids)) == Array(repeating: .full, count: 256))
+        #expect(layout.availability(reachable: Set(ids.prefix(2))) == Array(repeating: .degraded, count: 256))
+        #expect(layout.availability(reachable: [ids[0]]) == Array(repeating: .unavailable, count: 256))
+        // A node holding two slots of a partition counts twice.
+        let doubled = Layout(version: LayoutVersion(1), code: try! ErasureCode(dataShards: 2, parityShards: 1), zoneCap: 2,
+                             roles: [:], partitions: Array(repeating: [ids[0], ids[0], ids[1]], count: PartitionID.count))
+        #expect(doubled.availability(reachable: [ids[0]])[0] == .degraded)
+        #expect(doubled.availability(reachable: [ids[1]])[0] == .unavailable)
+    }
+}
