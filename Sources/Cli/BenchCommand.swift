@@ -94,28 +94,6 @@ struct BenchErasure: ParsableCommand {
     }
 }
 
-/// A one-line progress indicator on stderr, shown only on a terminal.
-final class ProgressLine {
-    private let total: Int
-    private var done = 0
-    private let enabled = isatty(STDERR_FILENO) == 1
-
-    init(total: Int) { self.total = total }
-
-    func step(_ label: String) {
-        done += 1
-        guard enabled else { return }
-        let filled = total == 0 ? 0 : done * 20 / total
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
-        StandardError.write("\r\u{1B}[2K[\(bar)] \(done)/\(total) \(label)")
-    }
-
-    func clear() {
-        guard enabled else { return }
-        StandardError.write("\r\u{1B}[2K")
-    }
-}
-
 enum StandardError {
     static func write(_ text: String) {
         var text = text

@@ -10,15 +10,21 @@ struct BucketCommand: AsyncParsableCommand {
 }
 
 struct BucketCreate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a bucket.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create one or more buckets.")
     @OptionGroup var options: ClientOptions
-    @Argument(help: "Bucket name (S3 rules: 3-63 lowercase letters, digits, '.', '-').")
-    var name: String
+    @Argument(help: "Bucket names (S3 rules: 3-63 lowercase letters, digits, '.', '-').")
+    var names: [String]
+
+    func validate() throws { if names.isEmpty { throw ValidationError("give a bucket name") } }
 
     func run() async throws {
         let client = try options.client()
-        let (info, data) = try await client.send(.POST, AdminPath.buckets, CreateBucketRequest(name: name), as: BucketInfoDocument.self)
-        client.output(data) { "Bucket \(info.bucket.name) was created." }
+        let answers = try await Bulk.run(names, verb: "created", label: { $0 }) { name in
+            try await client.call(.POST, AdminPath.buckets, body: CreateBucketRequest(name: name))
+        }
+        client.output(Bulk.json(answers)) {
+            names.count == 1 ? "Bucket \(names[0]) was created." : "\(names.count) buckets were created: \(names.joined(separator: ", "))."
+        }
     }
 }
 
@@ -57,15 +63,22 @@ struct BucketInfo: AsyncParsableCommand {
 }
 
 struct BucketDelete: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a bucket (it must be empty).")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete one or more buckets (each must be empty).")
     @OptionGroup var options: ClientOptions
-    @Argument(help: "Bucket name.")
-    var name: String
+    @Argument(help: "Bucket names.")
+    var names: [String]
+
+    func validate() throws { if names.isEmpty { throw ValidationError("give a bucket name") } }
 
     func run() async throws {
         let client = try options.client()
-        _ = try await client.call(.DELETE, AdminPath.buckets + "/" + AdminClient.escape(name))
-        client.output(Data("{\"deleted\":\"\(name)\"}".utf8)) { "Bucket \(name) was deleted." }
+        let answers = try await Bulk.run(names, verb: "deleted", label: { $0 }) { name in
+            _ = try await client.call(.DELETE, AdminPath.buckets + "/" + AdminClient.escape(name))
+            return try JSONEncoder().encode(["deleted": name])
+        }
+        client.output(Bulk.json(answers)) {
+            names.count == 1 ? "Bucket \(names[0]) was deleted." : "\(names.count) buckets were deleted: \(names.joined(separator: ", "))."
+        }
     }
 }
 
@@ -85,39 +98,47 @@ struct PermissionFlags: ParsableArguments {
 }
 
 struct BucketAllow: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "allow", abstract: "Grant a key permissions on a bucket.")
+    static let configuration = CommandConfiguration(commandName: "allow", abstract: "Grant a key permissions on one or more buckets.")
     @OptionGroup var options: ClientOptions
     @OptionGroup var flags: PermissionFlags
-    @Argument(help: "Bucket name.")
-    var bucket: String
+    @Argument(help: "Bucket names.")
+    var buckets: [String]
+
+    func validate() throws { if buckets.isEmpty { throw ValidationError("give a bucket name") } }
 
     func run() async throws {
-        try await BucketPermissionChange.run(options: options, flags: flags, bucket: bucket, verb: "allow")
+        try await BucketPermissionChange.run(options: options, flags: flags, buckets: buckets, verb: "allow")
     }
 }
 
 struct BucketDeny: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "deny", abstract: "Revoke a key's permissions on a bucket.")
+    static let configuration = CommandConfiguration(commandName: "deny", abstract: "Revoke a key's permissions on one or more buckets.")
     @OptionGroup var options: ClientOptions
     @OptionGroup var flags: PermissionFlags
-    @Argument(help: "Bucket name.")
-    var bucket: String
+    @Argument(help: "Bucket names.")
+    var buckets: [String]
+
+    func validate() throws { if buckets.isEmpty { throw ValidationError("give a bucket name") } }
 
     func run() async throws {
-        try await BucketPermissionChange.run(options: options, flags: flags, bucket: bucket, verb: "deny")
+        try await BucketPermissionChange.run(options: options, flags: flags, buckets: buckets, verb: "deny")
     }
 }
 
 enum BucketPermissionChange {
-    static func run(options: ClientOptions, flags: PermissionFlags, bucket: String, verb: String) async throws {
+    static func run(options: ClientOptions, flags: PermissionFlags, buckets: [String], verb: String) async throws {
         let client = try options.client()
         let request = PermissionRequest(key: flags.key, read: flags.read, write: flags.write, owner: flags.owner)
-        let (info, data) = try await client.send(.POST, AdminPath.buckets + "/" + AdminClient.escape(bucket) + "/" + verb, request,
-                                                 as: BucketInfoDocument.self)
-        client.output(data) {
-            let grant = info.grants.first { $0.keyID == flags.key || $0.keyName == flags.key || $0.keyID.hasPrefix(flags.key) }
-            let now = grant?.permissions.joined(separator: ", ") ?? "none"
-            return "Permissions of key \(flags.key) on bucket \(info.bucket.name) are now: \(now)."
+        let answers = try await Bulk.run(buckets, verb: "changed", label: { $0 }) { bucket in
+            try await client.call(.POST, AdminPath.buckets + "/" + AdminClient.escape(bucket) + "/" + verb, body: request)
+        }
+        let infos = try answers.map { try JSONDecoder().decode(BucketInfoDocument.self, from: $0) }
+        client.output(Bulk.json(answers)) {
+            infos.map { info in
+                let grant = info.grants.first { $0.keyID == flags.key || $0.keyName == flags.key || $0.keyID.hasPrefix(flags.key) }
+                let now = grant?.permissions.joined(separator: ", ") ?? "none"
+                return "Permissions of key \(flags.key) on bucket \(info.bucket.name) are now: \(now)."
+            }.joined(separator: "\n")
         }
     }
 }
@@ -150,19 +171,51 @@ struct KeyCreate: AsyncParsableCommand {
 
 struct KeyImport: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Add a key with a given id and secret (for clients provisioned in advance).")
+        commandName: "import", abstract: "Add keys with given ids and secrets (for clients provisioned in advance, or moved from another store).",
+        discussion: "Either one key (ID SECRET [-n NAME]) or --file FILE: one key per line as ID,SECRET[,NAME]; blank lines and lines starting with # are skipped.")
     @OptionGroup var options: ClientOptions
     @Argument(help: "Access key id: GK followed by 24 hex digits.")
-    var id: String
+    var id: String?
     @Argument(help: "Secret: 64 hex digits.")
-    var secret: String
+    var secret: String?
     @Option(name: [.short, .long], help: "A name for the key.")
     var name: String = "imported-key"
+    @Option(help: "A file of keys, one per line: ID,SECRET[,NAME].")
+    var file: String?
+
+    func validate() throws {
+        if file != nil && (id != nil || secret != nil) { throw ValidationError("give either ID SECRET or --file, not both") }
+        if file == nil && (id == nil || secret == nil) { throw ValidationError("give ID and SECRET, or --file FILE") }
+    }
 
     func run() async throws {
         let client = try options.client()
-        let (info, data) = try await client.send(.POST, AdminPath.keysImport, ImportKeyRequest(id: id, secret: secret, name: name), as: KeyInfoDocument.self)
-        client.output(data) { KeyRender.created(info, verb: "imported") }
+        let requests = try file.map(Self.read) ?? [ImportKeyRequest(id: id!, secret: secret!, name: name)]
+        let answers = try await Bulk.run(requests, verb: "imported", label: { $0.id }) { request in
+            try await client.call(.POST, AdminPath.keysImport, body: request)
+        }
+        let infos = try answers.map { try JSONDecoder().decode(KeyInfoDocument.self, from: $0) }
+        client.output(Bulk.json(answers)) {
+            infos.count == 1 ? KeyRender.created(infos[0], verb: "imported")
+                : "\(infos.count) keys were imported: \(infos.map { "\($0.key.name) (\($0.key.id))" }.joined(separator: ", "))."
+        }
+    }
+
+    static func read(_ path: String) throws -> [ImportKeyRequest] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw CommandFailure("cannot read \(path): \(error.localizedDescription)") }
+        var requests: [ImportKeyRequest] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 2, !fields[0].isEmpty, !fields[1].isEmpty else {
+                throw CommandFailure("\(path):\(number + 1): expected ID,SECRET[,NAME]")
+            }
+            requests.append(ImportKeyRequest(id: fields[0], secret: fields[1], name: fields.count > 2 && !fields[2].isEmpty ? fields[2] : "imported-key"))
+        }
+        guard !requests.isEmpty else { throw CommandFailure("\(path) holds no keys") }
+        return requests
     }
 }
 
