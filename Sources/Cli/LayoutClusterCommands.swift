@@ -140,7 +140,13 @@ enum LayoutRender {
     static func report(_ document: LayoutDocument, previous: LayoutDocument?, title: String) -> String {
         guard let layout = try? document.layout() else { return "==== \(title) ====\n(unreadable layout)" }
         let previousLayout = previous.flatMap { try? $0.layout() }
-        return LayoutReport(layout: layout, previous: previousLayout).render(title: title)
+        var text = LayoutReport(layout: layout, previous: previousLayout).render(title: title)
+        // The current layout comes without its predecessor's partitions: the node counted the moves.
+        if previousLayout == nil, document.version > 1, let range = text.range(of: "Slots moved:      ", options: .backwards) {
+            text = String(text[..<range.lowerBound])
+                + "Slots moved:      \(document.slotsMoved) of \(document.partitions.reduce(0) { $0 + $1.count }) from version \(document.version - 1)"
+        }
+        return text
     }
 
     static func staged(_ show: LayoutShowDocument) -> String {

@@ -122,6 +122,10 @@ def test_the_deployment_guide_on_loopback(tmp_path):
         status = run(SHIMS + "kubectl exec -n lakehouse shale-0 -- /shale status --json", root).stdout
         assert status.count('"healthy" : true') == 3 and '"layoutVersion" : 2' in status
         assert "fully redundant" in outputs["### Monitor"].stdout
+        # After the apply, the current layout reports the moves from version 1 (it said "first layout").
+        scaled = outputs["### Scale to 3, then 6 nodes across zones"].stdout
+        assert "(first layout)" not in scaled.split("CURRENT CLUSTER LAYOUT (version 2)")[1]
+        assert re.search(r"CURRENT CLUSTER LAYOUT \(version 2\).*Slots moved: +\d+ of 1536 from version 1", scaled, re.S)
         assert "skipped on loopback (needs a cluster): helm upgrade --install shale" in outputs["### Install"].stderr
         for backup in ("shale-layout-backup.txt", "shale-keys-backup.txt", "shale-buckets-backup.txt", "shale-0-cluster_state.json"):
             assert (root / "work" / backup).stat().st_size > 0, backup
