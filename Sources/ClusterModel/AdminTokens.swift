@@ -25,39 +25,11 @@ public struct AdminTokenRecord: Codable, Sendable, Equatable {
 
 /// An admin token's public id: "AT" and 16 lowercase hex digits. The token a
 /// client sends is `ID.SECRET`, so the id finds the record without a scan.
-public struct AdminTokenID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct AdminTokenID: PrefixedHexID {
+    public static let prefix = "AT"
     public static let hexDigits = 16
     public let rawValue: String
-
-    public init?(_ text: String) {
-        guard text.count == 2 + Self.hexDigits, text.hasPrefix("AT"),
-              text.dropFirst(2).allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
-        rawValue = text
-    }
-
-    public init(randomBytes bytes: [UInt8]) {
-        precondition(bytes.count == Self.hexDigits / 2)
-        rawValue = "AT" + bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
-    }
-
-    public var description: String { rawValue }
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = AdminTokenID(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad admin token id \(text)"))
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public init(validated text: String) { rawValue = text }
 }
 
 extension ClusterState {
@@ -68,16 +40,8 @@ extension ClusterState {
 
     /// A token by its id, its name, or a unique prefix of its id.
     public func adminToken(matching text: String) throws(ClusterError) -> AdminTokenRecord {
-        let live = liveAdminTokens
-        if let exact = live.first(where: { $0.id.rawValue == text }) { return exact }
-        let named = live.filter { $0.name == text }
-        if named.count == 1 { return named[0] }
-        if named.count > 1 { throw .ambiguousAdminToken(text, matches: named.map(\.id.rawValue)) }
-        guard text.count >= 4, text.hasPrefix("AT") else { throw .noSuchAdminToken(text) }
-        let prefixed = live.filter { $0.id.rawValue.hasPrefix(text) }
-        if prefixed.count == 1 { return prefixed[0] }
-        if prefixed.count > 1 { throw .ambiguousAdminToken(text, matches: prefixed.map(\.id.rawValue)) }
-        throw .noSuchAdminToken(text)
+        try uniqueMatch(text, among: liveAdminTokens, id: \.id.rawValue, name: \.name, idPrefix: AdminTokenID.prefix,
+                        none: .noSuchAdminToken(text), ambiguous: { .ambiguousAdminToken($0, matches: $1) })
     }
 
     public mutating func addAdminToken(_ record: AdminTokenRecord, stamp: Stamp) throws(ClusterError) {

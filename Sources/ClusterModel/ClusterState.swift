@@ -107,16 +107,8 @@ public struct ClusterState: Codable, Sendable, Equatable {
 
     /// A key by its full id, its name, or a unique prefix of its id.
     public func key(matching text: String) throws(ClusterError) -> AccessKeyRecord {
-        let live = liveKeys
-        if let exact = live.first(where: { $0.id.rawValue == text }) { return exact }
-        let named = live.filter { $0.name == text }
-        if named.count == 1 { return named[0] }
-        if named.count > 1 { throw .ambiguousKey(text, matches: named.map(\.id.rawValue)) }
-        guard text.count >= 4, text.hasPrefix("GK") else { throw .noSuchKey(text) }
-        let prefixed = live.filter { $0.id.rawValue.hasPrefix(text) }
-        if prefixed.count == 1 { return prefixed[0] }
-        if prefixed.count > 1 { throw .ambiguousKey(text, matches: prefixed.map(\.id.rawValue)) }
-        throw .noSuchKey(text)
+        try uniqueMatch(text, among: liveKeys, id: \.id.rawValue, name: \.name, idPrefix: AccessKeyID.prefix,
+                        none: .noSuchKey(text), ambiguous: { .ambiguousKey($0, matches: $1) })
     }
 
     public static func validateKeyName(_ name: String) throws(ClusterError) {

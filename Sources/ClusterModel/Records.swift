@@ -2,37 +2,11 @@ import Placement
 import Units
 
 /// An S3 access key id: "GK" followed by 24 lowercase hex digits.
-public struct AccessKeyID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct AccessKeyID: PrefixedHexID {
+    public static let prefix = "GK"
     public static let hexDigits = 24
     public let rawValue: String
-
-    public init?(_ text: String) {
-        guard text.count == 2 + Self.hexDigits, text.hasPrefix("GK"),
-              text.dropFirst(2).allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
-        rawValue = text
-    }
-
-    /// From 12 random bytes.
-    public init(randomBytes: [UInt8]) {
-        precondition(randomBytes.count == Self.hexDigits / 2)
-        rawValue = "GK" + Hex.encode(randomBytes)
-    }
-
-    public static func < (lhs: AccessKeyID, rhs: AccessKeyID) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = AccessKeyID(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an access key id: \(text)"))
-        }
-        self = id
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public init(validated text: String) { rawValue = text }
 }
 
 /// A secret access key: 64 lowercase hex digits.

@@ -12,7 +12,6 @@ import subprocess
 import time
 
 import botocore.exceptions
-import pytest
 
 from s3_clients import boto, create_key, single_node
 from shale_cluster import ADMIN_TOKEN, SHALE
@@ -136,11 +135,23 @@ def test_failed_authentications_are_counted_and_limited_per_client(cluster):
         except botocore.exceptions.ClientError as error:
             codes.append(error.response["Error"]["Code"] or str(error.response["ResponseMetadata"]["HTTPStatusCode"]))
     # (The budget refills at one failure per 5 s, so a slow run may see a 403 among the 503s.)
-    assert codes[:30] == ["403"] * 30 and codes[30:].count("503") >= 8, codes
-    # Limited, the right secret from the same client gets SlowDown too: the answer tells nothing of a guess.
-    with pytest.raises(botocore.exceptions.ClientError) as slowed:
-        good.get_object(Bucket="data", Key="k")
-    assert slowed.value.response["Error"]["Code"] == "SlowDown"
+    assert codes[:30] == ["403"] * 30 and codes[30:].count("503") >= 5, codes
+
+    def right_secret_slowed_down() -> bool:
+        """Limited, the right secret from the same client gets SlowDown too: the answer tells nothing of
+        a guess. A refill may fall between the two requests on a slow machine, so the caller retries."""
+        try:
+            guesser.head_bucket(Bucket="data")
+        except botocore.exceptions.ClientError as error:
+            if error.response["ResponseMetadata"]["HTTPStatusCode"] != 503:
+                return False  # the budget had refilled: that guess spent it, try again
+        try:
+            good.get_object(Bucket="data", Key="k")
+            return False
+        except botocore.exceptions.ClientError as error:
+            return error.response["Error"]["Code"] == "SlowDown"
+
+    assert any(right_secret_slowed_down() for _ in range(5))
     # Another key from the same address goes on untouched.
     assert boto(node, other_key).get_object(Bucket="data", Key="k")["Body"].read() == b"x"
 
@@ -151,14 +162,20 @@ def test_failed_authentications_are_counted_and_limited_per_client(cluster):
             boto(node, (f"GK{i:024x}", "0" * 64)).list_buckets()
         except botocore.exceptions.ClientError as error:
             sprayed.append(error.response["Error"]["Code"])
-    assert sprayed[:30] == ["InvalidAccessKeyId"] * 30 and sprayed[30:].count("SlowDown") >= 4, sprayed
+    assert sprayed[:30] == ["InvalidAccessKeyId"] * 30 and sprayed[30:].count("SlowDown") >= 3, sprayed
     assert boto(node, other_key).get_object(Bucket="data", Key="k")["Body"].read() == b"x"
 
     # Admin: wrong tokens from one address are limited (429), the master token from another address is not.
     statuses = [admin_call(node, "GET", "/v1/status", "not-the-token", source="127.0.0.1")[0] for _ in range(35)]
-    assert statuses[:30] == [403] * 30 and statuses[30:].count(429) >= 4, statuses
-    status, headers, body = admin_call(node, "GET", "/v1/status", ADMIN_TOKEN, source="127.0.0.1")
-    assert status == 429 and body["code"] == "TooManyRequests" and int(headers["Retry-After"]) >= 1
+    assert statuses[:30] == [403] * 30 and statuses[30:].count(429) >= 3, statuses
+
+    def master_token_refused_while_limited() -> bool:
+        if admin_call(node, "GET", "/v1/status", "not-the-token", source="127.0.0.1")[0] != 429:
+            return False  # refilled: that wrong token spent it again
+        status, headers, body = admin_call(node, "GET", "/v1/status", ADMIN_TOKEN, source="127.0.0.1")
+        return status == 429 and body["code"] == "TooManyRequests" and int(headers["Retry-After"]) >= 1
+
+    assert any(master_token_refused_while_limited() for _ in range(5))
     assert admin_call(node, "GET", "/v1/status", ADMIN_TOKEN, source="127.0.0.2")[0] == 200
 
     # Counted in /metrics: by reason, by existing key, by client (bounded), and the refusals.
@@ -166,8 +183,8 @@ def test_failed_authentications_are_counted_and_limited_per_client(cluster):
     assert metric(node, r'^shale_auth_failures_total\{.*api="s3".*reason="InvalidAccessKeyId"') >= 30
     assert metric(node, r'^shale_auth_failures_total\{.*api="admin".*reason="wrong"') >= 30
     assert metric(node, rf'^shale_s3_auth_failures_by_key_total\{{key="{node.key[0]}"\}}') >= 30
-    assert metric(node, r'^shale_auth_rate_limited_total\{api="s3"\}') >= 8
-    assert metric(node, r'^shale_auth_rate_limited_total\{api="admin"\}') >= 4
+    assert metric(node, r'^shale_auth_rate_limited_total\{api="s3"\}') >= 5
+    assert metric(node, r'^shale_auth_rate_limited_total\{api="admin"\}') >= 3
     assert metric(node, rf'^shale_auth_failures_by_client\{{api="s3",source="127.0.0.1",credential="{node.key[0]}"\}}') >= 30
     assert metric(node, r'^shale_auth_failures_by_client\{api="admin",source="127.0.0.1",credential="master"\}') >= 30
     assert 1 <= metric(node, r"^shale_auth_clients_tracked ") <= 4096

@@ -177,4 +177,11 @@ def test_metrics_endpoint(cluster):
     assert "# TYPE shale_layout_version gauge" in body
     assert "shale_rpc_refused_total 1" in body
     assert node.api_status("GET", "/metrics", token=None) == 401
-    assert node.api_status("GET", "/metrics", token=ADMIN_TOKEN) == 403
+    assert node.api_status("GET", "/metrics", token="not-the-metrics-token") == 403
+    # The master admin token may read the metrics too (it may do everything); so may a named token with Metrics.
+    assert node.api_status("GET", "/metrics", token=ADMIN_TOKEN) == 200
+    metrics_only = node.cli_json("admin-token", "create", "scraper", "--scope", "Metrics")["secretToken"]
+    assert node.api_status("GET", "/metrics", token=metrics_only) == 200
+    assert node.api_status("GET", "/v1/status", token=metrics_only) == 403
+    # The metrics token reads only /metrics.
+    assert node.api_status("GET", "/v1/status", token="metrics-secret-token") == 403
