@@ -183,7 +183,9 @@ final class Gate: Sendable {
         let run = Task { [pipeline = pipeline()] in
             try await pipeline.run(pieces(bytes), expecting: expectations(bytes), sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
         }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: the whole package's tests run at once on two cores, some of them blocking the
+        // cooperative threads in SQLite and fsync for seconds (CI once passed 10 s here with no chunk yet).
+        let deadline = ContinuousClock.now + .seconds(60)
         while sinks[1...].contains(where: { $0.state.chunks.isEmpty }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
