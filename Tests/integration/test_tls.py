@@ -139,6 +139,14 @@ def test_s3_and_admin_over_https_and_reload_on_sighup(node):
     assert plain.returncode != 0
     untrusted = node.cli("status", env={"SHALE_ADMIN_ADDR": f"https://{IP}:3902", "SHALE_ADMIN_TOKEN": ADMIN_TOKEN}, check=False)
     assert untrusted.returncode != 0, "the system's roots do not trust a self-signed CA"
+    # The console over HTTPS: its session cookie is marked Secure (as well as HttpOnly and SameSite=Strict).
+    import requests
+    login = requests.post(f"https://{IP}:3902/ui/login", data={"token": ADMIN_TOKEN}, verify=str(node.ca), allow_redirects=False)
+    assert login.status_code == 303
+    cookie = login.headers["Set-Cookie"]
+    assert "; Secure" in cookie and "; HttpOnly" in cookie and "SameSite=Strict" in cookie, cookie
+    page = requests.get(f"https://{IP}:3902/ui/cluster", cookies={"shale_session": login.cookies["shale_session"]}, verify=str(node.ca))
+    assert page.status_code == 200 and "Zone dc1" in page.text
 
     import boto3
     from botocore.config import Config
