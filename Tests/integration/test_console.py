@@ -174,6 +174,15 @@ def test_console_in_a_browser(browser, tmp_path):
         nodes[0].cli("admin-token", "revoke", "viewer")
         browser.get(base + "/ui/cluster")
         assert "session ended" in browser.find_element(By.ID, "error").text
+        # Each part of a page shows only what the token's scope reads through the API: ListBuckets alone sees no keys.
+        narrow = nodes[0].cli_json("admin-token", "create", "bucket-lister", "--scope", "ListBuckets")["secretToken"]
+        lister = requests.Session()
+        assert lister.post(base + "/ui/login", data={"token": narrow}, allow_redirects=False).status_code == 303
+        page = lister.get(base + "/ui/buckets")
+        assert page.status_code == 200 and "console-bucket" in page.text
+        assert 'id="keys-hidden"' in page.text and "console-key" not in page.text and new_key[0] not in page.text
+        assert lister.get(base + "/ui/cluster").status_code == 403  # GetClusterStatus is not in its scope
+        assert lister.get(base + "/ui/data/status").status_code == 403
         print(f"console screenshots: {OUTPUT}")
         assert len(list(OUTPUT.glob("*.png"))) >= 9
     finally:

@@ -41,7 +41,9 @@ struct AdminConsole: Sendable {
         // One route per page: the router matches literal segments first, so a
         // `/ui/:page` route would never see /ui/layout (POST /ui/layout/assign exists).
         router.get("/ui/cluster") { request, _ in await show(request, "cluster", .getClusterStatus) { session, _ in await clusterPage(session, request) } }
-        router.get("/ui/layout") { request, _ in await show(request, "layout", .getClusterLayout) { session, _ in await layoutPage(session, request) } }
+        router.get("/ui/layout") { request, _ in
+            await show(request, "layout", .getClusterLayout) { session, caller in await layoutPage(session, caller, request) }
+        }
         router.get("/ui/partitions") { request, _ in
             await show(request, "partitions", .getClusterStatus) { session, _ in await partitionsPage(session, request) }
         }
@@ -49,18 +51,18 @@ struct AdminConsole: Sendable {
             await show(request, "buckets", .listBuckets) { session, caller in await bucketsPage(session, caller, request) }
         }
         router.get("/ui/maintenance") { request, _ in
-            await show(request, "maintenance", .getRebuildStatus) { session, _ in await maintenancePage(session, request) }
+            await show(request, "maintenance", .getRebuildStatus) { session, caller in await maintenancePage(session, caller, request) }
         }
         router.get("/ui/data/:what") { request, context in
             switch context.parameters.get("what") ?? "" {
-            case "status": return await data(request, .getClusterStatus) { jsonResponse(await handlers.statusDocument()) }
+            case "status": return await data(request, .getClusterStatus) { _ in jsonResponse(await handlers.statusDocument()) }
             case "stats":
-                return await data(request, .getClusterStatus) {
+                return await data(request, .getClusterStatus) { _ in
                     jsonResponse(StatsDocument(millis: node.wallClock.nowMillis(), totals: stats.snapshot))
                 }
             case "maintenance":
-                return await data(request, .getRebuildStatus) {
-                    let scrub = await handlers.maintenance.scrubStatus()
+                return await data(request, .getRebuildStatus) { caller in
+                    let scrub = caller.allows(.getScrubStatus) ? await handlers.maintenance.scrubStatus() : []
                     return jsonResponse(MaintenanceDocument(rebuild: await handlers.maintenance.rebuildStatus(), scrub: scrub))
                 }
             default: return jsonError(.notFound, code: "NotFound", "no such data")
@@ -129,12 +131,12 @@ struct AdminConsole: Sendable {
         }
     }
 
-    func data(_ request: Request, _ operation: AdminOperation, _ body: () async -> Response) async -> Response {
+    func data(_ request: Request, _ operation: AdminOperation, _ body: (AdminCaller) async -> Response) async -> Response {
         switch await caller(request) {
         case .answer: return jsonError(.unauthorized, code: "Unauthorized", "log in again")
         case .allowed(_, let caller):
             guard caller.allows(operation) else { return jsonError(.forbidden, code: "Forbidden", "out of this token's scope") }
-            var response = await body()
+            var response = await body(caller)
             response.headers[.cacheControl] = "no-store"
             return response
         }

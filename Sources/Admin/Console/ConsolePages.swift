@@ -49,7 +49,7 @@ extension AdminConsole {
         return H.page("cluster", title: "Cluster", node: node.id.shortForm, message: message, error: error, body: body)
     }
 
-    func layoutPage(_ session: ConsoleSessions.Session, _ request: Request) async -> String {
+    func layoutPage(_ session: ConsoleSessions.Session, _ caller: AdminCaller, _ request: Request) async -> String {
         let layout = await handlers.layoutShowDocument()
         let status = await handlers.statusDocument()
         var body = ""
@@ -81,11 +81,13 @@ extension AdminConsole {
             body += H.form("/ui/layout/revert", csrf: session.csrf, id: "revert", class: "inline", "", button: "Revert staged changes")
         }
         body += "</section><section><h2>Stage a role</h2>"
-        let options = status.nodes.sorted { $0.id < $1.id }.map { node in
+        let nodes = caller.allows(.getClusterStatus) ? status.nodes : []
+        let options = nodes.sorted { $0.id < $1.id }.map { node in
             "<option value=\"\(H.escape(node.id))\">\(H.escape(String(node.id.prefix(16)))) \(H.escape(node.hostname)) \(node.role.map { "(" + H.escape($0.zone) + ")" } ?? "(no role)")</option>"
         }.joined()
         body += H.form("/ui/layout/assign", csrf: session.csrf, id: "assign",
-                       "<label>Node <select name=\"node\" id=\"assign-node\">\(options)</select></label>"
+                       (nodes.isEmpty ? "<label>Node id <input name=\"node\" id=\"assign-node\" required></label>"
+                        : "<label>Node <select name=\"node\" id=\"assign-node\">\(options)</select></label>")
                        + "<label>Zone <input name=\"zone\" id=\"assign-zone\" required></label>"
                        + "<label>Capacity <input name=\"capacity\" id=\"assign-capacity\" placeholder=\"10G\" required></label>",
                        button: "Stage")
@@ -137,14 +139,23 @@ extension AdminConsole {
         }
         let buckets = state.liveBuckets.values.sorted { $0.name < $1.name }
         body += "<section><h2>Buckets</h2>"
-        body += H.table(["Bucket", "Created", "Keys allowed", ""], buckets.map { bucket in
-            let grants = state.grants(on: bucket.id).map { "\(H.escape($0.key.name)) (\($0.permissions.sorted().map(\.rawValue).joined(separator: ",")))" }
+        // Each part shows only what the token's scope may read through the API.
+        let showGrants = caller.allows(.getBucketInfo), showKeys = caller.allows(.listKeys)
+        body += H.table(["Bucket", "Created", showGrants ? "Keys allowed" : "", ""], buckets.map { bucket in
+            let grants = !showGrants ? [] : state.grants(on: bucket.id).map {
+                "\(H.escape($0.key.name)) (\($0.permissions.sorted().map(\.rawValue).joined(separator: ",")))"
+            }
             return ["<span class=\"bucket-name\">\(H.escape(bucket.name.rawValue))</span>", AdminHandlers.iso(bucket.createdMillis),
                     grants.joined(separator: "<br>"),
                     H.form("/ui/buckets/delete", csrf: session.csrf, class: "inline", H.hidden("name", bucket.name.rawValue), button: "Delete")]
         }, id: "buckets")
         body += H.form("/ui/buckets/create", csrf: session.csrf, id: "create-bucket",
                        "<label>New bucket <input name=\"name\" id=\"bucket-name\" required></label>", button: "Create bucket")
+        guard showKeys else {
+            body += "</section><p class=\"hint\" id=\"keys-hidden\">Access keys are not shown: this token's scope does not include ListKeys.</p>"
+            let (message, error) = notes(request)
+            return H.page("buckets", title: "Buckets and keys", node: node.id.shortForm, message: message, error: error, body: body)
+        }
         body += "</section><section><h2>Access keys</h2>"
         body += H.table(["Key", "Name", "Created", ""], state.liveKeys.map { key in
             ["<code>\(H.escape(key.id.rawValue))</code>", "<span class=\"key-name\">\(H.escape(key.name))</span>", AdminHandlers.iso(key.createdMillis),
@@ -168,9 +179,9 @@ extension AdminConsole {
         return H.page("buckets", title: "Buckets and keys", node: node.id.shortForm, message: message, error: error, body: body)
     }
 
-    func maintenancePage(_ session: ConsoleSessions.Session, _ request: Request) async -> String {
+    func maintenancePage(_ session: ConsoleSessions.Session, _ caller: AdminCaller, _ request: Request) async -> String {
         let rebuild = await handlers.maintenance.rebuildStatus()
-        let scrub = await handlers.maintenance.scrubStatus()
+        let scrub = caller.allows(.getScrubStatus) ? await handlers.maintenance.scrubStatus() : []
         var body = "<section id=\"rebuild\"><h2>Rebuild on this node</h2>"
             + "<p>Phase: <b id=\"rebuild-phase\">\(H.escape(rebuild.phase.rawValue))</b>"
             + "\(rebuild.reason.map { " · " + H.escape($0) } ?? "")</p>"
