@@ -1,24 +1,24 @@
 import Foundation
 
 /// A one-line progress indicator on stderr, shown only on a terminal, and
-/// only once the work has taken `delaySeconds` (quick work prints no bar).
+/// only once the work has taken `delay` (quick work prints no bar).
 final class ProgressLine {
     private let total: Int
     private var done = 0
     private let enabled: Bool
-    private let delaySeconds: Double
+    private let delay: Duration
     private let started = ContinuousClock.now
     private var drawn = false
 
-    init(total: Int, delaySeconds: Double = 0, enabled: Bool = isatty(STDERR_FILENO) == 1) {
+    init(total: Int, delay: Duration = .zero, enabled: Bool = isatty(STDERR_FILENO) == 1) {
         self.total = total
-        self.delaySeconds = delaySeconds
+        self.delay = delay
         self.enabled = enabled
     }
 
     func step(_ label: String) {
         done += 1
-        guard enabled, ContinuousClock.now - started >= .milliseconds(Int(delaySeconds * 1000)) else { return }
+        guard enabled, ContinuousClock.now - started >= delay else { return }
         drawn = true
         let filled = total == 0 ? 0 : done * 20 / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
@@ -35,10 +35,11 @@ final class ProgressLine {
 /// a progress bar on a terminal when it takes over a second, and on the
 /// first failure a stop that says how far it got (the items before it stay done).
 enum Bulk {
-    static let progressDelaySeconds = 1.0
+    static let progressDelay = Duration.seconds(1)
 
     static func run<Item>(_ items: [Item], verb: String, label: (Item) -> String, _ call: (Item) async throws -> Data) async throws -> [Data] {
-        let progress = ProgressLine(total: items.count, delaySeconds: items.count > 1 ? progressDelaySeconds : .infinity)
+        // One item is one call: no bar (it used to trap on a terminal, turning an infinite delay into an Int).
+        let progress = ProgressLine(total: items.count, delay: progressDelay, enabled: items.count > 1 && isatty(STDERR_FILENO) == 1)
         var answers: [Data] = []
         for item in items {
             do {

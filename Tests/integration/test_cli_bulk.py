@@ -44,6 +44,10 @@ def test_bulk_buckets_and_keys(cluster, tmp_path):
     listed = node.cli_json("bucket", "list")
     assert {b["name"] for b in listed} >= set(names)
 
+    # One bucket on a terminal: no bar, and no crash (the CLI trapped here before).
+    status, shown = on_a_terminal(node, "bucket", "create", "just-one")
+    assert status == 0 and "\x1b" not in shown, shown
+
     # Not a terminal: no bar at all, one summary line.
     result = node.cli("bucket", "allow", "--read", "--key", "writer", *names[:40])
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
