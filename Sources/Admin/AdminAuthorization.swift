@@ -70,17 +70,16 @@ struct AdminAuthorizer: Sendable {
     }
 
     /// The limiter's client for a request: its address and the token id it named.
-    static func client(address: String?, presented: String?) -> String {
-        let who = presented.flatMap(PresentedAdminToken.init).map(\.id) ?? "master"
-        return "admin|\(address ?? "?")|\(who)"
+    static func client(address: String?, presented: String?) -> AuthFailureLimiter.Client {
+        AuthFailureLimiter.Client(api: "admin", source: address, credential: presented.flatMap(PresentedAdminToken.init).map(\.id) ?? "master")
     }
 
-    func recordFailure(_ failure: AdminAuthFailure, client: String) {
+    func recordFailure(_ failure: AdminAuthFailure, client: AuthFailureLimiter.Client) {
         limiter.recordFailure(client)
         Counter(label: "shale_auth_failures_total", dimensions: [("api", "admin"), ("reason", failure.reason)]).increment()
     }
 
-    func refuseLimited(client: String) -> Response? {
+    func refuseLimited(client: AuthFailureLimiter.Client) -> Response? {
         guard limiter.isLimited(client) else { return nil }
         Counter(label: "shale_auth_rate_limited_total", dimensions: [("api", "admin")]).increment()
         var response = jsonError(.tooManyRequests, code: "TooManyRequests",

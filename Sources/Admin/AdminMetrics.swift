@@ -24,15 +24,13 @@ public final class AdminMetrics: Sendable {
     }
 
     /// Failed authentications of the clients the limiter tracks (bounded), as
-    /// gauges: a client is `api|address|key-or-token-id`.
+    /// gauges, labelled by the client's API, address and credential.
     static func failingClients(_ limiter: AuthFailureLimiter) -> String {
         let top = limiter.topClients(failingClientsShown)
         var text = "# HELP shale_auth_failures_by_client Failed authentications of the most failing clients still tracked (at most \(failingClientsShown))\n"
         text += "# TYPE shale_auth_failures_by_client gauge\n"
         for (client, entry) in top {
-            let parts = client.split(separator: "|", maxSplits: 2).map(String.init)
-            guard parts.count == 3 else { continue }
-            text += "shale_auth_failures_by_client{api=\"\(escape(parts[0]))\",source=\"\(escape(parts[1]))\",credential=\"\(escape(parts[2]))\"} \(entry.failures)\n"
+            text += "shale_auth_failures_by_client{api=\"\(escape(client.api))\",source=\"\(escape(client.source))\",credential=\"\(escape(client.credential))\"} \(entry.failures)\n"
         }
         text += "# HELP shale_auth_clients_tracked Clients with recent failed authentications held by the limiter\n"
         text += "# TYPE shale_auth_clients_tracked gauge\nshale_auth_clients_tracked \(limiter.trackedCount)\n"

@@ -98,6 +98,16 @@ public enum SigV4 {
     /// `region` (if set) is the only region accepted; `nowSeconds` is Unix time.
     /// Returns the authorization (access key, scope) and the declared payload
     /// hash, which the caller checks against the body as it streams.
+    /// The access key id a request names (its Authorization header, else a
+    /// presigned URL's X-Amz-Credential), read before anything is checked:
+    /// what a failed signature is counted against.
+    public static func presentedAccessKey(authorization: String?, query: [String: String]) -> String? {
+        if let authorization, let range = authorization.range(of: "Credential=") {
+            return authorization[range.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init)
+        }
+        return query["X-Amz-Credential"]?.split(separator: "/", maxSplits: 1).first.map(String.init)
+    }
+
     public static func verify(_ request: Request, secretFor: (String) -> String?, region: String?, nowSeconds: Int64)
         throws(SigV4Error) -> (Authorization, payloadHash: String)
     {

@@ -12,7 +12,7 @@ extension S3Responder {
     /// the answer tells it nothing about its guess.
     func limitingFailures<T>(presentedKey: String?, source: String?, state: ClusterState, _ check: () throws -> T) throws -> T {
         let known = presentedKey.flatMap(AccessKeyID.init).flatMap { state.secret(for: $0) != nil ? $0.rawValue : nil }
-        let client = "s3|\(source ?? "?")|\(known ?? "?")"
+        let client = AuthFailureLimiter.Client(api: "s3", source: source, credential: known ?? "?")
         if limiter.isLimited(client) {
             Counter(label: "shale_auth_rate_limited_total", dimensions: [("api", "s3")]).increment()
             throw S3Error(.slowDown, "Please reduce your request rate: too many failed authentications from this client.")
@@ -26,13 +26,5 @@ extension S3Responder {
             if let known { Counter(label: "shale_s3_auth_failures_by_key_total", dimensions: [("key", known)]).increment() }
             throw error
         }
-    }
-
-    /// The access key id a request names (header or presigned query), before any check.
-    static func presentedAccessKey(authorization: String?, query: [String: String]) -> String? {
-        if let authorization, let range = authorization.range(of: "Credential=") {
-            return authorization[range.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init)
-        }
-        return query["X-Amz-Credential"]?.split(separator: "/", maxSplits: 1).first.map(String.init)
     }
 }

@@ -69,7 +69,7 @@ struct S3Responder: HTTPResponder {
         var response = await answerWithoutCORS(request, source: source, sendContinue: sendContinue)
         if request.method != .options, request.headers[.origin] != nil { await addCORSHeaders(to: &response, request: request) }
         let elapsed = ContinuousClock.now - started
-        stats.record(latencyMicros: UInt64(max(0, elapsed.components.seconds)) * 1_000_000 + UInt64(max(0, elapsed.components.attoseconds / 1_000_000_000_000)),
+        stats.record(latencyMicros: UInt64(max(0, elapsed / .microseconds(1))),
                      failed: response.status.code >= 400,
                      bytesIn: request.headers[.contentLength].flatMap(UInt64.init) ?? 0,
                      bytesOut: request.method == .head ? 0 : response.headers[.contentLength].flatMap(UInt64.init) ?? 0)
@@ -194,7 +194,7 @@ struct S3Responder: HTTPResponder {
         let state = await cluster.state
         let now = cluster.wallClock.nowSeconds
         let secretFor: (String) -> String? = { id in AccessKeyID(id).flatMap { state.secret(for: $0)?.rawValue } }
-        let presented = Self.presentedAccessKey(authorization: request.headers[.authorization], query: query)
+        let presented = SigV4.presentedAccessKey(authorization: request.headers[.authorization], query: query)
         return try limitingFailures(presentedKey: presented, source: source, state: state) { () throws -> Caller in
             do {
                 let authorization: SigV4.Authorization

@@ -183,3 +183,13 @@ extension String {
         }
     }
 }
+
+@Suite struct PresentedAccessKeyTests {
+    @Test func theKeyANameIsReadFromTheHeaderOrThePresignedQuery() {
+        let header = "AWS4-HMAC-SHA256 Credential=GK0123/20261201/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=ab"
+        #expect(SigV4.presentedAccessKey(authorization: header, query: ["X-Amz-Credential": "GKother/x"]) == "GK0123")
+        #expect(SigV4.presentedAccessKey(authorization: nil, query: ["X-Amz-Credential": "GKq/20261201/r/s3/aws4_request"]) == "GKq")
+        #expect(SigV4.presentedAccessKey(authorization: "Bearer x", query: [:]) == nil)
+        #expect(SigV4.presentedAccessKey(authorization: nil, query: [:]) == nil)
+    }
+}

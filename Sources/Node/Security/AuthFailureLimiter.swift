@@ -9,6 +9,17 @@ import Synchronization
 /// Memory is bounded: at most `maxClients` entries; when full, refilled
 /// entries are dropped first, then the least recently failing one.
 public final class AuthFailureLimiter: Sendable {
+    /// Who failed: the API, the source address, and the credential named
+    /// (an existing access key or a token id; `?` or `master` otherwise).
+    public struct Client: Hashable, Sendable {
+        public let api: String
+        public let source: String
+        public let credential: String
+        public init(api: String, source: String?, credential: String) {
+            self.api = api; self.source = source ?? "?"; self.credential = credential
+        }
+    }
+
     public struct Policy: Sendable {
         public var burst: Double
         public var refillPerSecond: Double
@@ -28,7 +39,7 @@ public final class AuthFailureLimiter: Sendable {
 
     public let policy: Policy
     private let now: @Sendable () -> Double
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Mutex<[Client: Entry]>([:])
 
     /// `now` is a monotonic clock in seconds (injected for tests).
     public init(policy: Policy = Policy(), now: @escaping @Sendable () -> Double = AuthFailureLimiter.monotonicSeconds) {
@@ -36,16 +47,13 @@ public final class AuthFailureLimiter: Sendable {
         self.now = now
     }
 
-    public static func monotonicSeconds() -> Double {
-        let elapsed = ContinuousClock.now - processStart
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
+    public static func monotonicSeconds() -> Double { (ContinuousClock.now - processStart) / .seconds(1) }
 
     private static let processStart = ContinuousClock.now
 
     /// Whether `client` must be refused now (its failure budget is spent).
     /// A refusal is counted against the client but does not spend more budget.
-    public func isLimited(_ client: String) -> Bool {
+    public func isLimited(_ client: Client) -> Bool {
         let time = now()
         return entries.withLock { table in
             guard var entry = table[client] else { return false }
@@ -58,7 +66,7 @@ public final class AuthFailureLimiter: Sendable {
     }
 
     /// Records one failed authentication of `client`.
-    public func recordFailure(_ client: String) {
+    public func recordFailure(_ client: Client) {
         let time = now()
         entries.withLock { table in
             var entry = table[client] ?? Entry(tokens: policy.burst, updatedSeconds: time, failures: 0, refused: 0)
@@ -71,9 +79,12 @@ public final class AuthFailureLimiter: Sendable {
     }
 
     /// The clients with the most failures still tracked, most first.
-    public func topClients(_ count: Int) -> [(client: String, entry: Entry)] {
+    public func topClients(_ count: Int) -> [(client: Client, entry: Entry)] {
         entries.withLock { table in
-            table.sorted { ($0.value.failures, $1.key) > ($1.value.failures, $0.key) }.prefix(count).map { ($0.key, $0.value) }
+            // Ties in a stable order, so a scrape lists the same clients twice running.
+            table.sorted { ($0.value.failures, $1.key.api, $1.key.source, $1.key.credential)
+                > ($1.value.failures, $0.key.api, $0.key.source, $0.key.credential) }
+                .prefix(count).map { ($0.key, $0.value) }
         }
     }
 
@@ -85,7 +96,7 @@ public final class AuthFailureLimiter: Sendable {
         entry.updatedSeconds = time
     }
 
-    private func evict(from table: inout [String: Entry], at time: Double) {
+    private func evict(from table: inout [Client: Entry], at time: Double) {
         // Entries whose budget refilled hold nothing worth keeping but their count.
         let refilled = table.filter { $0.value.tokens + max(0, time - $0.value.updatedSeconds) * policy.refillPerSecond >= policy.burst }
         if !refilled.isEmpty {
