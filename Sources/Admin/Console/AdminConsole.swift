@@ -33,25 +33,25 @@ struct AdminConsole: Sendable {
         router.get("/ui/login") { _, _ in Self.html(ConsoleHTML.login(error: nil)) }
         router.post("/ui/login") { request, context in await login(request, context) }
         router.post("/ui/logout") { request, _ in
-            if let id = Self.cookie(request) { sessions.close(id) }
+            if let id = Self.sessionID(request) { sessions.close(id) }
             var response = Self.redirect("/ui/login")
-            response.headers[.setCookie] = cookie(value: "", maxAge: 0)
+            response.setCookie(cookie(value: "", maxAge: 0))
             return response
         }
         // One route per page: the router matches literal segments first, so a
         // `/ui/:page` route would never see /ui/layout (POST /ui/layout/assign exists).
-        router.get("/ui/cluster") { request, _ in await show(request, "cluster", .getClusterStatus) { session, _ in await clusterPage(session, request) } }
+        router.get("/ui/cluster") { request, _ in await show(request, "cluster", .getClusterStatus) { _, _ in await clusterBody() } }
         router.get("/ui/layout") { request, _ in
-            await show(request, "layout", .getClusterLayout) { session, caller in await layoutPage(session, caller, request) }
+            await show(request, "layout", .getClusterLayout) { session, caller in await layoutBody(session, caller) }
         }
         router.get("/ui/partitions") { request, _ in
-            await show(request, "partitions", .getClusterStatus) { session, _ in await partitionsPage(session, request) }
+            await show(request, "partitions", .getClusterStatus) { _, _ in await partitionsBody() }
         }
         router.get("/ui/buckets") { request, _ in
-            await show(request, "buckets", .listBuckets) { session, caller in await bucketsPage(session, caller, request) }
+            await show(request, "buckets", .listBuckets) { session, caller in await bucketsBody(session, caller) }
         }
         router.get("/ui/maintenance") { request, _ in
-            await show(request, "maintenance", .getRebuildStatus) { session, caller in await maintenancePage(session, caller, request) }
+            await show(request, "maintenance", .getRebuildStatus) { session, caller in await maintenanceBody(session, caller) }
         }
         router.get("/ui/data/:what") { request, context in
             switch context.parameters.get("what") ?? "" {
@@ -95,39 +95,38 @@ struct AdminConsole: Sendable {
             return Self.html(ConsoleHTML.login(error: "The metrics token only reads /metrics."), status: .forbidden)
         case .success:
             var response = Self.redirect("/ui/cluster")
-            response.headers[.setCookie] = cookie(value: sessions.open(token: token), maxAge: Int(ConsoleSessions.lifetimeSeconds))
+            response.setCookie(cookie(value: sessions.open(token: token), maxAge: Int(ConsoleSessions.lifetimeSeconds)))
             return response
         }
     }
 
-    func cookie(value: String, maxAge: Int) -> String {
-        "\(Self.cookieName)=\(value); Path=/ui; Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secureCookies ? "; Secure" : "")"
+    func cookie(value: String, maxAge: Int) -> Cookie {
+        Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: Self.root, secure: secureCookies, httpOnly: true, sameSite: .strict)
     }
 
     /// The session and the caller behind a request, or the answer to give instead (the login page).
     func caller(_ request: Request) async -> ConsoleGate {
-        guard let id = Self.cookie(request), let session = sessions.session(id) else { return .answer(Self.redirect("/ui/login")) }
+        guard let id = Self.sessionID(request), let session = sessions.session(id) else { return .answer(Self.redirect("/ui/login")) }
         switch await authorizer.authenticate(session.token) {
         case .success(let caller): return .allowed(session, caller)
         case .failure(let failure):
             sessions.close(id)
             var response = Self.html(ConsoleHTML.login(error: "Your session ended: the token is \(failure.reason)."), status: .forbidden)
-            response.headers[.setCookie] = cookie(value: "", maxAge: 0)
+            response.setCookie(cookie(value: "", maxAge: 0))
             return .answer(response)
         }
     }
 
     func show(_ request: Request, _ page: String, _ operation: AdminOperation,
-              _ render: (ConsoleSessions.Session, AdminCaller) async -> String) async -> Response {
+              _ body: (ConsoleSessions.Session, AdminCaller) async -> String) async -> Response {
         switch await caller(request) {
         case .answer(let response): return response
         case .allowed(let session, let caller):
             guard caller.allows(operation) else {
-                let title = ConsoleHTML.pages.first { $0.path == page }?.title ?? page
-                return Self.html(ConsoleHTML.page(page, title: title, node: node.id.shortForm,
-                                                  error: "This token's scope does not include \(operation.rawValue).", body: ""), status: .forbidden)
+                return Self.html(render(page, request, body: "", error: "This token's scope does not include \(operation.rawValue)."),
+                                 status: .forbidden)
             }
-            return Self.html(await render(session, caller))
+            return Self.html(render(page, request, body: await body(session, caller)))
         }
     }
 
@@ -144,14 +143,8 @@ struct AdminConsole: Sendable {
 
     // MARK: Plumbing
 
-    static func cookie(_ request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                if pair.count == 2, pair[0] == cookieName, !pair[1].isEmpty { return pair[1] }
-            }
-        }
-        return nil
+    static func sessionID(_ request: Request) -> String? {
+        request.cookies[cookieName].map(\.value).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     static func form(_ request: Request) async -> [String: String] {

@@ -62,7 +62,8 @@ extension AdminConsole {
             case .allowed(let session, let caller):
                 do throws(NodeError) {
                     let record = try await node.createKey(name: fields["name"] ?? "")
-                    return Self.html(await bucketsPage(session, caller, request, secret: (record.id.rawValue, record.secret.rawValue)))
+                    return Self.html(render("buckets", request, body: await bucketsBody(session, caller,
+                                                                                     secret: (record.id.rawValue, record.secret.rawValue))))
                 } catch {
                     return Self.redirect("buckets", error: error.description)
                 }

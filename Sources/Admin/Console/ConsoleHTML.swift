@@ -1,4 +1,5 @@
 import Foundation
+import Units
 
 /// HTML for the console: a page shell and escaping. Every value from the
 /// cluster (names, ids, messages) goes through `escape`.
@@ -73,13 +74,7 @@ enum ConsoleHTML {
         return "<table\(id.map { " id=\"\(escape($0))\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table>"
     }
 
-    static func bytes(_ value: UInt64?) -> String {
-        guard let value else { return "?" }
-        let units = ["B", "KB", "MB", "GB", "TB", "PB"]
-        var amount = Double(value), unit = 0
-        while amount >= 1000 && unit < units.count - 1 { amount /= 1000; unit += 1 }
-        return unit == 0 ? "\(value) B" : String(format: "%.1f %@", amount, units[unit])
-    }
+    static func bytes(_ value: UInt64?) -> String { value.map { ByteCount(bytes: $0).description } ?? "?" }
 
     /// Parses an `application/x-www-form-urlencoded` body.
     static func formFields(_ body: String) -> [String: String] {

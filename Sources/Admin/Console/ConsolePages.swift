@@ -6,15 +6,18 @@ import Node
 import Placement
 import Units
 
-/// The console's pages, each from the same documents the admin API answers.
+/// The bodies of the console's pages (`render` puts them in the page), each from the same documents the admin API answers.
 extension AdminConsole {
     typealias H = ConsoleHTML
 
-    func notes(_ request: Request) -> (String?, String?) {
-        (request.uri.queryParameters.get("msg"), request.uri.queryParameters.get("err"))
+    /// A whole page around `body`, with the message or error a redirect carried.
+    func render(_ page: String, _ request: Request, body: String, error: String? = nil) -> String {
+        let title = ConsoleHTML.pages.first { $0.path == page }?.title ?? page
+        return H.page(page, title: title, node: node.id.shortForm, message: request.uri.queryParameters.get("msg"),
+                      error: error ?? request.uri.queryParameters.get("err"), body: body)
     }
 
-    func clusterPage(_ session: ConsoleSessions.Session, _ request: Request) async -> String {
+    func clusterBody() async -> String {
         let status = await handlers.statusDocument()
         var zones: [String: [NodeStatusDocument]] = [:]
         for node in status.nodes { zones[node.role?.zone ?? "", default: []].append(node) }
@@ -45,13 +48,11 @@ extension AdminConsole {
             <span class="latency">mean latency: <b id="latency-now">–</b> ms</span> \
             <span>errors/s: <b id="errors-now">–</b></span></p></section>
             """
-        let (message, error) = notes(request)
-        return H.page("cluster", title: "Cluster", node: node.id.shortForm, message: message, error: error, body: body)
+        return body
     }
 
-    func layoutPage(_ session: ConsoleSessions.Session, _ caller: AdminCaller, _ request: Request) async -> String {
+    func layoutBody(_ session: ConsoleSessions.Session, _ caller: AdminCaller) async -> String {
         let layout = await handlers.layoutShowDocument()
-        let status = await handlers.statusDocument()
         var body = ""
         if let current = layout.current {
             body += "<section id=\"current\"><h2>Current: version \(current.version)</h2>" + summary(current)
@@ -81,9 +82,9 @@ extension AdminConsole {
             body += H.form("/ui/layout/revert", csrf: session.csrf, id: "revert", class: "inline", "", button: "Revert staged changes")
         }
         body += "</section><section><h2>Stage a role</h2>"
-        let nodes = caller.allows(.getClusterStatus) ? status.nodes : []
-        let options = nodes.sorted { $0.id < $1.id }.map { node in
-            "<option value=\"\(H.escape(node.id))\">\(H.escape(String(node.id.prefix(16)))) \(H.escape(node.hostname)) \(node.role.map { "(" + H.escape($0.zone) + ")" } ?? "(no role)")</option>"
+        let nodes = caller.allows(.getClusterStatus) ? await node.nodeViews() : []
+        let options = nodes.sorted { $0.id < $1.id }.map { view in
+            "<option value=\"\(H.escape(view.id.rawValue))\">\(H.escape(view.id.shortForm)) \(H.escape(view.hostname)) \(view.role.map { "(" + H.escape($0.zone.rawValue) + ")" } ?? "(no role)")</option>"
         }.joined()
         body += H.form("/ui/layout/assign", csrf: session.csrf, id: "assign",
                        (nodes.isEmpty ? "<label>Node id <input name=\"node\" id=\"assign-node\" required></label>"
@@ -92,8 +93,7 @@ extension AdminConsole {
                        + "<label>Capacity <input name=\"capacity\" id=\"assign-capacity\" placeholder=\"10G\" required></label>",
                        button: "Stage")
         body += "</section>"
-        let (message, error) = notes(request)
-        return H.page("layout", title: "Layout", node: node.id.shortForm, message: message, error: error, body: body)
+        return body
     }
 
     func summary(_ layout: LayoutDocument) -> String {
@@ -104,7 +104,7 @@ extension AdminConsole {
             + "<b class=\"zone-tolerance\">\(layout.zoneTolerance)</b> zone\(layout.zoneTolerance == 1 ? "" : "s")</p>"
     }
 
-    func partitionsPage(_ session: ConsoleSessions.Session, _ request: Request) async -> String {
+    func partitionsBody() async -> String {
         let status = await handlers.statusDocument()
         var body = ""
         if let availability = status.availability {
@@ -126,10 +126,10 @@ extension AdminConsole {
             body += "<section><h2>Last shard check on this node (\(H.escape(when)))</h2><p>Full redundancy: \(verified.full); degraded: "
                 + "\(verified.degraded.values.reduce(0, +)); unavailable: \(verified.unavailable).</p></section>"
         }
-        return H.page("partitions", title: "Partitions", node: node.id.shortForm, body: body)
+        return body
     }
 
-    func bucketsPage(_ session: ConsoleSessions.Session, _ caller: AdminCaller, _ request: Request, secret: (String, String)? = nil) async -> String {
+    func bucketsBody(_ session: ConsoleSessions.Session, _ caller: AdminCaller, secret: (String, String)? = nil) async -> String {
         let state = await node.state
         var body = ""
         if let (id, value) = secret {
@@ -153,8 +153,7 @@ extension AdminConsole {
                        "<label>New bucket <input name=\"name\" id=\"bucket-name\" required></label>", button: "Create bucket")
         guard showKeys else {
             body += "</section><p class=\"hint\" id=\"keys-hidden\">Access keys are not shown: this token's scope does not include ListKeys.</p>"
-            let (message, error) = notes(request)
-            return H.page("buckets", title: "Buckets and keys", node: node.id.shortForm, message: message, error: error, body: body)
+            return body
         }
         body += "</section><section><h2>Access keys</h2>"
         body += H.table(["Key", "Name", "Created", ""], state.liveKeys.map { key in
@@ -175,11 +174,10 @@ extension AdminConsole {
                        + "<label>Action <select name=\"action\" id=\"perm-action\"><option>allow</option><option>deny</option></select></label>",
                        button: "Apply")
         body += "</section>"
-        let (message, error) = notes(request)
-        return H.page("buckets", title: "Buckets and keys", node: node.id.shortForm, message: message, error: error, body: body)
+        return body
     }
 
-    func maintenancePage(_ session: ConsoleSessions.Session, _ caller: AdminCaller, _ request: Request) async -> String {
+    func maintenanceBody(_ session: ConsoleSessions.Session, _ caller: AdminCaller) async -> String {
         let rebuild = await handlers.maintenance.rebuildStatus()
         let scrub = caller.allows(.getScrubStatus) ? await handlers.maintenance.scrubStatus() : []
         var body = "<section id=\"rebuild\"><h2>Rebuild on this node</h2>"
@@ -197,7 +195,6 @@ extension AdminConsole {
              "\(status.bad)", "\(status.repaired)"]
         }, id: "scrub-table")
         body += H.form("/ui/maintenance/scrub", csrf: session.csrf, class: "inline", "", button: "Start a scrub pass") + "</section>"
-        let (message, error) = notes(request)
-        return H.page("maintenance", title: "Rebuild and scrub", node: node.id.shortForm, message: message, error: error, body: body)
+        return body
     }
 }

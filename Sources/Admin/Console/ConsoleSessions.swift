@@ -27,9 +27,9 @@ final class ConsoleSessions: Sendable {
     /// Opens a session for a token already authenticated; answers its id.
     func open(token: String) -> String {
         let id = Hex.encode(randomBytes(32))
-        let session = Session(token: token, csrf: Hex.encode(randomBytes(32)), createdSeconds: now(), lastUsedSeconds: now())
+        let time = now()
+        let session = Session(token: token, csrf: Hex.encode(randomBytes(32)), createdSeconds: time, lastUsedSeconds: time)
         sessions.withLock { table in
-            let time = now()
             table = table.filter { !Self.isStale($0.value, at: time) }
             if table.count >= Self.maxSessions, let oldest = table.min(by: { $0.value.lastUsedSeconds < $1.value.lastUsedSeconds })?.key {
                 table[oldest] = nil
