@@ -48,6 +48,16 @@ enum AdminAuthFailure: Error, Equatable {
         case .revoked: return "revoked"
         }
     }
+
+    /// The one-line answer, for the API and the console alike.
+    var message: String {
+        switch self {
+        case .missing: return "missing admin token: send 'Authorization: Bearer <admin_token>'"
+        case .wrong: return "wrong admin token"
+        case .expired(let id): return "admin token \(id) has expired"
+        case .revoked(let id): return "admin token \(id) was revoked"
+        }
+    }
 }
 
 /// The one place admin calls are authenticated and their scope checked:
@@ -79,9 +89,15 @@ struct AdminAuthorizer: Sendable {
         Counter(label: "shale_auth_failures_total", dimensions: [("api", "admin"), ("reason", failure.reason)]).increment()
     }
 
-    func refuseLimited(client: AuthFailureLimiter.Client) -> Response? {
-        guard limiter.isLimited(client) else { return nil }
+    /// Whether the client must be refused for failing too often (counted when so), API and console alike.
+    func isLimited(_ client: AuthFailureLimiter.Client) -> Bool {
+        guard limiter.isLimited(client) else { return false }
         Counter(label: "shale_auth_rate_limited_total", dimensions: [("api", "admin")]).increment()
+        return true
+    }
+
+    func refuseLimited(client: AuthFailureLimiter.Client) -> Response? {
+        guard isLimited(client) else { return nil }
         var response = jsonError(.tooManyRequests, code: "TooManyRequests",
                                  "too many failed authentications from this client: wait and retry")
         response.headers[.retryAfter] = "\(max(1, Int((1 / limiter.policy.refillPerSecond).rounded(.up))))"
@@ -116,12 +132,8 @@ struct AdminAuthorizationMiddleware: RouterMiddleware {
         case .success(let who): caller = who
         case .failure(let failure):
             authorizer.recordFailure(failure, client: client)
-            switch failure {
-            case .missing: return jsonError(.unauthorized, code: "Unauthorized", "missing admin token: send 'Authorization: Bearer <admin_token>'")
-            case .wrong: return jsonError(.forbidden, code: "Forbidden", "wrong admin token")
-            case .expired(let id): return jsonError(.forbidden, code: "Forbidden", "admin token \(id) has expired")
-            case .revoked(let id): return jsonError(.forbidden, code: "Forbidden", "admin token \(id) was revoked")
-            }
+            return failure == .missing ? jsonError(.unauthorized, code: "Unauthorized", failure.message)
+                : jsonError(.forbidden, code: "Forbidden", failure.message)
         }
         // Paths the API does not have: the master token gets its 404, others learn nothing.
         guard let operation else {

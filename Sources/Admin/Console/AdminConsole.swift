@@ -77,19 +77,13 @@ struct AdminConsole: Sendable {
         let fields = await Self.form(request)
         let token = fields["token"] ?? ""
         let client = AdminAuthorizer.client(address: context.remoteAddress, presented: token)
-        if authorizer.limiter.isLimited(client) {
+        if authorizer.isLimited(client) {
             return Self.html(ConsoleHTML.login(error: "Too many failed logins from here: wait a minute and retry."), status: .tooManyRequests)
         }
         switch await authorizer.authenticate(token) {
         case .failure(let failure):
             authorizer.recordFailure(failure, client: client)
-            let reason: String
-            switch failure {
-            case .missing: reason = "Give an admin token."
-            case .wrong: reason = "That token is not valid."
-            case .expired(let id): reason = "Admin token \(id) has expired."
-            case .revoked(let id): reason = "Admin token \(id) was revoked."
-            }
+            let reason = failure == .wrong ? "That token is not valid." : failure.message
             return Self.html(ConsoleHTML.login(error: reason), status: .forbidden)
         case .success(.metrics):
             return Self.html(ConsoleHTML.login(error: "The metrics token only reads /metrics."), status: .forbidden)
