@@ -15,8 +15,6 @@ struct BucketCreate: AsyncParsableCommand {
     @Argument(help: "Bucket names (S3 rules: 3-63 lowercase letters, digits, '.', '-').")
     var names: [String]
 
-    func validate() throws { if names.isEmpty { throw ValidationError("give a bucket name") } }
-
     func run() async throws {
         let client = try options.client()
         let answers = try await Bulk.run(names, verb: "created", label: { $0 }) { name in
@@ -68,8 +66,6 @@ struct BucketDelete: AsyncParsableCommand {
     @Argument(help: "Bucket names.")
     var names: [String]
 
-    func validate() throws { if names.isEmpty { throw ValidationError("give a bucket name") } }
-
     func run() async throws {
         let client = try options.client()
         let answers = try await Bulk.run(names, verb: "deleted", label: { $0 }) { name in
@@ -104,8 +100,6 @@ struct BucketAllow: AsyncParsableCommand {
     @Argument(help: "Bucket names.")
     var buckets: [String]
 
-    func validate() throws { if buckets.isEmpty { throw ValidationError("give a bucket name") } }
-
     func run() async throws {
         try await BucketPermissionChange.run(options: options, flags: flags, buckets: buckets, verb: "allow")
     }
@@ -117,8 +111,6 @@ struct BucketDeny: AsyncParsableCommand {
     @OptionGroup var flags: PermissionFlags
     @Argument(help: "Bucket names.")
     var buckets: [String]
-
-    func validate() throws { if buckets.isEmpty { throw ValidationError("give a bucket name") } }
 
     func run() async throws {
         try await BucketPermissionChange.run(options: options, flags: flags, buckets: buckets, verb: "deny")
