@@ -186,7 +186,7 @@ public actor RebuildCoordinator {
             planned.bytesRemaining = planned.bytesTotal
             if !dryRun {
                 try await journal.add(work)
-                await self.planningProgress(planned)
+                self.planningProgress(planned)
             }
         }
         planned.updatedMillis = clock.nowMillis()

@@ -34,8 +34,10 @@ struct RPCClient: Sendable {
         let response: HTTPClientResponse
         let responseBody: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: timeout)
-            responseBody = try await response.body.collect(upTo: Self.maxResponseBytes)
+            (response, responseBody) = try await Self.withinDeadline(timeout) { [http, request] in
+                let response = try await http.execute(request, timeout: timeout)
+                return (response, try await response.body.collect(upTo: Self.maxResponseBytes))
+            }
         } catch {
             throw .peer("\(address): \(Self.describe(error))")
         }
@@ -45,6 +47,29 @@ struct RPCClient: Sendable {
             throw .peer("\(address) answered \(response.status.code): \(String(decoding: data, as: UTF8.self))")
         }
         return (data, responder)
+    }
+
+    /// Runs `operation` (a call and the reading of its answer) under one
+    /// deadline. AsyncHTTPClient's own deadline ends when the answer's head
+    /// arrives; a body that stalls after it (a peer killed mid-answer, a
+    /// connection that went quiet) would otherwise hold the caller, and with
+    /// it a maintenance loop, for ever. Cancelling the reading task cancels
+    /// the request and closes its stream.
+    static func withinDeadline<Value: Sendable>(
+        _ timeout: TimeAmount, _ operation: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw HTTPClientError.deadlineExceeded
+            }
+            return value
+        }
     }
 
     /// The node that answered, as its answer names it (the TLS handshake

@@ -25,7 +25,9 @@ extension RPCClient {
         _ = try Self.responder(response, at: address, expected: expected)
         if response.status == .ok, method == .shardGet { return response }
         let data: Data
-        do { data = Data(buffer: try await response.body.collect(upTo: Self.maxResponseBytes)) } catch {
+        do {
+            data = Data(buffer: try await Self.withinDeadline(timeout) { try await response.body.collect(upTo: Self.maxResponseBytes) })
+        } catch {
             throw .peer("\(address): \(Self.describe(error))")
         }
         guard response.status == .ok else {
