@@ -159,6 +159,46 @@ public final class MetadataStore: Sendable {
         }
     }
 
+    /// What one record's merge did: stored it over the row `held` (nil: no
+    /// row), or kept `held`, a row of a newer or the same stamp.
+    public struct MergeOutcome: Sendable, Equatable {
+        public let stored: Bool
+        public let held: ObjectRecord?
+        public init(stored: Bool, held: ObjectRecord?) { self.stored = stored; self.held = held }
+    }
+
+    /// `merge`, and for each record the row it replaced or lost to, read in
+    /// the same transaction (without its inline bytes, which the writer does
+    /// not need). A one-round write learns from these whether its stamp was
+    /// above every row a majority holds (`MetadataClient.writeReplacing`).
+    public func mergeReporting(_ records: [ObjectRecord]) async throws(StorageError) -> [MergeOutcome] {
+        guard !records.isEmpty else { return [] }
+        try Self.refuseOmitted(records)
+        let encoder = JSONEncoder()
+        let rows = try records.map { (record: ObjectRecord) throws(StorageError) -> (ObjectRecord, Data) in
+            do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        }
+        let results: [(Bool, Data?)]
+        do {
+            results = try await pool.write { db in
+                try rows.map { record, data in
+                    let held = try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?",
+                                                 arguments: [record.bucketID, record.key])
+                    try Self.upsert(db, record, data)
+                    return (db.changesCount > 0, held)
+                }
+            }
+        } catch {
+            throw .database(path: Self.fileName, reason: "\(error)")
+        }
+        return try results.map { (stored, held) throws(StorageError) in
+            guard let held else { return MergeOutcome(stored: stored, held: nil) }
+            var row = try Self.decode(held)
+            row.version = row.version?.withoutInlineData
+            return MergeOutcome(stored: stored, held: row)
+        }
+    }
+
     public func get(bucket: String, key: String) async throws(StorageError) -> ObjectRecord? {
         let data: Data?
         do {

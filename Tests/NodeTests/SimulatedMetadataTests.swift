@@ -38,6 +38,8 @@ final class SimulatedNetwork: Sendable {
     let faults = NetworkFaults()
     /// Calls made so far, by method.
     let calls = Mutex<[RPCMethod: Int]>([:])
+    /// Nodes that answer merges as a build before `MetadataMergeMessage.report` did: `{}`.
+    let earlierBuild = Mutex<Set<NodeID>>([])
 
     init(replicas: [NodeID: MetadataReplica]) { self.replicas = replicas }
 }
@@ -49,6 +51,11 @@ struct SimulatedTransport: PeerTransport {
     func call(_ method: RPCMethod, to node: NodeID, at address: HostPort, body: Data) async throws(NodeError) -> Data {
         network.calls.withLock { $0[method, default: 0] += 1 }
         guard network.faults.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
+        var body = body
+        if method == .metadataMerge, network.earlierBuild.withLock({ $0.contains(node) }),
+           let message = try? JSONDecoder().decode(MetadataMergeMessage.self, from: body) {
+            body = try! JSONEncoder().encode(MetadataMergeMessage(records: message.records))
+        }
         guard let answer = try await replica.answer(method, body: body) else { throw .invalidRequest("\(method) not simulated") }
         return answer
     }
@@ -111,6 +118,19 @@ struct SimulatedMetadataCluster {
     }
 
     func local(_ key: String, on id: NodeID) async throws -> ObjectRecord? { try await stores[id]!.get(bucket: bucket.hex, key: key) }
+
+    /// A one-round write from `id` of a row whose clock reads `millis`; a
+    /// second round stamps it just above the newest row seen, as the hybrid clock does.
+    func writeReplacing(_ key: String, millis: UInt64, from id: NodeID) async throws(ObjectError) -> (written: Stamp, replaced: ObjectRecord?) {
+        var written = Stamp(millis: 0, counter: 0, node: "")
+        let replaced = try await clients[id]!.writeReplacing(bucket: bucket, routing: routing(id)) { above in
+            var row = record(key, millis: max(millis, (above?.millis ?? 0) + 1))
+            row.stamp = Stamp(millis: row.stamp.millis, counter: 0, node: "writer")
+            written = row.stamp
+            return row
+        }
+        return (written, replaced)
+    }
 }
 
 @Suite struct SimulatedMetadataTests {
@@ -265,6 +285,71 @@ struct SimulatedMetadataCluster {
         }
         // Failed writes that reached a minority can surface (no rollback): counted, documented, not hidden.
         print("simulated metadata schedule: seed \(seed), failed writes seen by later reads: \(failedWritesSeen)")
+    }
+}
+
+/// The one-round write (`MetadataClient.writeReplacing`): what PUT uses to
+/// replace a key's row without reading it first.
+@Suite struct OneRoundWriteTests {
+    func calls(_ sim: SimulatedMetadataCluster, _ method: RPCMethod) -> Int { sim.network.calls.withLock { $0[method] ?? 0 } }
+
+    @Test func anOverwriteIsOneRoundOfMergesAndReportsTheRowReplaced() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let old = sim.record("k", millis: 100)
+        try await sim.write(old, from: coordinator)
+        sim.network.calls.withLock { $0 = [:] }
+        let (written, replaced) = try await sim.writeReplacing("k", millis: 200, from: coordinator)
+        #expect(written.millis == 200)
+        #expect(replaced == old)
+        #expect(calls(sim, .metadataMerge) == 5 && calls(sim, .metadataGet) == 0, "one round, no read")
+        for replica in sim.replicas { #expect(try await sim.local("k", on: replica)?.stamp == written) }
+        // A new key: nothing replaced.
+        #expect(try await sim.writeReplacing("new", millis: 300, from: coordinator).replaced == nil)
+    }
+
+    /// A row from a clock an hour ahead: the write's first stamp is below
+    /// it, so a second round stamps it above; the write wins and reports the
+    /// row from the future as the one it replaced (not its own first try).
+    @Test func aNewerRowTakesASecondRoundAboveIt() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.replicas[0]
+        let ahead = sim.record("k", millis: 3_600_000)
+        try await sim.write(ahead, from: sim.ids[5])
+        sim.network.calls.withLock { $0 = [:] }
+        let (written, replaced) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
+        #expect(written.millis == 3_600_001)
+        #expect(replaced == ahead)
+        #expect(calls(sim, .metadataMerge) == 8, "two rounds to the four other replicas")
+        #expect(try await sim.read("k", from: sim.ids[3])?.stamp == written)
+    }
+
+    /// Replicas of an earlier build answer merges without outcomes: with a
+    /// majority of them, the write checks itself with a quorum read, and
+    /// still wins over a row from a clock ahead.
+    @Test func replicasOfAnEarlierBuildAreCheckedByARead() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        sim.network.earlierBuild.withLock { $0 = Set(sim.replicas.prefix(3)) }
+        let ahead = sim.record("k", millis: 3_600_000)
+        try await sim.write(ahead, from: sim.ids[0])
+        sim.network.calls.withLock { $0 = [:] }
+        let (written, _) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
+        #expect(written.millis == 3_600_001)
+        #expect(calls(sim, .metadataGet) > 0)
+        #expect(try await sim.read("k", from: sim.ids[2])?.stamp == written)
+        // Without the newer row, the read finds the write's own row: one round of merges and the read.
+        sim.network.calls.withLock { $0 = [:] }
+        _ = try await sim.writeReplacing("k", millis: 4_000_000, from: coordinator)
+        #expect(calls(sim, .metadataMerge) == 5)
+    }
+
+    /// A majority down: the write fails, and says so.
+    @Test func withoutAMajorityTheWriteFails() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        sim.network.faults.setDown(Set(sim.replicas.prefix(3)))
+        await #expect(throws: ObjectError.self) { _ = try await sim.writeReplacing("k", millis: 10, from: coordinator) }
     }
 }
 

@@ -13,6 +13,7 @@ import Storage
 protocol ObjectTables: Sendable {
     func replicas(of bucket: BucketID, routing: ClusterNode.Routing) throws(ObjectError) -> MetadataClient.Replicas
     func write(_ record: ObjectRecord, bucket: BucketID, routing: ClusterNode.Routing) async throws(ObjectError)
+    func writeReplacing(bucket: BucketID, routing: ClusterNode.Routing, make: (Stamp?) -> ObjectRecord) async throws(ObjectError) -> ObjectRecord?
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord?
     func listPage(table: String, bucket: BucketID, prefix: String, after: String?, limit: Int,
                   routing: ClusterNode.Routing) async throws(ObjectError) -> (records: [ObjectRecord], exhausted: Bool)
@@ -124,6 +125,62 @@ struct MetadataClient: ObjectTables {
         guard acks.count >= replicas.quorum else {
             throw .unavailable("metadata written on \(acks.count) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
         }
+    }
+
+    /// Makes a key's row the one `make` builds, in one round when it can:
+    /// each replica stores the row and answers with the row it replaced, or
+    /// with the newer row it kept. `make` gets the newest stamp seen above
+    /// (nil at first) and must stamp the row above it.
+    ///
+    /// A write acknowledged before this one began is on a majority, which
+    /// shares a replica with the majority answering here; so when no answer
+    /// shows a newer row, this row's stamp is above every earlier write, as a
+    /// quorum read of the row first (the two-round write this replaces) would
+    /// have made it. When an answer does show one (another node's clock
+    /// ahead), a second round writes the row stamped above every row the
+    /// first round saw; a newer row answered then is a concurrent write, so
+    /// ordered after this one. Replicas of an earlier build answer without
+    /// outcomes: with fewer than a majority that report, the row is checked
+    /// by a quorum read instead. Returns the newest row replaced (another
+    /// write's; its shards are the caller's to delete).
+    func writeReplacing(bucket: BucketID, routing: ClusterNode.Routing,
+                        make: (Stamp?) -> ObjectRecord) async throws(ObjectError) -> ObjectRecord? {
+        let replicas = try replicas(of: bucket, routing: routing)
+        var record = make(nil)
+        var replaced: ObjectRecord?
+        var mine: Set<Stamp> = []
+        for round in 0..<2 {
+            mine.insert(record.stamp)
+            let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: [record], report: true))) ?? Data()
+            let current = record
+            let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { node, address in
+                if let address {
+                    let data = try await transport.call(.metadataMerge, to: node, at: address, body: body)
+                    return try JSONDecoder().decode(MetadataMergeReply.self, from: data).outcomes?.first
+                }
+                let outcome = try await store.mergeReporting([current])[0]
+                return MergeOutcome(stored: outcome.stored, held: outcome.held)
+            }
+            guard answers.count >= replicas.quorum else {
+                throw .unavailable("metadata written on \(answers.count) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
+            }
+            let outcomes = answers.values.compactMap { $0 }
+            for outcome in outcomes where outcome.stored {
+                if let held = outcome.held, !mine.contains(held.stamp) { replaced = ObjectRecord.newest(replaced, held) }
+            }
+            let newer = outcomes.filter { !$0.stored }.compactMap(\.held).filter { !mine.contains($0.stamp) }
+            if outcomes.count < replicas.quorum {
+                // Replicas that do not report: the row a quorum holds says whether this one is the newest.
+                guard round == 0, let held = try await read(table: record.bucketID, bucket: bucket, key: record.key, routing: routing),
+                      !mine.contains(held.stamp), held.stamp > record.stamp else { return replaced }
+                record = make(held.stamp)
+                continue
+            }
+            guard round == 0, let newest = newer.max(by: { $0.stamp < $1.stamp }) else { return replaced }
+            // Above every row the first round saw, the ones it replaced included.
+            record = make(max(newest.stamp, replaced?.stamp ?? newest.stamp))
+        }
+        return replaced
     }
 
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {

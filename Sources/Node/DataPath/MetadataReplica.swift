@@ -13,8 +13,12 @@ struct MetadataReplica: Sendable {
         switch method {
         case .metadataMerge:
             return try await answerJSON(body, as: MetadataMergeMessage.self) { message in
-                try await store.merge(message.records)
-                return EmptyReply()
+                guard message.report == true else {
+                    try await store.merge(message.records)
+                    return MetadataMergeReply(outcomes: nil)
+                }
+                let outcomes = try await store.mergeReporting(message.records)
+                return MetadataMergeReply(outcomes: outcomes.map { MergeOutcome(stored: $0.stored, held: $0.held) })
             }
         case .metadataGet:
             return try await answerJSON(body, as: MetadataGetMessage.self) { message in

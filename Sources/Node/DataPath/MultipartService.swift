@@ -239,7 +239,6 @@ extension ObjectService {
         }
 
         if versioning == .suspended { try await observeNewestVersion(bucket: bucket, key: key, routing: routing) }
-        let previous = target == nil ? try await metadata.read(bucket: bucket, key: key, routing: routing) : nil
         let first = selected[0].data
         var version = ObjectVersion(
             versionID: versionID, size: size, etag: etag, contentType: upload.contentType,
@@ -250,7 +249,7 @@ extension ObjectService {
         version.encryption = upload.encryption
         let replaced: ObjectRecord?
         do throws(ObjectError) {
-            replaced = try await writeObjectRow(version, bucket: bucket, key: key, previous: previous, condition: condition, target: target,
+            replaced = try await writeObjectRow(version, bucket: bucket, key: key, condition: condition, target: target,
                                                 routing: routing)
         } catch {
             if error == .preconditionFailed || error == .noSuchKey {

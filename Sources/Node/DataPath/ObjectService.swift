@@ -137,9 +137,6 @@ public final class ObjectService: Sendable {
         let target = versioning == .enabled ? try await versionTarget(bucket: request.bucket, key: request.key, routing: routing) : nil
         if versioning == .suspended { try await observeNewestVersion(bucket: request.bucket, key: request.key, routing: routing) }
 
-        // The row this write replaces: its stamp bounds ours from below.
-        async let previousRead = target == nil ? metadata.read(bucket: request.bucket, key: request.key, routing: routing) : nil
-
         var expectations = BodyExpectations(
             contentLength: request.contentLength, md5: request.expectedMD5, sha256: request.expectedSHA256,
             checksumAlgorithm: request.checksumAlgorithm, checksum: request.expectedChecksum)
@@ -167,11 +164,6 @@ public final class ObjectService: Sendable {
         }
         let stored = written.body
 
-        let previous: ObjectRecord?
-        do { previous = try await previousRead } catch {
-            await discard(written, routing: routing)
-            throw (error as? ObjectError) ?? .internalError("\(error)")
-        }
         var version = ObjectVersion(
             versionID: stored.versionID, size: stored.size, etag: request.customerKey?.etag(md5: written.md5) ?? Hex.encode(written.md5),
             contentType: request.contentType,
@@ -183,7 +175,7 @@ public final class ObjectService: Sendable {
         version.encryption = encryption
         let replaced: ObjectRecord?
         do throws(ObjectError) {
-            replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key, previous: previous,
+            replaced = try await writeObjectRow(version, bucket: request.bucket, key: request.key,
                                                 condition: request.condition, target: target, routing: routing)
         } catch {
             await discard(written, routing: routing)
@@ -199,11 +191,11 @@ public final class ObjectService: Sendable {
     /// Whether a body of `size` bytes is kept in its row (`inline_max_bytes`); an empty one has no bytes to keep anywhere.
     func isInline(size: Int) -> Bool { size > 0 && size <= inlineMaxBytes }
 
-    /// Makes `version` the key's row: a plain quorum write above the row it
-    /// replaces, or, with a condition, a compare-and-set that checks the
+    /// Makes `version` the key's row: a quorum write stamped above the row it
+    /// replaces (one round, `writeReplacing`), or, with a condition, a compare-and-set that checks the
     /// condition against the row the quorum holds. Returns the row replaced.
     /// In a versioning-enabled bucket (`target`), the version's own row, which replaces none.
-    func writeObjectRow(_ version: ObjectVersion, bucket: BucketID, key: String, previous: ObjectRecord?, condition: WriteCondition?,
+    func writeObjectRow(_ version: ObjectVersion, bucket: BucketID, key: String, condition: WriteCondition?,
                         target: VersionTarget? = nil, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
         if let target {
             var version = version
@@ -213,9 +205,9 @@ public final class ObjectService: Sendable {
             return nil
         }
         guard let condition else {
-            let record = ObjectRecord(bucketID: bucket.hex, key: key, stamp: stamp(replacing: previous?.stamp), version: version)
-            try await metadata.write(record, bucket: bucket, routing: routing)
-            return previous
+            return try await metadata.writeReplacing(bucket: bucket, routing: routing) { above in
+                ObjectRecord(bucketID: bucket.hex, key: key, stamp: self.stamp(replacing: above), version: version)
+            }
         }
         let result = try await metadata.compareAndSet(table: bucket.hex, bucket: bucket, key: key, routing: routing,
                                                       ballot: { self.stamp(replacing: $0) }) { current throws(ObjectError) in

@@ -28,7 +28,18 @@ struct SyncMessage: Codable, Sendable {
 }
 
 /// Object-table calls between metadata replicas.
-struct MetadataMergeMessage: Codable, Sendable { let records: [ObjectRecord] }
+struct MetadataMergeMessage: Codable, Sendable {
+    let records: [ObjectRecord]
+    /// Asks for `MetadataMergeReply.outcomes`. A node of an earlier build
+    /// ignores the field and answers `{}`, which the writer takes as "not known".
+    var report: Bool? = nil
+}
+struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
+/// What a replica did with one merged record (`MetadataStore.MergeOutcome`).
+struct MergeOutcome: Codable, Sendable {
+    let stored: Bool
+    let held: ObjectRecord?
+}
 struct MetadataGetMessage: Codable, Sendable { let bucketID: String; let key: String }
 struct MetadataGetReply: Codable, Sendable { let record: ObjectRecord? }
 struct MetadataListMessage: Codable, Sendable {
