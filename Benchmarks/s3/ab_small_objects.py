@@ -1,26 +1,45 @@
 #!/usr/bin/env python3
-"""A/B of two builds on small objects: a fresh one-node cluster (4+2) per
-build, `shale bench s3` PUT then GET of 4 KiB with 32 in flight, 12 s each.
+"""A/B of two builds on small objects: a fresh cluster (4+2; one node, or
+six in three zones) per run, `shale bench s3` PUT then GET of 4 KiB with 32
+in flight, 12 s each; ops/s, p50 latency and the nodes' CPU per request.
 
-  python3 Benchmarks/s3/ab_small_objects.py /path/to/shale-before
-  python3 Benchmarks/s3/ab_small_objects.py /path/to/shale-after
+  python3 Benchmarks/s3/ab_small_objects.py /path/to/shale-before [--nodes 6]
+  python3 Benchmarks/s3/ab_small_objects.py /path/to/shale-after [--nodes 6]
 
 Run the two alternately, several times: this machine's speed drifts more
 between sittings than most changes move these figures.
 """
-import json, os, subprocess, sys
+import argparse, json, os, subprocess, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent)); sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Tests" / "integration"))
-binary = sys.argv[1]
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("binary")
+parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
+parser.add_argument("--seconds", type=int, default=12)
+args = parser.parse_args()
+binary = args.binary
 os.environ["SHALE_BIN"] = binary
 import shale_cluster
 shale_cluster.SHALE = binary
 from s3_clients import provision
 from shale_cluster import bench_cluster
-with bench_cluster("ab-", ["127.0.93.1"], log_level="warning") as (root, nodes):
-    key = provision(nodes, ["dc1"], "abtest", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
+
+
+def cpu_seconds(node) -> float:
+    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+ips = [f"127.0.93.{i}" for i in range(1, args.nodes + 1)]
+with bench_cluster("ab-", ips, log_level="warning") as (root, nodes):
+    zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
+    key = provision(nodes, zones, "abtest", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
     for load in (["--put", "--size", "4KiB", "--concurrency", "32"], ["--get", "--size", "4KiB", "--concurrency", "32", "--prefill", "256"]):
-        r = subprocess.run([binary, "bench", "s3", "--endpoint", "http://127.0.93.1:3900", "--access-key", key[0], "--secret-key", key[1],
-                            "--duration", "12s", "--json", *load], capture_output=True, text=True)
+        before = sum(cpu_seconds(n) for n in nodes)
+        r = subprocess.run([binary, "bench", "s3", "--endpoint", f"http://{ips[0]}:3900", "--access-key", key[0], "--secret-key", key[1],
+                            "--duration", f"{args.seconds}s", "--json", *load], capture_output=True, text=True)
+        cpu = sum(cpu_seconds(n) for n in nodes) - before
         op = json.loads(r.stdout)["operations"][0]
-        print(os.path.basename(binary), load[0], round(op["opsPerSecond"], 1), round(op["latency"]["p50Millis"], 2), flush=True)
+        print(os.path.basename(binary), f"{args.nodes} node(s)", load[0], f"{op['opsPerSecond']:.1f} ops/s",
+              f"p50 {op['latency']['p50Millis']:.2f} ms", f"server CPU {cpu * 1000 / max(op['requests'], 1):.2f} ms/request",
+              f"errors {op['errors']}", flush=True)

@@ -168,9 +168,10 @@ public final class MetadataStore: Sendable {
     }
 
     /// `merge`, and for each record the row it replaced or lost to, read in
-    /// the same transaction (without its inline bytes, which the writer does
-    /// not need). A one-round write learns from these whether its stamp was
-    /// above every row a majority holds (`MetadataClient.writeReplacing`).
+    /// the same transaction. A one-round write learns from these whether its
+    /// stamp was above every row a majority holds, and a write that did not
+    /// reach a majority puts the replaced rows back (`revert`); see
+    /// `MetadataClient.writeReplacing`.
     public func mergeReporting(_ records: [ObjectRecord]) async throws(StorageError) -> [MergeOutcome] {
         guard !records.isEmpty else { return [] }
         try Self.refuseOmitted(records)
@@ -192,11 +193,29 @@ public final class MetadataStore: Sendable {
             throw .database(path: Self.fileName, reason: "\(error)")
         }
         return try results.map { (stored, held) throws(StorageError) in
-            guard let held else { return MergeOutcome(stored: stored, held: nil) }
-            var row = try Self.decode(held)
-            row.version = row.version?.withoutInlineData
-            return MergeOutcome(stored: stored, held: row)
+            MergeOutcome(stored: stored, held: try held.map(Self.decode))
         }
+    }
+
+    /// Undoes a merge of a write that failed (it reached fewer than a
+    /// majority): when the key's row is still the one stamped `stamp`, puts
+    /// `previous` back (nil: the key had no row). A row written since is
+    /// left alone. Returns whether the row was put back.
+    public func revert(bucket: String, key: String, stamp: Stamp, to previous: ObjectRecord?) async throws(StorageError) -> Bool {
+        let data: Data?
+        do { data = try previous.map { try JSONEncoder().encode($0) } } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        do {
+            return try await pool.write { db in
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?
+                    """, arguments: [bucket, key]),
+                      Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2]) == stamp
+                else { return false }
+                try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+                if let previous, let data { try Self.upsert(db, previous, data) }
+                return true
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
     public func get(bucket: String, key: String) async throws(StorageError) -> ObjectRecord? {

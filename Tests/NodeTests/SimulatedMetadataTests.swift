@@ -38,6 +38,8 @@ final class SimulatedNetwork: Sendable {
     let faults = NetworkFaults()
     /// Calls made so far, by method.
     let calls = Mutex<[RPCMethod: Int]>([:])
+    /// When set, merge calls wait at this gate before they reach the replica.
+    let mergeGate = Mutex<Gate?>(nil)
     /// Nodes that answer merges as a build before `MetadataMergeMessage.report` did: `{}`.
     let earlierBuild = Mutex<Set<NodeID>>([])
 
@@ -51,6 +53,7 @@ struct SimulatedTransport: PeerTransport {
     func call(_ method: RPCMethod, to node: NodeID, at address: HostPort, body: Data) async throws(NodeError) -> Data {
         network.calls.withLock { $0[method, default: 0] += 1 }
         guard network.faults.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
+        if method == .metadataMerge, let gate = network.mergeGate.withLock({ $0 }) { await gate.wait() }
         var body = body
         if method == .metadataMerge, network.earlierBuild.withLock({ $0.contains(node) }),
            let message = try? JSONDecoder().decode(MetadataMergeMessage.self, from: body) {
@@ -324,6 +327,22 @@ struct SimulatedMetadataCluster {
         #expect(try await sim.read("k", from: sim.ids[3])?.stamp == written)
     }
 
+    /// A row of the same millisecond and counter from another node is below
+    /// this write's first stamp but within its `justAbove`, where a handoff's
+    /// edit of that row would land above this write: a second round too.
+    @Test func aRowWithinJustAboveTakesASecondRound() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        var tied = sim.record("k", millis: 1000)
+        tied.stamp = Stamp(millis: 1000, counter: 0, node: "a")
+        try await sim.write(tied, from: coordinator)
+        sim.network.calls.withLock { $0 = [:] }
+        let (written, replaced) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
+        #expect(written > tied.stamp.justAbove)
+        #expect(replaced == tied)
+        #expect(calls(sim, .metadataMerge) == 10)
+    }
+
     /// Replicas of an earlier build answer merges without outcomes: with a
     /// majority of them, the write checks itself with a quorum read, and
     /// still wins over a row from a clock ahead.
@@ -344,12 +363,52 @@ struct SimulatedMetadataCluster {
         #expect(calls(sim, .metadataMerge) == 5)
     }
 
-    /// A majority down: the write fails, and says so.
-    @Test func withoutAMajorityTheWriteFails() async throws {
+    /// Twenty writes at once while the replicas' first calls are held: the
+    /// two calls per replica in flight carry the first two rows, the other
+    /// eighteen wait and go to each replica in one call when those return.
+    /// Every write then holds on every replica.
+    @Test func concurrentWritesShareCallsToEachReplica() async throws {
         let sim = try SimulatedMetadataCluster()
         let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let gate = Gate()
+        sim.network.mergeGate.withLock { $0 = gate }
+        let writes = Task {
+            try await withThrowingTaskGroup(of: (String, Stamp).self) { group in
+                for i in 0..<20 { group.addTask { ("k\(i)", try await sim.writeReplacing("k\(i)", millis: UInt64(100 + i), from: coordinator).written) } }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+        }
+        let batcher = sim.clients[coordinator]!.batcher
+        while calls(sim, .metadataMerge) < 10 || sim.replicas.contains(where: { batcher.waiting(for: $0) < 18 }) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(calls(sim, .metadataMerge) == 10)
+        gate.open()
+        let written = try await writes.value
+        #expect(calls(sim, .metadataMerge) == 15)
+        for (key, stamp) in written {
+            for replica in sim.replicas { #expect(try await sim.local(key, on: replica)?.stamp == stamp) }
+        }
+    }
+
+    /// A majority down: the write fails, and says so; the two replicas that
+    /// took its row put back the one it replaced (and drop a new key's), so
+    /// once the others are back a read finds what was there before.
+    @Test func withoutAMajorityTheWriteFailsAndIsPutBack() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let old = sim.record("k", millis: 10)
+        try await sim.write(old, from: coordinator)
         sim.network.faults.setDown(Set(sim.replicas.prefix(3)))
-        await #expect(throws: ObjectError.self) { _ = try await sim.writeReplacing("k", millis: 10, from: coordinator) }
+        await #expect(throws: ObjectError.self) { _ = try await sim.writeReplacing("k", millis: 20, from: coordinator) }
+        await #expect(throws: ObjectError.self) { _ = try await sim.writeReplacing("new", millis: 20, from: coordinator) }
+        for replica in sim.replicas.suffix(2) {
+            #expect(try await sim.local("k", on: replica) == old)
+            #expect(try await sim.local("new", on: replica) == nil)
+        }
+        sim.network.faults.heal()
+        #expect(try await sim.read("k", from: sim.ids[0]) == old)
+        #expect(try await sim.read("new", from: sim.ids[0]) == nil)
     }
 }
 

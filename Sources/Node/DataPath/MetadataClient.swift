@@ -74,6 +74,17 @@ struct MetadataClient: ObjectTables {
     /// (spreading reads and read repair); tests that need to know which
     /// replicas a read asks turn it off and get them in placement order.
     var spreadReads = true
+    /// Row writes of `writeReplacing` to each peer, batched under load.
+    let batcher: MergeBatcher
+
+    init(store: MetadataStore, transport: any PeerTransport, wantedReplicas: Int, logger: Logger, spreadReads: Bool = true) {
+        self.store = store
+        self.transport = transport
+        self.wantedReplicas = wantedReplicas
+        self.logger = logger
+        self.spreadReads = spreadReads
+        batcher = MergeBatcher(transport: transport)
+    }
 
     struct Replicas {
         let current: [NodeID]
@@ -141,8 +152,10 @@ struct MetadataClient: ObjectTables {
     /// first round saw; a newer row answered then is a concurrent write, so
     /// ordered after this one. Replicas of an earlier build answer without
     /// outcomes: with fewer than a majority that report, the row is checked
-    /// by a quorum read instead. Returns the newest row replaced (another
-    /// write's; its shards are the caller's to delete).
+    /// by a quorum read instead. A round that reaches fewer than a majority
+    /// puts the replaced rows back where it was taken (`revert`) and fails.
+    /// Returns the newest row replaced (another write's; its shards are the
+    /// caller's to delete).
     func writeReplacing(bucket: BucketID, routing: ClusterNode.Routing,
                         make: (Stamp?) -> ObjectRecord) async throws(ObjectError) -> ObjectRecord? {
         let replicas = try replicas(of: bucket, routing: routing)
@@ -151,28 +164,30 @@ struct MetadataClient: ObjectTables {
         var mine: Set<Stamp> = []
         for round in 0..<2 {
             mine.insert(record.stamp)
-            let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: [record], report: true))) ?? Data()
             let current = record
-            let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { node, address in
-                if let address {
-                    let data = try await transport.call(.metadataMerge, to: node, at: address, body: body)
-                    return try JSONDecoder().decode(MetadataMergeReply.self, from: data).outcomes?.first
-                }
+            let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [batcher] node, address in
+                if let address { return try await batcher.merge(current, into: node, at: address) }
                 let outcome = try await store.mergeReporting([current])[0]
                 return MergeOutcome(stored: outcome.stored, held: outcome.held)
             }
             guard answers.count >= replicas.quorum else {
+                await revert(current, answers: answers, routing: routing)
                 throw .unavailable("metadata written on \(answers.count) of \(replicas.current.count) replicas, \(replicas.quorum) needed")
             }
             let outcomes = answers.values.compactMap { $0 }
             for outcome in outcomes where outcome.stored {
                 if let held = outcome.held, !mine.contains(held.stamp) { replaced = ObjectRecord.newest(replaced, held) }
             }
-            let newer = outcomes.filter { !$0.stored }.compactMap(\.held).filter { !mine.contains($0.stamp) }
+            // A row this one replaced within its `justAbove` (same millisecond and counter, another
+            // node) counts as newer too: an edit of that row (a handoff going home) is stamped just
+            // above it and would outrank this write.
+            let newer = outcomes.compactMap { outcome in
+                outcome.stored && outcome.held.map({ $0.stamp.justAbove <= record.stamp }) != false ? nil : outcome.held
+            }.filter { !mine.contains($0.stamp) }
             if outcomes.count < replicas.quorum {
                 // Replicas that do not report: the row a quorum holds says whether this one is the newest.
                 guard round == 0, let held = try await read(table: record.bucketID, bucket: bucket, key: record.key, routing: routing),
-                      !mine.contains(held.stamp), held.stamp > record.stamp else { return replaced }
+                      !mine.contains(held.stamp), held.stamp.justAbove > record.stamp else { return replaced }
                 record = make(held.stamp)
                 continue
             }
@@ -181,6 +196,26 @@ struct MetadataClient: ObjectTables {
             record = make(max(newest.stamp, replaced?.stamp ?? newest.stamp))
         }
         return replaced
+    }
+
+    /// Puts back what a failed write replaced on the replicas that took it,
+    /// so a write refused to its client does not come back when the rest of
+    /// the replicas can be reached again (a minority side of a partition).
+    /// Best effort: a replica that cannot be reached now keeps the row.
+    func revert(_ record: ObjectRecord, answers: [NodeID: MergeOutcome?], routing: ClusterNode.Routing) async {
+        var taken: [NodeID: ObjectRecord?] = [:]
+        for (node, outcome) in answers { if let outcome, outcome.stored { taken[node] = outcome.held } }
+        let previous = taken
+        _ = await each(Array(previous.keys), routing: routing) { node, address in
+            let held = previous[node] ?? nil
+            if let address {
+                let message = MetadataMergeMessage(records: [], reverts: [MergeRevert(table: record.bucketID, key: record.key, stamp: record.stamp, previous: held)])
+                _ = try await transport.call(.metadataMerge, to: node, at: address, body: try JSONEncoder().encode(message))
+            } else {
+                _ = try await store.revert(bucket: record.bucketID, key: record.key, stamp: record.stamp, to: held)
+            }
+            return true
+        }
     }
 
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {

@@ -13,6 +13,9 @@ struct MetadataReplica: Sendable {
         switch method {
         case .metadataMerge:
             return try await answerJSON(body, as: MetadataMergeMessage.self) { message in
+                for revert in message.reverts ?? [] {
+                    _ = try await store.revert(bucket: revert.table, key: revert.key, stamp: revert.stamp, to: revert.previous)
+                }
                 guard message.report == true else {
                     try await store.merge(message.records)
                     return MetadataMergeReply(outcomes: nil)

@@ -33,6 +33,15 @@ struct MetadataMergeMessage: Codable, Sendable {
     /// Asks for `MetadataMergeReply.outcomes`. A node of an earlier build
     /// ignores the field and answers `{}`, which the writer takes as "not known".
     var report: Bool? = nil
+    /// Rows to put back, of writes that failed (`MetadataStore.revert`);
+    /// a node of an earlier build ignores them.
+    var reverts: [MergeRevert]? = nil
+}
+struct MergeRevert: Codable, Sendable {
+    let table: String
+    let key: String
+    let stamp: Stamp
+    let previous: ObjectRecord?
 }
 struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
 /// What a replica did with one merged record (`MetadataStore.MergeOutcome`).
