@@ -228,6 +228,19 @@ public final class MetadataStore: Sendable {
         return try data.map(Self.decode)
     }
 
+    /// Several rows in one read transaction, in the order asked (nil: no row).
+    public func get(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [ObjectRecord?] {
+        let rows: [Data?]
+        do {
+            rows = try await pool.read { db in
+                try keys.map { bucket, key in
+                    try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+                }
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        return try rows.map { (data: Data?) throws(StorageError) -> ObjectRecord? in try data.map(Self.decode) }
+    }
+
     /// Rows of `bucket` after `after` in key order (tombstones included: the
     /// caller merges replicas), at most `limit`, stopping past `prefix`.
     /// `inlineBytes` false leaves inline objects' bytes out (a listing needs

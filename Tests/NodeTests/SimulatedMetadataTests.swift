@@ -40,7 +40,9 @@ final class SimulatedNetwork: Sendable {
     let calls = Mutex<[RPCMethod: Int]>([:])
     /// When set, merge calls wait at this gate before they reach the replica.
     let mergeGate = Mutex<Gate?>(nil)
-    /// Nodes that answer merges as a build before `MetadataMergeMessage.report` did: `{}`.
+    /// When set, row reads wait at this gate before they reach the replica.
+    let getGate = Mutex<Gate?>(nil)
+    /// Nodes that answer merges and reads as a build before `MetadataMergeMessage.report` did: `{}`.
     let earlierBuild = Mutex<Set<NodeID>>([])
 
     init(replicas: [NodeID: MetadataReplica]) { self.replicas = replicas }
@@ -54,7 +56,12 @@ struct SimulatedTransport: PeerTransport {
         network.calls.withLock { $0[method, default: 0] += 1 }
         guard network.faults.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
         if method == .metadataMerge, let gate = network.mergeGate.withLock({ $0 }) { await gate.wait() }
+        if method == .metadataGet, let gate = network.getGate.withLock({ $0 }) { await gate.wait() }
         var body = body
+        if method == .metadataGet, network.earlierBuild.withLock({ $0.contains(node) }),
+           let message = try? JSONDecoder().decode(MetadataGetMessage.self, from: body) {
+            body = try! JSONEncoder().encode(MetadataGetMessage(bucketID: message.bucketID, key: message.key))
+        }
         if method == .metadataMerge, network.earlierBuild.withLock({ $0.contains(node) }),
            let message = try? JSONDecoder().decode(MetadataMergeMessage.self, from: body) {
             body = try! JSONEncoder().encode(MetadataMergeMessage(records: message.records))
@@ -378,7 +385,7 @@ struct SimulatedMetadataCluster {
                 return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
             }
         }
-        let batcher = sim.clients[coordinator]!.batcher
+        let batcher = sim.clients[coordinator]!.merges
         while calls(sim, .metadataMerge) < 10 || sim.replicas.contains(where: { batcher.waiting(for: $0) < 18 }) {
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -389,6 +396,36 @@ struct SimulatedMetadataCluster {
         for (key, stamp) in written {
             for replica in sim.replicas { #expect(try await sim.local(key, on: replica)?.stamp == stamp) }
         }
+    }
+
+    /// Twenty reads at once while the first calls are held: each of the
+    /// three replicas asked gets two calls, then one for the other eighteen
+    /// keys; every read finds its row. Replicas of an earlier build read only
+    /// a batch's first key, and the reader asks them for the rest one by one.
+    @Test(arguments: [false, true])
+    func concurrentReadsShareCallsToEachReplica(earlierBuild: Bool) async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        for i in 0..<20 { try await sim.write(sim.record("k\(i)", millis: UInt64(100 + i)), from: coordinator) }
+        if earlierBuild { sim.network.earlierBuild.withLock { $0 = Set(sim.replicas) } }
+        sim.network.calls.withLock { $0 = [:] }
+        let gate = Gate()
+        sim.network.getGate.withLock { $0 = gate }
+        let reads = Task {
+            try await withThrowingTaskGroup(of: (Int, ObjectRecord?).self) { group in
+                for i in 0..<20 { group.addTask { (i, try await sim.read("k\(i)", from: coordinator)) } }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+        }
+        let batcher = sim.clients[coordinator]!.reads
+        let asked = Array(sim.replicas.prefix(3))
+        while calls(sim, .metadataGet) < 6 || asked.contains(where: { batcher.waiting(for: $0) < 18 }) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        gate.open()
+        let found = try await reads.value
+        #expect(calls(sim, .metadataGet) == (earlierBuild ? 6 + 3 * 18 : 9))
+        for i in 0..<20 { #expect(found[i]?.stamp.millis == UInt64(100 + i)) }
     }
 
     /// A majority down: the write fails, and says so; the two replicas that

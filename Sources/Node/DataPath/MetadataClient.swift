@@ -74,8 +74,11 @@ struct MetadataClient: ObjectTables {
     /// (spreading reads and read repair); tests that need to know which
     /// replicas a read asks turn it off and get them in placement order.
     var spreadReads = true
-    /// Row writes of `writeReplacing` to each peer, batched under load.
-    let batcher: MergeBatcher
+    /// Row writes of `writeReplacing` to each peer, batched under load
+    /// (nil outcome: a replica of an earlier build, which does not report).
+    let merges: PeerBatcher<ObjectRecord, MergeOutcome?>
+    /// Row reads from each peer, batched under load.
+    let reads: PeerBatcher<MetadataKey, ObjectRecord?>
 
     init(store: MetadataStore, transport: any PeerTransport, wantedReplicas: Int, logger: Logger, spreadReads: Bool = true) {
         self.store = store
@@ -83,7 +86,28 @@ struct MetadataClient: ObjectTables {
         self.wantedReplicas = wantedReplicas
         self.logger = logger
         self.spreadReads = spreadReads
-        batcher = MergeBatcher(transport: transport)
+        merges = PeerBatcher { records, node, address in
+            let body = try JSONEncoder().encode(MetadataMergeMessage(records: records, report: true))
+            let answer = try await transport.call(.metadataMerge, to: node, at: address, body: body)
+            let outcomes = try JSONDecoder().decode(MetadataMergeReply.self, from: answer).outcomes
+            guard let outcomes, outcomes.count == records.count else { return Array(repeating: nil, count: records.count) }
+            return outcomes
+        }
+        reads = PeerBatcher { keys, node, address in
+            func ask(_ keys: [MetadataKey]) async throws -> MetadataGetReply {
+                var message = MetadataGetMessage(bucketID: keys[0].bucketID, key: keys[0].key)
+                if keys.count > 1 { message.keys = keys }
+                let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder().encode(message))
+                return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
+            }
+            let reply = try await ask(keys)
+            if keys.count == 1 { return [reply.record] }
+            if let records = reply.records, records.count == keys.count { return records }
+            // A replica of an earlier build read the first key only: the others one by one.
+            var records = [reply.record]
+            for key in keys.dropFirst() { records.append(try await ask([key]).record) }
+            return records
+        }
     }
 
     struct Replicas {
@@ -165,8 +189,8 @@ struct MetadataClient: ObjectTables {
         for round in 0..<2 {
             mine.insert(record.stamp)
             let current = record
-            let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [batcher] node, address in
-                if let address { return try await batcher.merge(current, into: node, at: address) }
+            let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [merges] node, address in
+                if let address { return try await merges.call(current, to: node, at: address) }
                 let outcome = try await store.mergeReporting([current])[0]
                 return MergeOutcome(stored: outcome.stored, held: outcome.held)
             }
@@ -220,12 +244,10 @@ struct MetadataClient: ObjectTables {
 
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
         let replicas = try replicas(of: bucket, routing: routing)
-        let body = (try? JSONEncoder().encode(MetadataGetMessage(bucketID: table, key: key))) ?? Data()
-        let ask = { (nodes: [NodeID]) async -> [NodeID: MetadataGetReply] in
+        let ask = { [reads] (nodes: [NodeID]) async -> [NodeID: MetadataGetReply] in
             await each(nodes, routing: routing) { node, address in
                 if let address {
-                    let data = try await transport.call(.metadataGet, to: node, at: address, body: body)
-                    return try JSONDecoder().decode(MetadataGetReply.self, from: data)
+                    return MetadataGetReply(record: try await reads.call(MetadataKey(bucketID: table, key: key), to: node, at: address))
                 }
                 return MetadataGetReply(record: try await store.get(bucket: table, key: key))
             }

@@ -25,7 +25,11 @@ struct MetadataReplica: Sendable {
             }
         case .metadataGet:
             return try await answerJSON(body, as: MetadataGetMessage.self) { message in
-                MetadataGetReply(record: try await store.get(bucket: message.bucketID, key: message.key))
+                guard let keys = message.keys, keys.count <= 1000 else {
+                    return MetadataGetReply(record: try await store.get(bucket: message.bucketID, key: message.key))
+                }
+                let records = try await store.get(keys.map { ($0.bucketID, $0.key) })
+                return MetadataGetReply(record: records.first ?? nil, records: records)
             }
         case .metadataList:
             return try await answerJSON(body, as: MetadataListMessage.self) { message in

@@ -49,8 +49,22 @@ struct MergeOutcome: Codable, Sendable {
     let stored: Bool
     let held: ObjectRecord?
 }
-struct MetadataGetMessage: Codable, Sendable { let bucketID: String; let key: String }
-struct MetadataGetReply: Codable, Sendable { let record: ObjectRecord? }
+/// A row by table and key. `keys`, when given, asks for all of them (the
+/// first is `bucketID`/`key` again, which is all a node of an earlier build
+/// reads); their rows come back in `MetadataGetReply.records`, in order.
+struct MetadataGetMessage: Codable, Sendable {
+    let bucketID: String
+    let key: String
+    var keys: [MetadataKey]? = nil
+}
+struct MetadataKey: Codable, Sendable, Hashable {
+    let bucketID: String
+    let key: String
+}
+struct MetadataGetReply: Codable, Sendable {
+    let record: ObjectRecord?
+    var records: [ObjectRecord?]? = nil
+}
 struct MetadataListMessage: Codable, Sendable {
     let bucketID: String
     let prefix: String
