@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A CPU profile of the server under one `shale bench s3` load: a fresh
-cluster (release build, 4+2), `perf record -g` on every node for the load's
-duration, then `perf report` of the node the client talks to, folded by symbol.
+cluster (release build, 4+2), `perf record -g` on every node over the
+load's measured phase (not its prefill or clean-up), then `perf report` of the node the client talks to, folded by symbol.
 
   python3 Benchmarks/s3/profile_load.py --nodes 1 --seconds 10 -- --put --size 4KiB --concurrency 32
 """
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
 from shale_cluster import SHALE, bench_cluster  # noqa: E402
+
+PROGRESS = re.compile(r"^\s*([\d.]+)s\s")
 
 
 def main() -> None:
@@ -33,16 +36,26 @@ def main() -> None:
         key = provision(nodes, zones, "profile", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
         bench = [SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
                  "--secret-key", key[1], *load]
-        if any(flag in load for flag in ("--get",)):
-            # Fill first, outside the profile: the bench's own prefill would be profiled too.
-            pass
-        recorders = [subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(out / f"node{i}.data"), "-p", str(n.proc.pid)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, n in enumerate(nodes)]
-        result = subprocess.run([*bench, "--duration", f"{args.seconds}s"], capture_output=True, text=True)
+        # Recorded over the measured phase only: from the bench's first progress line (a second in) to the
+        # one a second before its end; the prefill before and the bench's clean-up after are left out.
+        process = subprocess.Popen([*bench, "--duration", f"{args.seconds}s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        recorders: list[subprocess.Popen] = []
+        assert process.stderr is not None
+        for line in process.stderr:
+            elapsed = PROGRESS.match(line)
+            if not elapsed:
+                continue
+            if not recorders:
+                recorders = [subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(out / f"node{i}.data"), "-p", str(n.proc.pid)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, n in enumerate(nodes)]
+            elif float(elapsed.group(1)) >= args.seconds - 1:
+                break
         for recorder in recorders:
             recorder.send_signal(signal.SIGINT)
         for recorder in recorders:
             recorder.wait()
+        stdout, _ = process.communicate()
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, "")
         print(result.stdout[-1500:])
         print("peak RSS MiB per node:", [round(peak_rss_mib(n), 1) for n in nodes])
         report = subprocess.run(["perf", "report", "-i", str(out / "node0.data"), "--no-children", "--sort", "symbol",

@@ -173,12 +173,18 @@ public final class MetadataStore: Sendable {
     /// reach a majority puts the replaced rows back (`revert`); see
     /// `MetadataClient.writeReplacing`.
     public func mergeReporting(_ records: [ObjectRecord]) async throws(StorageError) -> [MergeOutcome] {
-        guard !records.isEmpty else { return [] }
-        try Self.refuseOmitted(records)
         let encoder = JSONEncoder()
         let rows = try records.map { (record: ObjectRecord) throws(StorageError) -> (ObjectRecord, Data) in
             do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         }
+        return try await mergeReporting(encoded: rows)
+    }
+
+    /// `mergeReporting` of records the caller has encoded already (each
+    /// record with its JSON, as `ObjectRecord`'s Codable writes it).
+    public func mergeReporting(encoded rows: [(record: ObjectRecord, json: Data)]) async throws(StorageError) -> [MergeOutcome] {
+        guard !rows.isEmpty else { return [] }
+        try Self.refuseOmitted(rows.map(\.record))
         let results: [(Bool, Data?)]
         do {
             results = try await pool.write { db in

@@ -303,6 +303,17 @@ struct SimulatedMetadataCluster {
 @Suite struct OneRoundWriteTests {
     func calls(_ sim: SimulatedMetadataCluster, _ method: RPCMethod) -> Int { sim.network.calls.withLock { $0[method] ?? 0 } }
 
+    /// Rows encoded once and joined into a merge message read back as the
+    /// message `JSONEncoder` would have written.
+    @Test func aMergeOfEncodedRowsIsTheSameMessage() throws {
+        let sim = try SimulatedMetadataCluster()
+        let records = [sim.record("a", millis: 1), sim.record("b\"\u{e9}", millis: 2, tombstone: true)]
+        let body = MetadataMergeMessage.reporting(encoded: try records.map { try JSONEncoder().encode($0) })
+        let message = try JSONDecoder().decode(MetadataMergeMessage.self, from: body)
+        #expect(message.records == records && message.report == true && message.reverts == nil)
+        #expect(try JSONDecoder().decode(MetadataMergeMessage.self, from: MetadataMergeMessage.reporting(encoded: [])).records.isEmpty)
+    }
+
     @Test func anOverwriteIsOneRoundOfMergesAndReportsTheRowReplaced() async throws {
         let sim = try SimulatedMetadataCluster()
         let coordinator = sim.ids.first { !sim.replicas.contains($0) }!

@@ -76,7 +76,8 @@ struct MetadataClient: ObjectTables {
     var spreadReads = true
     /// Row writes of `writeReplacing` to each peer, batched under load
     /// (nil outcome: a replica of an earlier build, which does not report).
-    let merges: PeerBatcher<ObjectRecord, MergeOutcome?>
+    /// An item is a row's JSON, encoded once for all replicas.
+    let merges: PeerBatcher<Data, MergeOutcome?>
     /// Row reads from each peer, batched under load.
     let reads: PeerBatcher<MetadataKey, ObjectRecord?>
 
@@ -87,8 +88,7 @@ struct MetadataClient: ObjectTables {
         self.logger = logger
         self.spreadReads = spreadReads
         merges = PeerBatcher { records, node, address in
-            let body = try JSONEncoder().encode(MetadataMergeMessage(records: records, report: true))
-            let answer = try await transport.call(.metadataMerge, to: node, at: address, body: body)
+            let answer = try await transport.call(.metadataMerge, to: node, at: address, body: MetadataMergeMessage.reporting(encoded: records))
             let outcomes = try JSONDecoder().decode(MetadataMergeReply.self, from: answer).outcomes
             guard let outcomes, outcomes.count == records.count else { return Array(repeating: nil, count: records.count) }
             return outcomes
@@ -189,9 +189,11 @@ struct MetadataClient: ObjectTables {
         for round in 0..<2 {
             mine.insert(record.stamp)
             let current = record
+            let json: Data
+            do { json = try JSONEncoder().encode(record) } catch { throw .internalError("cannot encode a row: \(error)") }
             let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [merges] node, address in
-                if let address { return try await merges.call(current, to: node, at: address) }
-                let outcome = try await store.mergeReporting([current])[0]
+                if let address { return try await merges.call(json, to: node, at: address) }
+                let outcome = try await store.mergeReporting(encoded: [(current, json)])[0]
                 return MergeOutcome(stored: outcome.stored, held: outcome.held)
             }
             guard answers.count >= replicas.quorum else {

@@ -1,4 +1,5 @@
 import ClusterModel
+import Foundation
 import Placement
 
 /// A node as it describes itself to peers.
@@ -42,6 +43,20 @@ struct MergeRevert: Codable, Sendable {
     let key: String
     let stamp: Stamp
     let previous: ObjectRecord?
+}
+extension MetadataMergeMessage {
+    /// The JSON of a reporting merge of rows already encoded (each as
+    /// `ObjectRecord`'s Codable writes it): a row going to several replicas
+    /// is encoded once, not once per replica.
+    static func reporting(encoded records: [Data]) -> Data {
+        var body = Data(#"{"report":true,"records":["#.utf8)
+        for (index, record) in records.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(record)
+        }
+        body.append(contentsOf: Array("]}".utf8))
+        return body
+    }
 }
 struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
 /// What a replica did with one merged record (`MetadataStore.MergeOutcome`).
