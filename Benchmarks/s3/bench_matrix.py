@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Issue 14's figures with `shale bench s3` as the client: a fresh cluster
 (release build) of 1 node and of 6 nodes in 3 zones, 4+2, on loopback;
-each load for `--seconds`; the server's CPU time and peak RSS per node.
+each load for `--seconds`; the server's CPU time per request over the
+measured phase (bench_cpu.py) and peak RSS per node.
 
   python3 Benchmarks/s3/bench_matrix.py --nodes 1 --seconds 10
   python3 Benchmarks/s3/bench_matrix.py --nodes 6 --seconds 10
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-from pathlib import Path
 
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
-from shale_cluster import Node, SHALE, bench_cluster  # noqa: E402
+from shale_cluster import SHALE, bench_cluster  # noqa: E402
+from bench_cpu import run_bench  # noqa: E402
 
 LOADS = [
     ("PUT 64 MiB, 1 stream", ["--put", "--size", "64MiB", "--concurrency", "1"]),
@@ -28,11 +27,6 @@ LOADS = [
 ]
 
 
-def cpu_seconds(node: Node) -> float:
-    fields = Path(f"/proc/{node.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
@@ -42,22 +36,19 @@ def main() -> None:
         zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
         key = provision(nodes, zones, "matrix", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
         for name, load in LOADS:
-            before = sum(cpu_seconds(n) for n in nodes)
-            result = subprocess.run([SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
-                                     "--secret-key", key[1], "--duration", f"{args.seconds}s", "--json", *load],
-                                    capture_output=True, text=True, timeout=args.seconds * 10 + 600)
-            if result.returncode != 0:
-                print(json.dumps({"load": name, "nodes": args.nodes, "failed": result.stderr[-500:]}))
+            report, cpu, stderr = run_bench([SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
+                                             "--secret-key", key[1], "--duration", f"{args.seconds}s", "--json", *load],
+                                            [n.proc.pid for n in nodes], timeout=args.seconds * 10 + 600)
+            if report is None:
+                print(json.dumps({"load": name, "nodes": args.nodes, "failed": stderr[-500:]}))
                 continue
-            report = json.loads(result.stdout)
             op = report["operations"][0]
-            cpu = sum(cpu_seconds(n) for n in nodes) - before
             print(json.dumps({
                 "load": name, "nodes": args.nodes, "requests": op["requests"], "errors": op["errors"],
                 "mib_per_s": round(op["mibPerSecond"], 1), "ops_per_s": round(op["opsPerSecond"], 1),
                 "p50_ms": round(op["latency"]["p50Millis"], 2), "p99_ms": round(op["latency"]["p99Millis"], 2),
-                # Includes the prefill's and the clean-up's requests: an upper bound per request.
-                "server_cpu_ms_per_request": round(cpu * 1000 / max(op["requests"], 1), 2),
+                # Over the measured phase only (bench_cpu.py): not the prefill, not the bench's clean-up.
+                "server_cpu_ms_per_request": None if cpu is None else round(cpu, 2),
             }), flush=True)
         print(json.dumps({"nodes": args.nodes, "peak_rss_mib_per_node": [round(peak_rss_mib(n), 1) for n in nodes]}))
 
