@@ -34,10 +34,12 @@ struct RPCClient: Sendable {
         let response: HTTPClientResponse
         let responseBody: ByteBuffer
         do {
-            (response, responseBody) = try await Self.withinDeadline(timeout) { [http, request] in
-                let response = try await http.execute(request, timeout: timeout)
-                return (response, try await response.body.collect(upTo: Self.maxResponseBytes))
-            }
+            // AsyncHTTPClient's own deadline covers the head (and names the last connection
+            // failure, e.g. a refused TLS handshake, when it passes); the body gets what is left.
+            let deadline = NIODeadline.now() + timeout
+            response = try await http.execute(request, deadline: deadline)
+            let body = response.body
+            responseBody = try await Self.withinDeadline(Self.remaining(until: deadline)) { try await body.collect(upTo: Self.maxResponseBytes) }
         } catch {
             throw .peer("\(address): \(Self.describe(error))")
         }
@@ -49,12 +51,12 @@ struct RPCClient: Sendable {
         return (data, responder)
     }
 
-    /// Runs `operation` (a call and the reading of its answer) under one
-    /// deadline. AsyncHTTPClient's own deadline ends when the answer's head
-    /// arrives; a body that stalls after it (a peer killed mid-answer, a
-    /// connection that went quiet) would otherwise hold the caller, and with
-    /// it a maintenance loop, for ever. Cancelling the reading task cancels
-    /// the request and closes its stream.
+    /// Runs `operation` (the reading of an answer's body) under a deadline.
+    /// AsyncHTTPClient's own deadline ends when the answer's head arrives; a
+    /// body that stalls after it (a peer killed mid-answer, a connection that
+    /// went quiet) would otherwise hold the caller, and with it a maintenance
+    /// loop, for ever. Cancelling the reading task cancels the request and
+    /// closes its stream.
     static func withinDeadline<Value: Sendable>(
         _ timeout: TimeAmount, _ operation: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
@@ -70,6 +72,12 @@ struct RPCClient: Sendable {
             }
             return value
         }
+    }
+
+    /// The time left until `deadline`, at least 100 ms: a body that has
+    /// arrived with its head is read even when the head came at the last moment.
+    static func remaining(until deadline: NIODeadline) -> TimeAmount {
+        max(deadline - NIODeadline.now(), .milliseconds(100))
     }
 
     /// The node that answered, as its answer names it (the TLS handshake

@@ -19,14 +19,17 @@ extension RPCClient {
         request.method = .POST
         if let body { request.body = body }
         let response: HTTPClientResponse
-        do { response = try await streams.execute(request, timeout: timeout) } catch {
+        let deadline = NIODeadline.now() + timeout
+        do { response = try await streams.execute(request, deadline: deadline) } catch {
             throw .peer("\(address): \(Self.describe(error))")
         }
         _ = try Self.responder(response, at: address, expected: expected)
         if response.status == .ok, method == .shardGet { return response }
         let data: Data
         do {
-            data = Data(buffer: try await Self.withinDeadline(timeout) { try await response.body.collect(upTo: Self.maxResponseBytes) })
+            data = Data(buffer: try await Self.withinDeadline(Self.remaining(until: deadline)) {
+                try await response.body.collect(upTo: Self.maxResponseBytes)
+            })
         } catch {
             throw .peer("\(address): \(Self.describe(error))")
         }
