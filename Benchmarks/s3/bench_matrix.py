@@ -15,7 +15,7 @@ import json
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
 from shale_cluster import SHALE, bench_cluster  # noqa: E402
-from bench_cpu import run_bench  # noqa: E402
+from bench_cpu import cpu_seconds as process_cpu_seconds, run_bench  # noqa: E402
 
 LOADS = [
     ("PUT 64 MiB, 1 stream", ["--put", "--size", "64MiB", "--concurrency", "1"]),
@@ -25,6 +25,11 @@ LOADS = [
     ("GET 4 KiB, 32 in flight", ["--get", "--size", "4KiB", "--concurrency", "32", "--prefill", "256"]),
     ("GET 64 KiB range of 1 GiB", ["--get", "--size", "1GiB", "--range", "64KiB", "--concurrency", "1", "--prefill", "1"]),
 ]
+
+
+def cpu_seconds(node) -> float:
+    """A node's user + system CPU time so far (boto3_matrix.py, inline_threshold.py and versions_bench.py use it)."""
+    return process_cpu_seconds(node.proc.pid)
 
 
 def main() -> None:
