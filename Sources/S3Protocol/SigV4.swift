@@ -94,10 +94,6 @@ public enum SigV4 {
         return Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
     }
 
-    /// Checks a header-signed request. `secretFor` finds a key's secret;
-    /// `region` (if set) is the only region accepted; `nowSeconds` is Unix time.
-    /// Returns the authorization (access key, scope) and the declared payload
-    /// hash, which the caller checks against the body as it streams.
     /// The access key id a request names (its Authorization header, else a
     /// presigned URL's X-Amz-Credential), read before anything is checked:
     /// what a failed signature is counted against.
@@ -108,6 +104,11 @@ public enum SigV4 {
         return query["X-Amz-Credential"]?.split(separator: "/", maxSplits: 1).first.map(String.init)
     }
 
+
+    /// Checks a header-signed request. `secretFor` finds a key's secret;
+    /// `region` (if set) is the only region accepted; `nowSeconds` is Unix time.
+    /// Returns the authorization (access key, scope) and the declared payload
+    /// hash, which the caller checks against the body as it streams.
     public static func verify(_ request: Request, secretFor: (String) -> String?, region: String?, nowSeconds: Int64)
         throws(SigV4Error) -> (Authorization, payloadHash: String)
     {

@@ -141,10 +141,7 @@ public final class MetadataStore: Sendable {
     public func merge(_ records: [ObjectRecord]) async throws(StorageError) -> Int {
         guard !records.isEmpty else { return 0 }
         try Self.refuseOmitted(records)
-        let encoder = JSONEncoder()
-        let rows = try records.map { (record: ObjectRecord) throws(StorageError) -> (ObjectRecord, Data) in
-            do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
-        }
+        let rows = try Self.encoded(records)
         do {
             return try await pool.write { db in
                 var changed = 0
@@ -161,7 +158,7 @@ public final class MetadataStore: Sendable {
 
     /// What one record's merge did: stored it over the row `held` (nil: no
     /// row), or kept `held`, a row of a newer or the same stamp.
-    public struct MergeOutcome: Sendable, Equatable {
+    public struct MergeOutcome: Codable, Sendable, Equatable {
         public let stored: Bool
         public let held: ObjectRecord?
         public init(stored: Bool, held: ObjectRecord?) { self.stored = stored; self.held = held }
@@ -173,11 +170,15 @@ public final class MetadataStore: Sendable {
     /// reach a majority puts the replaced rows back (`revert`); see
     /// `MetadataClient.writeReplacing`.
     public func mergeReporting(_ records: [ObjectRecord]) async throws(StorageError) -> [MergeOutcome] {
+        try await mergeReporting(encoded: try Self.encoded(records))
+    }
+
+    /// Each record with the JSON its row stores.
+    static func encoded(_ records: [ObjectRecord]) throws(StorageError) -> [(record: ObjectRecord, json: Data)] {
         let encoder = JSONEncoder()
-        let rows = try records.map { (record: ObjectRecord) throws(StorageError) -> (ObjectRecord, Data) in
+        return try records.map { (record: ObjectRecord) throws(StorageError) -> (record: ObjectRecord, json: Data) in
             do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         }
-        return try await mergeReporting(encoded: rows)
     }
 
     /// `mergeReporting` of records the caller has encoded already (each
@@ -189,8 +190,7 @@ public final class MetadataStore: Sendable {
         do {
             results = try await pool.write { db in
                 try rows.map { record, data in
-                    let held = try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?",
-                                                 arguments: [record.bucketID, record.key])
+                    let held = try Self.rowData(db, bucket: record.bucketID, key: record.key)
                     try Self.upsert(db, record, data)
                     return (db.changesCount > 0, held)
                 }
@@ -225,13 +225,7 @@ public final class MetadataStore: Sendable {
     }
 
     public func get(bucket: String, key: String) async throws(StorageError) -> ObjectRecord? {
-        let data: Data?
-        do {
-            data = try await pool.read { db in
-                try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
-            }
-        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
-        return try data.map(Self.decode)
+        try await get([(bucket, key)])[0]
     }
 
     /// Several rows in one read transaction, in the order asked (nil: no row).
@@ -239,9 +233,7 @@ public final class MetadataStore: Sendable {
         let rows: [Data?]
         do {
             rows = try await pool.read { db in
-                try keys.map { bucket, key in
-                    try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
-                }
+                try keys.map { bucket, key in try Self.rowData(db, bucket: bucket, key: key) }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         return try rows.map { (data: Data?) throws(StorageError) -> ObjectRecord? in try data.map(Self.decode) }
@@ -327,6 +319,11 @@ public final class MetadataStore: Sendable {
     }
 
     /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.
+    /// A key's stored row, as its JSON.
+    private static func rowData(_ db: Database, bucket: String, key: String) throws -> Data? {
+        try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
+    }
+
     private static func upsert(_ db: Database, _ record: ObjectRecord, _ data: Data) throws {
         try db.execute(sql: """
             INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)

@@ -193,8 +193,7 @@ struct MetadataClient: ObjectTables {
             do { json = try JSONEncoder().encode(record) } catch { throw .internalError("cannot encode a row: \(error)") }
             let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [merges] node, address in
                 if let address { return try await merges.call(json, to: node, at: address) }
-                let outcome = try await store.mergeReporting(encoded: [(current, json)])[0]
-                return MergeOutcome(stored: outcome.stored, held: outcome.held)
+                return try await store.mergeReporting(encoded: [(current, json)])[0]
             }
             guard answers.count >= replicas.quorum else {
                 await revert(current, answers: answers, routing: routing)
@@ -207,9 +206,10 @@ struct MetadataClient: ObjectTables {
             // A row this one replaced within its `justAbove` (same millisecond and counter, another
             // node) counts as newer too: an edit of that row (a handoff going home) is stamped just
             // above it and would outrank this write.
-            let newer = outcomes.compactMap { outcome in
-                outcome.stored && outcome.held.map({ $0.stamp.justAbove <= record.stamp }) != false ? nil : outcome.held
-            }.filter { !mine.contains($0.stamp) }
+            let newer = outcomes.compactMap { outcome -> ObjectRecord? in
+                guard let held = outcome.held, !mine.contains(held.stamp) else { return nil }
+                return !outcome.stored || held.stamp.justAbove > record.stamp ? held : nil
+            }
             if outcomes.count < replicas.quorum {
                 // Replicas that do not report: the row a quorum holds says whether this one is the newest.
                 guard round == 0, let held = try await read(table: record.bucketID, bucket: bucket, key: record.key, routing: routing),

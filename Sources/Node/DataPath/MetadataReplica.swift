@@ -20,8 +20,7 @@ struct MetadataReplica: Sendable {
                     try await store.merge(message.records)
                     return MetadataMergeReply(outcomes: nil)
                 }
-                let outcomes = try await store.mergeReporting(message.records)
-                return MetadataMergeReply(outcomes: outcomes.map { MergeOutcome(stored: $0.stored, held: $0.held) })
+                return MetadataMergeReply(outcomes: try await store.mergeReporting(message.records))
             }
         case .metadataGet:
             return try await answerJSON(body, as: MetadataGetMessage.self) { message in

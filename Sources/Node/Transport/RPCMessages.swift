@@ -1,6 +1,7 @@
 import ClusterModel
 import Foundation
 import Placement
+import Storage
 
 /// A node as it describes itself to peers.
 public struct PeerInfo: Codable, Sendable, Equatable {
@@ -59,11 +60,8 @@ extension MetadataMergeMessage {
     }
 }
 struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
-/// What a replica did with one merged record (`MetadataStore.MergeOutcome`).
-struct MergeOutcome: Codable, Sendable {
-    let stored: Bool
-    let held: ObjectRecord?
-}
+/// What a replica did with one merged record.
+typealias MergeOutcome = MetadataStore.MergeOutcome
 /// A row by table and key. `keys`, when given, asks for all of them (the
 /// first is `bucketID`/`key` again, which is all a node of an earlier build
 /// reads); their rows come back in `MetadataGetReply.records`, in order.
