@@ -125,6 +125,15 @@ def check(load: Workload, reader: Node) -> dict:
     return figures
 
 
+def verify_passes(node: Node) -> bool:
+    """True when `rebuild verify` exits 0; otherwise raises with its output, so a
+    `wait_until` that times out names what was still missing."""
+    verified = node.cli("rebuild", "verify", check=False)
+    if verified.returncode == 0:
+        return True
+    raise AssertionError(f"verify exit {verified.returncode}: {(verified.stdout + verified.stderr)[-3000:]}")
+
+
 def rebuild_until_redundant(node: Node, timeout: float = 300) -> float:
     """Runs `shale rebuild` (and waits for it) until `rebuild verify` exits 0; returns the seconds it took."""
     started = time.time()

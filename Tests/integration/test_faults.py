@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from faults import FULL, MiB, Workload, check, rebuild_until_redundant, report, shard_paths, wait_for_rebuild
+from faults import FULL, MiB, Workload, check, rebuild_until_redundant, report, shard_paths, verify_passes, wait_for_rebuild
 from s3_clients import boto, provision
 from shale_cluster import Node, start_nodes, wait_until
 
@@ -107,8 +107,7 @@ def test_zone_outage_under_load_then_home(tmp_path, stop_all):
     for node in nodes[4:]:
         node.start()
     wait_all_healthy(nodes, ids)
-    wait_until(lambda: nodes[0].cli("rebuild", "verify", check=False).returncode == 0, timeout=180, interval=2,
-               what="handoffs moved home and verify passing")
+    wait_until(lambda: verify_passes(nodes[0]), timeout=180, interval=2, what="handoffs moved home and verify passing")
     seconds = time.time() - back
     figures = check(load, nodes[5])
     report("2 zone outage under load", seconds_to_full_redundancy=round(seconds, 1), **figures)

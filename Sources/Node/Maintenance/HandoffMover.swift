@@ -72,13 +72,20 @@ struct HandoffMover: Sendable {
         return (shard.bucket, bucket, shard.key, shard.key, try await tables.read(bucket: bucket, key: shard.key, routing: routing))
     }
 
-    /// Moves one shard home; false when its owner is still away. A shard no
-    /// row names as a handoff here any more is only forgotten (the stray
-    /// collector judges its file).
+    /// Moves one shard home; false when its owner is still away. A shard
+    /// whose version's row no longer names it as a handoff here is only
+    /// forgotten (the stray collector judges its file). A shard whose
+    /// version no row names is kept on the list: its PUT may have written
+    /// the shards and not yet the row (a mover that forgot it then left it
+    /// on this node for good). If the row never comes, the stray collector
+    /// deletes the file after its grace, and the note with it.
     func move(_ shard: MetadataStore.LocalShard, routing: ClusterNode.Routing, budget: inout RateBudget) async throws -> Bool {
-        guard let found = try await row(of: shard, routing: routing), let record = found.record,
-              let body = record.body(named: shard.versionID),
-              body.handoffs?.contains(where: { $0.slot == shard.slot && $0.node == routing.selfID }) == true else {
+        guard let found = try await row(of: shard, routing: routing) else {
+            try await access.index.forgetHandoff(versionID: shard.versionID, slot: shard.slot)
+            return false
+        }
+        guard let record = found.record, let body = record.body(named: shard.versionID) else { return false }
+        guard body.handoffs?.contains(where: { $0.slot == shard.slot && $0.node == routing.selfID }) == true else {
             try await access.index.forgetHandoff(versionID: shard.versionID, slot: shard.slot)
             return false
         }
