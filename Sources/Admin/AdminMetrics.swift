@@ -16,11 +16,16 @@ public final class AdminMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        peersHealthy = registry.makeGauge(name: "shale_cluster_nodes_healthy", help: "Nodes this node sees as healthy, itself included")
-        peersFailed = registry.makeGauge(name: "shale_cluster_nodes_failed", help: "Known nodes not heard from recently")
-        layoutVersion = registry.makeGauge(name: "shale_layout_version", help: "Current applied layout version")
-        buckets = registry.makeGauge(name: "shale_buckets", help: "Live buckets")
-        keys = registry.makeGauge(name: "shale_access_keys", help: "Live access keys")
+        peersHealthy = registry.makeGauge(descriptor: Self.gauge(name: "shale_cluster_nodes_healthy", help: "Nodes this node sees as healthy, itself included"))
+        peersFailed = registry.makeGauge(descriptor: Self.gauge(name: "shale_cluster_nodes_failed", help: "Known nodes not heard from recently"))
+        layoutVersion = registry.makeGauge(descriptor: Self.gauge(name: "shale_layout_version", help: "Current applied layout version"))
+        buckets = registry.makeGauge(descriptor: Self.gauge(name: "shale_buckets", help: "Live buckets"))
+        keys = registry.makeGauge(descriptor: Self.gauge(name: "shale_access_keys", help: "Live access keys"))
+    }
+
+    /// A gauge's name as exported (no unit suffix: these are counts and a version).
+    static func gauge(name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// Failed authentications of the clients the limiter tracks (bounded), as

@@ -35,7 +35,7 @@ struct DevSetup: Sendable {
         } else {
             secrets = Secrets(rpcSecret: randomHex(32), adminToken: randomHex(24))
             let data = try JSONEncoder().encode(secrets)
-            FileManager.default.createFile(atPath: secretsPath, contents: data, attributes: [.posixPermissions: 0o600])
+            try writePrivate(data, to: secretsPath)
         }
         let toml = """
         # Written by `shale server --dev`; the CLI reads it with --config.
@@ -54,9 +54,16 @@ struct DevSetup: Sendable {
 
         """
         let configPath = (root as NSString).appendingPathComponent("shale.toml")
-        FileManager.default.createFile(atPath: configPath, contents: Data(toml.utf8), attributes: [.posixPermissions: 0o600])
+        try writePrivate(Data(toml.utf8), to: configPath)
         let config = try NodeConfig.parse(toml: toml, path: configPath, environment: environment)
         return DevSetup(directory: root, config: config, configPath: configPath)
+    }
+
+    /// Writes a file only its owner may read (it holds the cluster's secrets).
+    static func writePrivate(_ data: Data, to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw NodeError.storage("cannot write \(path)")
+        }
     }
 
     static func makeDirectories(_ config: NodeConfig) throws {
