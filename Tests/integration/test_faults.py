@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from faults import FULL, MiB, Workload, check, rebuild_until_redundant, report, shard_paths, verify_passes, wait_for_rebuild
+from faults import FULL, MiB, Workload, check, only_not_written, rebuild_until_redundant, report, shard_paths, verify_passes, wait_for_rebuild
 from s3_clients import boto, provision
 from shale_cluster import Node, start_nodes, wait_until
 
@@ -107,10 +107,15 @@ def test_zone_outage_under_load_then_home(tmp_path, stop_all):
     for node in nodes[4:]:
         node.start()
     wait_all_healthy(nodes, ids)
-    wait_until(lambda: verify_passes(nodes[0]), timeout=180, interval=2, what="handoffs moved home and verify passing")
+    # Every handoff goes home by itself. A PUT acknowledged by its write quorum while one owner was too slow
+    # (the slow-write deadline, on this loaded machine) leaves that slot `not written`: `shale rebuild` restores it.
+    not_written = wait_until(lambda: only_not_written(nodes[0]), timeout=180, interval=2, what="handoffs moved home")["not written"]
+    if not_written:
+        rebuild_until_redundant(nodes[0])
+    assert verify_passes(nodes[0])
     seconds = time.time() - back
     figures = check(load, nodes[5])
-    report("2 zone outage under load", seconds_to_full_redundancy=round(seconds, 1), **figures)
+    report("2 zone outage under load", seconds_to_full_redundancy=round(seconds, 1), slots_not_written=len(not_written), **figures)
 
 
 # 3. A node's data and metadata wiped, the node replaced by a new id, rebuilt; then m other nodes killed.
