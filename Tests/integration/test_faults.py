@@ -107,8 +107,8 @@ def test_zone_outage_under_load_then_home(tmp_path, stop_all):
     for node in nodes[4:]:
         node.start()
     wait_all_healthy(nodes, ids)
-    # Every handoff goes home by itself. A PUT acknowledged by its write quorum while one owner was too slow
-    # (the slow-write deadline, on this loaded machine) leaves that slot `not written`: `shale rebuild` restores it.
+    # Every handoff goes home by itself. A PUT acknowledged by its write quorum without one owner's shard (on a
+    # loaded machine, a sink dropped at the slow-write deadline) leaves that slot `not written`: `shale rebuild` restores it.
     not_written = wait_until(lambda: only_not_written(nodes[0]), timeout=180, interval=2, what="handoffs moved home")["not written"]
     if not_written:
         rebuild_until_redundant(nodes[0])
