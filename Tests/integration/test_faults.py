@@ -110,9 +110,9 @@ def test_zone_outage_under_load_then_home(tmp_path, stop_all):
     # Every handoff goes home by itself. A PUT acknowledged by its write quorum without one owner's shard (on a
     # loaded machine, a sink dropped at the slow-write deadline) leaves that slot `not written`: `shale rebuild` restores it.
     not_written = wait_until(lambda: only_not_written(nodes[0]), timeout=180, interval=2, what="handoffs moved home")["not written"]
+    # Nothing at all left (no verify problem), or `rebuild_until_redundant` returns only once verify exits 0.
     if not_written:
         rebuild_until_redundant(nodes[0])
-    assert verify_passes(nodes[0])
     seconds = time.time() - back
     figures = check(load, nodes[5])
     report("2 zone outage under load", seconds_to_full_redundancy=round(seconds, 1), slots_not_written=len(not_written), **figures)
