@@ -104,7 +104,6 @@ public enum SigV4 {
         return query["X-Amz-Credential"]?.split(separator: "/", maxSplits: 1).first.map(String.init)
     }
 
-
     /// Checks a header-signed request. `secretFor` finds a key's secret;
     /// `region` (if set) is the only region accepted; `nowSeconds` is Unix time.
     /// Returns the authorization (access key, scope) and the declared payload

@@ -318,12 +318,12 @@ public final class MetadataStore: Sendable {
         }
     }
 
-    /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.
     /// A key's stored row, as its JSON.
     private static func rowData(_ db: Database, bucket: String, key: String) throws -> Data? {
         try Data.fetchOne(db, sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
     }
 
+    /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.
     private static func upsert(_ db: Database, _ record: ObjectRecord, _ data: Data) throws {
         try db.execute(sql: """
             INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
