@@ -76,7 +76,8 @@ def test_console_in_a_browser(browser, tmp_path):
 
         # Log in: a wrong token is refused on the page; the admin token opens the cluster map.
         log_in(browser, base, "not-a-token")
-        assert "not valid" in browser.find_element(By.ID, "error").text
+        # The click returns before the refused form's page has loaded: wait for it, not the page still shown.
+        wait.until(lambda d: "not valid" in d.find_element(By.ID, "error").text)
         log_in(browser, base, ADMIN_TOKEN)
         wait.until(lambda d: d.current_url.endswith("/ui/cluster"))
         zones = browser.find_elements(By.CSS_SELECTOR, "section.zone")
