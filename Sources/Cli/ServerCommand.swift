@@ -69,8 +69,9 @@ struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure("\(error)")
         }
-        // Calls to peers go over mutual TLS: JSON calls on one HTTP/2 connection per peer, shard
-        // streams on pooled HTTP/1.1 ones (a stream holds its connection for a whole object).
+        // Calls to peers go over mutual TLS: JSON calls as frames on one connection per peer (HTTP/2 to
+        // a peer of an earlier build), shard streams on pooled HTTP/1.1 ones (a stream holds its
+        // connection for a whole object).
         var httpConfiguration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration)
         httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
@@ -78,12 +79,14 @@ struct ServerCommand: AsyncParsableCommand {
         streamConfiguration.httpVersion = .http1Only
         streamConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         let streamHTTP = HTTPClient(eventLoopGroupProvider: .singleton, configuration: streamConfiguration)
+        let frames: RPCFrameClient
         let rpcServer: any Service
         let s3Certificate: ServerCertificate?, adminCertificate: ServerCertificate?
         do {
             s3Certificate = try nodeConfig.s3TLS.map(ServerCertificate.init)
             adminCertificate = try nodeConfig.adminTLS.map(ServerCertificate.init)
-            node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http, streamHTTP: streamHTTP)
+            frames = try RPCFrameClient(tls: tls)
+            node = try ClusterNode(config: nodeConfig, identity: identity, logger: logger, http: http, streamHTTP: streamHTTP, frames: frames)
             objects = try ObjectService(node: node, logger: logger)
             rpcServer = try RPCServer.application(node: node, objects: objects, tls: tls, logger: logger)
         } catch {
@@ -127,10 +130,12 @@ struct ServerCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            frames.shutdown()
             try? await http.shutdown()
             try? await streamHTTP.shutdown()
             throw CommandFailure("server stopped: \(error)")
         }
+        frames.shutdown()
         try? await http.shutdown()
         try? await streamHTTP.shutdown()
         logger.info("node stopped")

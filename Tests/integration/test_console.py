@@ -24,7 +24,7 @@ DRIVER = shutil.which("chromedriver")
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:  # pragma: no cover - reported as a skip below
@@ -70,8 +70,10 @@ def test_console_in_a_browser(browser, tmp_path):
         start_nodes(tmp_path, IPS, nodes)
         key = provision(nodes, ["dc1", "dc2", "dc3"], "data", "app", code="2+1")
         base = f"http://{IPS[0]}:3902"
-        # Pages reload under the waits (a form's redirect): a stale element is retried, not a failure.
-        ignored = (NoSuchElementException, StaleElementReferenceException)
+        # Pages reload under the waits (a form's redirect): an element gone or stale, or one the
+        # browser drops between finding it and reading it ("Node with given id does not belong to
+        # the document", a plain WebDriverException), is retried, not a failure.
+        ignored = (NoSuchElementException, StaleElementReferenceException, WebDriverException)
         wait = WebDriverWait(browser, 20, ignored_exceptions=ignored)
 
         # Log in: a wrong token is refused on the page; the admin token opens the cluster map.

@@ -35,15 +35,17 @@ public actor ClusterNode {
     private nonisolated let shardBytes = Mutex<UInt64?>(nil)
     private nonisolated let shardCounting = Mutex(false)
 
-    /// `http` carries JSON calls to peers, `streamHTTP` (by default the same) shard streams.
+    /// `frames` carries JSON calls to peers, `http` those to peers that do not
+    /// speak frames (and all of them without `frames`), `streamHTTP` (by
+    /// default `http`) shard streams.
     public init(config: NodeConfig, identity: NodeIdentity, logger: Logger, http: HTTPClient, streamHTTP: HTTPClient? = nil,
-                clock wallClock: any WallClock = SystemClock()) throws(NodeError) {
+                frames: RPCFrameClient? = nil, clock wallClock: any WallClock = SystemClock()) throws(NodeError) {
         self.wallClock = wallClock
         self.config = config
         self.identity = identity
         self.logger = logger
         self.hostname = ProcessInfo.processInfo.hostName
-        client = RPCClient(http: http, streams: streamHTTP ?? http)
+        client = RPCClient(http: http, streams: streamHTTP ?? http, frames: frames)
         let loaded = try Self.loadState(metadataDir: config.metadataDir)
         state = loaded
         clock = HybridClock(node: identity.id.rawValue)

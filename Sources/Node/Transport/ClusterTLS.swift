@@ -100,7 +100,8 @@ public struct ClusterTLS: Sendable {
     /// The RPC server's: a client without a certificate of this cluster is refused in the handshake.
     public var serverConfiguration: TLSConfiguration {
         var configuration = base(.makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(privateKey)))
-        configuration.applicationProtocols = ["h2", "http/1.1"]
+        // Framed calls first (this build's callers offer only them), then HTTP/2 and HTTP/1.1.
+        configuration.applicationProtocols = [RPCFrame.protocolName, "h2", "http/1.1"]
         return configuration
     }
 

@@ -7,7 +7,8 @@ import Placement
 import Units
 
 /// Calls to other nodes' RPC port over mutual TLS (`ClusterTLS`). JSON
-/// calls negotiate HTTP/2, so all of them to one peer share one connection;
+/// calls go as frames on one connection per peer (`RPCFrameClient`), or
+/// over HTTP/2 to a peer of an earlier build (one connection per peer too);
 /// shard streams go over pooled HTTP/1.1 connections of their own (see
 /// `streams`). Connections come back after a peer restarts. Every call has
 /// a deadline.
@@ -22,11 +23,17 @@ struct RPCClient: Sendable {
     /// 64 MiB GET ran at 144 MiB/s instead of 794 and the coordinator's RSS
     /// reached 1.1 GiB (Docs/benchmarks.md, "RPC over TLS").
     let streams: HTTPClient
+    /// For JSON calls: frames on one connection per peer (`RPCFrame`); HTTP/2
+    /// through `http` to a peer that does not offer them, or when absent.
+    var frames: RPCFrameClient? = nil
 
     /// Calls `method` at `address`; returns the answer's body and the
     /// responder's id, which must be `expected` when given.
     func call(_ method: RPCMethod, at address: HostPort, body: Data, expected: NodeID?,
               timeout: TimeAmount = defaultTimeout) async throws(NodeError) -> (Data, NodeID) {
+        if let frames, let answer = try await frames.call(method, at: address, body: body, expected: expected, timeout: timeout) {
+            return answer
+        }
         var request = HTTPClientRequest(url: "https://\(address)\(method.path)")
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import Metrics
@@ -19,8 +20,9 @@ extension ConnectionContext {
     }
 }
 
-/// The RPC endpoint (3901): POST /rpc/v1/<method> over mutual TLS 1.3 (see
-/// `ClusterTLS`). A client without this cluster's certificate does not get
+/// The RPC endpoint (3901) over mutual TLS 1.3 (see `ClusterTLS`): JSON
+/// calls as frames (`RPCFrame`) or, for callers of earlier builds, as POST
+/// /rpc/v1/<method> over HTTP/2; shard streams over HTTP/1.1. A client without this cluster's certificate does not get
 /// past the handshake: no peer list, no state, not even an HTTP answer.
 public enum RPCServer {
     static let maxRequestBytes = 64 << 20
@@ -42,7 +44,7 @@ public enum RPCServer {
                 }
             }
         }
-        let table = calls
+        let table = RPCCallTable(handlers: calls)
         router.post("/rpc/v1/:method") { request, context -> Response in
             guard let sender = await context.caller() else {
                 logger.warning("refused RPC call without a node certificate", metadata: ["path": "\(request.uri.path)"])
@@ -51,32 +53,43 @@ public enum RPCServer {
             }
             var request = request
             let body = Data(buffer: try await request.collectBody(upTo: maxRequestBytes))
-            guard let method = context.parameters.get("method").flatMap(RPCMethod.init(rawValue:)), let answer = table[method] else {
-                return answered(node: node, status: .notFound, body: Data("no such RPC method".utf8))
-            }
-            Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
-            do {
-                return answered(node: node, status: .ok, body: try await answer(body, sender))
-            } catch {
-                return answered(node: node, status: .badRequest, body: Data("\(error)".utf8))
-            }
+            let (outcome, answer) = await table.answer(context.parameters.get("method") ?? "", body: body, caller: sender)
+            return answered(node: node, status: HTTPResponse.Status(code: outcome.httpStatus), body: answer)
         }
         return Application(
             router: router,
-            server: try .http2Upgrade(tlsChannelConfiguration: TLSChannelConfiguration(
-                tlsConfiguration: tls.serverConfiguration,
-                customAsyncVerificationCallback: { certificates in
-                    // Checked here rather than by BoringSSL's trust store so a refusal is logged and counted.
-                    let result = tls.verifyCaller(certificates)
-                    if case .failed = result {
-                        logger.warning("refused RPC connection: its certificate is not one of this cluster's (another rpc_secret?)")
-                        Counter(label: "shale_rpc_refused_total").increment()
-                    }
-                    return result
-                })),
+            server: try portServer(tls: tls, calls: table, logger: logger),
             configuration: .init(address: .hostname(node.config.rpcBindAddr.host, port: node.config.rpcBindAddr.port),
                                  serverName: "shale-rpc"),
             logger: logger)
+    }
+
+    /// The port's connections (`RPCPortChannel`): framed calls answered from
+    /// `calls`, HTTP/2 and HTTP/1.1 by the router.
+    static func portServer(tls: ClusterTLS, calls: RPCCallTable, logger: Logger) throws(NodeError) -> HTTPServerBuilder {
+        let sslContext: NIOSSLContext
+        do {
+            var configuration = tls.serverConfiguration
+            // A node's shutdown closes its framed connections: it waits at most this long for each
+            // caller's close_notify (NIO's default, 5 s, is what our callers made it wait).
+            configuration.shutdownTimeout = .seconds(1)
+            sslContext = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw .invalidRequest("cannot make the RPC port's TLS context: \(error)")
+        }
+        // Checked here rather than by BoringSSL's trust store so a refusal is logged and counted.
+        let verifyCaller: @Sendable ([NIOSSLCertificate]) -> NIOSSLVerificationResult = { certificates in
+            let result = tls.verifyCaller(certificates)
+            if case .failed = result {
+                logger.warning("refused RPC connection: its certificate is not one of this cluster's (another rpc_secret?)")
+                Counter(label: "shale_rpc_refused_total").increment()
+            }
+            return result
+        }
+        return HTTPServerBuilder { responder in
+            RPCPortChannel(sslContext: sslContext, verifyCaller: verifyCaller,
+                           http1: HTTP1Channel(responder: responder), http2: HTTP2Channel(responder: responder), calls: calls)
+        }
     }
 
     /// Parses a streamed call's shard query before `body` touches any data.
