@@ -7,6 +7,7 @@ measured phase (bench_cpu.py) and peak RSS per node.
   python3 Benchmarks/s3/bench_matrix.py --nodes 1 --seconds 10
   python3 Benchmarks/s3/bench_matrix.py --nodes 6 --seconds 10
   python3 Benchmarks/s3/bench_matrix.py --nodes 6 --seconds 10 --fresh   (a fresh cluster per load)
+  python3 Benchmarks/s3/bench_matrix.py --nodes 6 --fresh --only "GET 64 MiB"   (one load, for an A/B)
 """
 from __future__ import annotations
 
@@ -61,10 +62,14 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true",
                         help="a fresh cluster for each load, its peak RSS per node reported with the load (the issue's "
                              "'under any of these loads'); without it one cluster takes every load in turn")
+    parser.add_argument("--only", metavar="TEXT", help="only the loads whose name contains TEXT (e.g. 'GET 64 MiB')")
     args = parser.parse_args()
+    loads_chosen = [load for load in LOADS if args.only is None or args.only in load[0]]
+    if not loads_chosen:
+        parser.error(f"no load's name contains {args.only!r}: " + ", ".join(name for name, _ in LOADS))
     ips = [f"127.0.92.{i}" for i in range(1, args.nodes + 1)]
     zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
-    for loads in ([[load] for load in LOADS] if args.fresh else [LOADS]):
+    for loads in ([[load] for load in loads_chosen] if args.fresh else [loads_chosen]):
         with bench_cluster("shale-bench-matrix-", ips, log_level="warning") as (root, nodes):
             key = provision(nodes, zones, "matrix", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
             run_loads(nodes, key, loads, args.seconds, args.nodes, rss_per_load=args.fresh)

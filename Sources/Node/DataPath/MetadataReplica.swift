@@ -51,7 +51,7 @@ struct MetadataReplica: Sendable {
             return try await answerJSON(body, as: MetadataAcceptMessage.self) { message in
                 MetadataAcceptReply(accepted: try await store.accept(message.record, ballot: message.ballot))
             }
-        case .ping, .sync, .shardDelete, .shardCheck, .shardStat, .scrubStart, .scrubStatus, .shardPut, .shardGet:
+        case .ping, .sync, .shardDelete, .shardCheck, .shardStat, .scrubStart, .scrubStatus, .shardPut, .shardGet, .shardRead:
             return nil
         }
     }

@@ -146,6 +146,22 @@ final class RemoteShardSource: ShardSource, @unchecked Sendable {
     }
 }
 
+/// The chunks of a `shard-read` answer, all received: each checked against its CRC32C as it is taken.
+final class BufferedShardSource: ShardSource, @unchecked Sendable {
+    private var assembler = ChunkAssembler()
+
+    init(_ chunks: ByteBuffer) {
+        assembler.append(chunks)
+    }
+
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+        let done = try assembler.next(length: length) { (chunk, _) throws(StorageError) in
+            buffer.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: length)
+        }
+        if !done { throw .peer("shard-read answer ended early") }
+    }
+}
+
 /// A chunk that failed its CRC32C on this node's disk: logged and counted
 /// where it lies, so the operator sees which file and which chunk.
 enum CorruptionReport {

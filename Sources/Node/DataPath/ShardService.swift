@@ -73,6 +73,39 @@ extension ObjectService {
     }
 }
 
+extension ObjectService {
+    /// A `shard-read` call: the query's text in; out, `ShardWire.present`
+    /// and the chunks with their CRCs, or `ShardWire.missing` and what is
+    /// missing (a caller treats that as it treats a 404 of `shard-get`).
+    func answerShardRead(_ body: Data) throws(NodeError) -> Data {
+        guard let query = ShardQuery(text: String(decoding: body, as: UTF8.self)) else { throw .invalidRequest("malformed shard query") }
+        let reader: ShardFileReader
+        do { reader = try shards.reader(for: query.key) } catch {
+            if case .notFound = error { return Data([ShardWire.missing]) + Data("\(query.key)".utf8) }
+            throw .disk(error)
+        }
+        guard reader.format == query.format else { throw .invalidRequest("shard \(query.key) has another geometry") }
+        let length = ShardWire.length(of: reader.format, chunks: query.chunks)
+        guard length <= ShardWire.framedReadLimit else {
+            throw .invalidRequest("shard-read of \(length) bytes, above \(ShardWire.framedReadLimit): use shard-get")
+        }
+        var answer = Data(capacity: 1 + length)
+        answer.append(ShardWire.present)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.format.chunkSize, alignment: 64)
+        defer { buffer.deallocate() }
+        for chunk in query.chunks {
+            let read: (length: Int, crc: UInt32)
+            do { read = try reader.readChunk(chunk, into: buffer) } catch {
+                if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
+                throw .disk(error)
+            }
+            answer.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<read.length]))
+            withUnsafeBytes(of: read.crc.littleEndian) { answer.append(contentsOf: $0) }
+        }
+        return answer
+    }
+}
+
 /// Hands a reader to the response body's task (used by that task alone).
 final class ReaderBox: @unchecked Sendable {
     let reader: ShardFileReader

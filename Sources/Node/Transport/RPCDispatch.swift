@@ -37,6 +37,7 @@ extension RPCMethod {
             }
         case .shardGet:
             return .stream { query, _ in try objects.serveShard(query) }
+        case .shardRead: return .call { body, _ throws(NodeError) in try objects.answerShardRead(body) }
         }
     }
 }

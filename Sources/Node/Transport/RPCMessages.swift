@@ -127,6 +127,9 @@ enum RPCMethod: String, Sendable, CaseIterable {
     case shardPut = "shard-put"
     /// Streamed: the shard's chunks in the answer's body.
     case shardGet = "shard-get"
+    /// A few chunks of a shard in one framed answer (`ShardWire.framedReadLimit`
+    /// bytes at most): a range read's calls, without a stream's set-up.
+    case shardRead = "shard-read"
 
     static let pathPrefix = "/rpc/v1/"
     var path: String { Self.pathPrefix + rawValue }

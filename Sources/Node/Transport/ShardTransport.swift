@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Placement
 import Storage
 
@@ -25,6 +26,16 @@ struct RPCShardTransport: ShardTransport {
     func source(for key: ShardKey, format: ShardFileFormat, chunks: Range<Int>, on node: NodeID, at address: HostPort,
                 headTimeoutMillis: Int) async throws(NodeError) -> any ShardSource {
         let query = ShardQuery(key: key, format: format, chunks: chunks)
+        // A few chunks (a range read) come in one framed call when the peer speaks frames.
+        if let frames = client.frames, ShardWire.length(of: format, chunks: chunks) <= ShardWire.framedReadLimit,
+           let (answer, _) = try await frames.call(.shardRead, at: address, body: Data(query.text.utf8), expected: node,
+                                                   timeout: .milliseconds(Int64(headTimeoutMillis))) {
+            guard let first = answer.first else { throw .peer("\(address): an empty shard-read answer") }
+            guard first == ShardWire.present else {
+                throw .shardMissing(String(decoding: answer.dropFirst(), as: UTF8.self))
+            }
+            return BufferedShardSource(ByteBuffer(data: answer.dropFirst()))
+        }
         let response = try await client.stream(.shardGet, query: query.text, at: address, expected: node,
                                                body: nil, timeout: .milliseconds(Int64(headTimeoutMillis)))
         return RemoteShardSource(response: response)

@@ -8,6 +8,11 @@ import Storage
 /// on the wire is never taken for data.
 enum ShardWire {
     static let crcBytes = ShardFileFormat.crcBytes
+    /// The most a `shard-read` answers in one frame; more goes as a `shard-get` stream.
+    static let framedReadLimit = 1 << 20
+    /// A `shard-read` answer's first byte: the chunks follow, or the shard is not here.
+    static let present: UInt8 = 0
+    static let missing: UInt8 = 1
 
     /// Bytes on the wire for chunks `range` of a shard with `format`.
     static func length(of format: ShardFileFormat, chunks range: Range<Int>) -> Int {
