@@ -1,6 +1,9 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import HummingbirdHTTP2
 import Logging
@@ -205,6 +208,60 @@ import Testing
         }
         try await http.shutdown()
         frames.shutdown()
+    }
+
+    /// A port whose kernel accepts connections that nobody reads (a stopped
+    /// node): listens, never accepts. Its descriptor and port.
+    static func silentListener() throws -> (Int32, Int) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Bool in
+                bind(descriptor, raw, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, raw, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else { throw NodeError.invalidRequest("no silent listener") }
+        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// A peer that takes the connection but never answers the TLS handshake:
+    /// the call that makes the connection fails at its deadline; a call that
+    /// waits for a connection another call is making fails at its own
+    /// deadline, or at once when cancelled — never later.
+    @Test func aPeerThatNeverHandshakesFailsEachCallAtItsDeadline() async throws {
+        let (descriptor, port) = try Self.silentListener()
+        defer { close(descriptor) }
+        let (client, _) = try caller()
+        let address = HostPort(host: "127.0.0.1", port: port)
+        func outcome(_ timeout: TimeAmount) async -> String {
+            do {
+                _ = try await client.call(.ping, at: address, body: Data(), expected: nil, timeout: timeout)
+                return "answered"
+            } catch {
+                return "\(error)"
+            }
+        }
+        var started = ContinuousClock.now
+        let first = await outcome(.milliseconds(300))
+        // Its own deadline and the handshake's are the same moment: either may say so first.
+        #expect(first.contains("before the deadline"), "\(first)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // A long call makes the next connection; a short one joins it and leaves at its own deadline.
+        let long = Task { await outcome(.seconds(600)) }
+        try await Task.sleep(for: .milliseconds(200))
+        started = ContinuousClock.now
+        let short = await outcome(.milliseconds(300))
+        #expect(short.contains("no answer before the deadline"), "\(short)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        started = ContinuousClock.now
+        long.cancel()
+        let cancelled = await long.value
+        #expect(cancelled != "answered", "\(cancelled)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        client.shutdown()
     }
 
     /// A peer that restarts (its connections closed on shutdown) is reached

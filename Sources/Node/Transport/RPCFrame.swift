@@ -86,6 +86,7 @@ enum RPCFrameError: Error, Equatable, CustomStringConvertible {
     case tooLarge(Int)
     case deadlineExceeded
     case connectionClosed
+    case handshakeTimedOut
 
     var description: String {
         switch self {
@@ -93,6 +94,7 @@ enum RPCFrameError: Error, Equatable, CustomStringConvertible {
         case .tooLarge(let bytes): return "an RPC frame of \(bytes) bytes, above the \(RPCFrame.maxFrameBytes) allowed"
         case .deadlineExceeded: return "no answer before the deadline"
         case .connectionClosed: return "connection closed"
+        case .handshakeTimedOut: return "no TLS handshake before the deadline (the peer accepts connections but does not answer)"
         }
     }
 }

@@ -80,7 +80,17 @@ public final class RPCFrameClient: Sendable {
             connect(to: address, deadline: deadline).cascade(to: making)
         }
         if let pending {
-            return try await pending.get()
+            // Bounded by this caller's deadline (the connection may be another caller's, made for a
+            // longer one), and by its cancellation: a promise of its own, failed by either.
+            let waiting = pending.eventLoop.makePromise(of: RPCFrameConnection?.self)
+            pending.cascade(to: waiting)
+            let timer = pending.eventLoop.scheduleTask(deadline: deadline) { waiting.fail(RPCFrameError.deadlineExceeded) }
+            defer { timer.cancel() }
+            return try await withTaskCancellationHandler {
+                try await waiting.futureResult.get()
+            } onCancel: {
+                waiting.fail(CancellationError())
+            }
         }
         return slots.withLock { slots in
             if case .ready(let connection) = slots[address] { return connection }
@@ -91,6 +101,9 @@ public final class RPCFrameClient: Sendable {
     private func connect(to address: HostPort, deadline: NIODeadline) -> EventLoopFuture<RPCFrameConnection?> {
         let sslContext = self.sslContext
         let connectTimeout = max(deadline - .now(), .milliseconds(100))
+        // A peer that accepts the connection but never answers the handshake (a stopped process: its
+        // kernel still accepts) is given up at the same deadline, and the next call tries anew.
+        let handshakeDeadline = NIODeadline.now() + connectTimeout
         let made = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -103,7 +116,7 @@ public final class RPCFrameClient: Sendable {
             .connect(host: address.host, port: address.port)
             .flatMap { channel in
                 channel.eventLoop.flatSubmit {
-                    Self.negotiated(on: channel)
+                    Self.negotiated(on: channel, handshakeDeadline: handshakeDeadline)
                 }
             }
         made.whenComplete { [weak self] result in
@@ -127,10 +140,15 @@ public final class RPCFrameClient: Sendable {
     }
 
     /// After the handshake: frames when the server chose them, else `nil` (the connection closed).
-    private static func negotiated(on channel: any Channel) -> EventLoopFuture<RPCFrameConnection?> {
+    private static func negotiated(on channel: any Channel, handshakeDeadline: NIODeadline) -> EventLoopFuture<RPCFrameConnection?> {
         do {
             let operations = channel.pipeline.syncOperations
             let waiter = try operations.handler(type: TLSHandshakeWaiter.self)
+            let timer = channel.eventLoop.assumeIsolated().scheduleTask(deadline: handshakeDeadline) {
+                waiter.complete(.failure(RPCFrameError.handshakeTimedOut))
+                channel.close(promise: nil)
+            }
+            waiter.promise.futureResult.whenComplete { _ in timer.cancel() }
             return waiter.promise.futureResult.assumeIsolated().flatMapThrowing { (negotiatedProtocol: String?) -> RPCFrameConnection? in
                 guard negotiatedProtocol == RPCFrame.protocolName else {
                     channel.close(promise: nil)
@@ -265,7 +283,7 @@ final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
         self.promise = promise
     }
 
-    private func complete(_ result: Result<String?, any Error>) {
+    func complete(_ result: Result<String?, any Error>) {
         guard !done else { return }
         done = true
         promise.completeWith(result)
