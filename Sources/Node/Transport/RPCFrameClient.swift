@@ -122,17 +122,17 @@ public final class RPCFrameClient: Sendable {
         made.whenComplete { [weak self] result in
             self?.slots.withLock { slots in
                 switch result {
-                case .success(let connection?):
-                    slots[address] = .ready(connection)
-                    connection.channel.closeFuture.whenComplete { [weak self] _ in
-                        self?.slots.withLock { slots in
-                            if case .ready(let current) = slots[address], current === connection { slots[address] = nil }
-                        }
+                case .success(let connection?): slots[address] = .ready(connection)
+                case .success(nil): slots[address] = .plainHTTP(until: .now() + Self.plainHTTPMemory)
+                case .failure: slots[address] = nil
+                }
+            }
+            // Outside the lock: on a channel already closed, the callback runs at once, and takes it.
+            if case .success(let connection?) = result {
+                connection.channel.closeFuture.whenComplete { [weak self] _ in
+                    self?.slots.withLock { slots in
+                        if case .ready(let current) = slots[address], current === connection { slots[address] = nil }
                     }
-                case .success(nil):
-                    slots[address] = .plainHTTP(until: .now() + Self.plainHTTPMemory)
-                case .failure:
-                    slots[address] = nil
                 }
             }
         }
