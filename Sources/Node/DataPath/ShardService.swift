@@ -43,12 +43,7 @@ extension ObjectService {
     /// that fails its check on disk is logged and counted here and ends the
     /// stream, so the reader replaces this shard with parity.
     func serveShard(_ query: ShardQuery) throws -> Response {
-        let reader: ShardFileReader
-        do { reader = try shards.reader(for: query.key) } catch {
-            if case .notFound = error { throw NodeError.shardMissing("\(query.key)") }
-            throw error
-        }
-        guard reader.format == query.format else { throw NodeError.invalidRequest("shard \(query.key) has another geometry") }
+        let reader = try servedReader(for: query)
         let logger = self.logger
         let chunks = query.chunks
         let length = ShardWire.length(of: reader.format, chunks: chunks)
@@ -58,13 +53,8 @@ extension ObjectService {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.format.chunkSize, alignment: 64)
             defer { buffer.deallocate() }
             for chunk in chunks {
-                let read: (length: Int, crc: UInt32)
-                do { read = try reader.readChunk(chunk, into: buffer) } catch let error as StorageError {
-                    if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
-                    throw error
-                }
-                let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<read.length])
-                try await writer.write(ShardWire.frame(bytes, crc: read.crc))
+                let (bytes, crc) = try Self.servedChunk(chunk, of: reader, into: buffer, logger: logger)
+                try await writer.write(ShardWire.frame(bytes, crc: crc))
             }
             // The answer's end: without it the connection stays mid-response (and a graceful shutdown waits on it).
             try await writer.finish(nil)
@@ -74,35 +64,51 @@ extension ObjectService {
 }
 
 extension ObjectService {
-    /// A `shard-read` call: the query's text in; out, `ShardWire.present`
-    /// and the chunks with their CRCs, or `ShardWire.missing` and what is
-    /// missing (a caller treats that as it treats a 404 of `shard-get`).
+    /// A `shard-read` call: the query's text in; out, the chunks with their
+    /// CRCs, or word that the shard is not here (`ShardWire.readAnswer`).
     func answerShardRead(_ body: Data) throws(NodeError) -> Data {
         guard let query = ShardQuery(text: String(decoding: body, as: UTF8.self)) else { throw .invalidRequest("malformed shard query") }
         let reader: ShardFileReader
-        do { reader = try shards.reader(for: query.key) } catch {
-            if case .notFound = error { return Data([ShardWire.missing]) + Data("\(query.key)".utf8) }
-            throw .disk(error)
+        do { reader = try servedReader(for: query) } catch {
+            if case .shardMissing(let what) = error { return ShardWire.readAnswer(missing: what) }
+            throw error
         }
-        guard reader.format == query.format else { throw .invalidRequest("shard \(query.key) has another geometry") }
         let length = ShardWire.length(of: reader.format, chunks: query.chunks)
         guard length <= ShardWire.framedReadLimit else {
             throw .invalidRequest("shard-read of \(length) bytes, above \(ShardWire.framedReadLimit): use shard-get")
         }
-        var answer = Data(capacity: 1 + length)
-        answer.append(ShardWire.present)
+        var answer = ShardWire.readAnswer(capacity: length)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.format.chunkSize, alignment: 64)
         defer { buffer.deallocate() }
         for chunk in query.chunks {
-            let read: (length: Int, crc: UInt32)
-            do { read = try reader.readChunk(chunk, into: buffer) } catch {
-                if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
-                throw .disk(error)
-            }
-            answer.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<read.length]))
-            withUnsafeBytes(of: read.crc.littleEndian) { answer.append(contentsOf: $0) }
+            let (bytes, crc) = try Self.servedChunk(chunk, of: reader, into: buffer, logger: logger)
+            ShardWire.append(bytes, crc: crc, to: &answer)
         }
         return answer
+    }
+
+    /// The local shard a read asks for, with the geometry it names.
+    func servedReader(for query: ShardQuery) throws(NodeError) -> ShardFileReader {
+        let reader: ShardFileReader
+        do { reader = try shards.reader(for: query.key) } catch {
+            if case .notFound = error { throw .shardMissing("\(query.key)") }
+            throw .disk(error)
+        }
+        guard reader.format == query.format else { throw .invalidRequest("shard \(query.key) has another geometry") }
+        return reader
+    }
+
+    /// One chunk of a served shard and its CRC; a chunk that fails its check
+    /// on disk is logged and counted here, where it lies.
+    static func servedChunk(_ chunk: Int, of reader: ShardFileReader, into buffer: UnsafeMutableRawBufferPointer,
+                            logger: Logger) throws(NodeError) -> (UnsafeRawBufferPointer, UInt32) {
+        do {
+            let read = try reader.readChunk(chunk, into: buffer)
+            return (UnsafeRawBufferPointer(rebasing: buffer[0..<read.length]), read.crc)
+        } catch {
+            if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
+            throw .disk(error)
+        }
     }
 }
 

@@ -21,6 +21,7 @@ enum RPCFrame: Equatable {
     static let protocolName = "shale-rpc/1"
     /// The largest frame either side takes (as the HTTP route's bodies).
     static let maxFrameBytes = 64 << 20
+    /// Length, call id and kind.
     static let headerBytes = 4 + 4 + 1
 
     /// How a call ended, as the HTTP route said it by status.
@@ -46,8 +47,8 @@ enum RPCFrame: Equatable {
     /// A call's frame.
     static func call(id: UInt32, method: String, body: some Collection<UInt8>, allocator: ByteBufferAllocator) -> ByteBuffer {
         let name = Array(method.utf8.prefix(255))
-        var buffer = allocator.buffer(capacity: 4 + 4 + 1 + 1 + name.count + body.count)
-        buffer.writeInteger(UInt32(4 + 1 + 1 + name.count + body.count))
+        var buffer = allocator.buffer(capacity: headerBytes + 1 + name.count + body.count)
+        buffer.writeInteger(UInt32(headerBytes - 4 + 1 + name.count + body.count))
         buffer.writeInteger(id)
         buffer.writeInteger(callKind)
         buffer.writeInteger(UInt8(name.count))
@@ -59,7 +60,7 @@ enum RPCFrame: Equatable {
     /// An answer's frame.
     static func answer(id: UInt32, outcome: Outcome, body: some Collection<UInt8>, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: headerBytes + body.count)
-        buffer.writeInteger(UInt32(4 + 1 + body.count))
+        buffer.writeInteger(UInt32(headerBytes - 4 + body.count))
         buffer.writeInteger(id)
         buffer.writeInteger(outcome.rawValue)
         buffer.writeBytes(body)

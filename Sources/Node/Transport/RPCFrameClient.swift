@@ -64,37 +64,43 @@ public final class RPCFrameClient: Sendable {
 
     /// The connection to `address`: the open one, the one being made, or a new one.
     private func connection(to address: HostPort, deadline: NIODeadline) async throws -> RPCFrameConnection? {
-        // The connection is made outside the lock: its callbacks take the lock.
-        let (pending, making): (EventLoopFuture<RPCFrameConnection?>?, EventLoopPromise<RPCFrameConnection?>?) = slots.withLock { slots in
+        enum Found {
+            case open(RPCFrameConnection?)
+            case pending(EventLoopFuture<RPCFrameConnection?>, making: EventLoopPromise<RPCFrameConnection?>?)
+        }
+        let found: Found = slots.withLock { slots in
             switch slots[address] {
-            case .ready(let connection) where connection.channel.isActive: return (nil, nil)
-            case .connecting(let future): return (future, nil)
-            case .plainHTTP(let until) where until > .now(): return (nil, nil)
+            case .ready(let connection) where connection.channel.isActive: return .open(connection)
+            case .plainHTTP(let until) where until > .now(): return .open(nil)
+            case .connecting(let future): return .pending(future, making: nil)
             default:
                 let promise = group.any().makePromise(of: RPCFrameConnection?.self)
                 slots[address] = .connecting(promise.futureResult)
-                return (promise.futureResult, promise)
+                return .pending(promise.futureResult, making: promise)
             }
         }
-        if let making {
-            connect(to: address, deadline: deadline).cascade(to: making)
+        switch found {
+        case .open(let connection):
+            return connection
+        case .pending(let pending, let making):
+            // The connection is made outside the lock: its callbacks take the lock.
+            if let making { connect(to: address, deadline: deadline).cascade(to: making) }
+            return try await Self.wait(for: pending, until: deadline)
         }
-        if let pending {
-            // Bounded by this caller's deadline (the connection may be another caller's, made for a
-            // longer one), and by its cancellation: a promise of its own, failed by either.
-            let waiting = pending.eventLoop.makePromise(of: RPCFrameConnection?.self)
-            pending.cascade(to: waiting)
-            let timer = pending.eventLoop.scheduleTask(deadline: deadline) { waiting.fail(RPCFrameError.deadlineExceeded) }
-            defer { timer.cancel() }
-            return try await withTaskCancellationHandler {
-                try await waiting.futureResult.get()
-            } onCancel: {
-                waiting.fail(CancellationError())
-            }
-        }
-        return slots.withLock { slots in
-            if case .ready(let connection) = slots[address] { return connection }
-            return nil
+    }
+
+    /// Waits for a connection being made, until this caller's deadline (the
+    /// connection may be another caller's, made for a longer one) or its
+    /// cancellation: a promise of its own, failed by either.
+    private static func wait(for pending: EventLoopFuture<RPCFrameConnection?>, until deadline: NIODeadline) async throws -> RPCFrameConnection? {
+        let waiting = pending.eventLoop.makePromise(of: RPCFrameConnection?.self)
+        pending.cascade(to: waiting)
+        let timer = pending.eventLoop.scheduleTask(deadline: deadline) { waiting.fail(RPCFrameError.deadlineExceeded) }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await waiting.futureResult.get()
+        } onCancel: {
+            waiting.fail(CancellationError())
         }
     }
 

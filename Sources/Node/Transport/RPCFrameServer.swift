@@ -90,19 +90,32 @@ struct RPCPortChannel: ServerChildChannel {
 
 /// The JSON calls a node answers, by method (built from the one dispatch table).
 struct RPCCallTable: Sendable {
-    let handlers: [RPCMethod: @Sendable (Data, NodeID) async throws(NodeError) -> Data]
+    typealias Handler = @Sendable (Data, NodeID) async throws(NodeError) -> Data
+    private let handlers: [RPCMethod: (answer: Handler, requests: Counter)]
+
+    /// Each method's request counter is made here, once, not per call.
+    init(handlers: [RPCMethod: Handler]) {
+        self.handlers = Dictionary(uniqueKeysWithValues: handlers.map { method, answer in (method, (answer, method.requestCounter())) })
+    }
 
     /// Runs `method`'s handler; the outcome and body the HTTP route would give.
     func answer(_ name: String, body: Data, caller: NodeID) async -> (RPCFrame.Outcome, Data) {
         guard let method = RPCMethod(rawValue: name), let handler = handlers[method] else {
             return (.unknownMethod, Data("no such RPC method".utf8))
         }
-        Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
+        handler.requests.increment()
         do {
-            return (.answered, try await handler(body, caller))
+            return (.answered, try await handler.answer(body, caller))
         } catch {
             return (.refused, Data("\(error)".utf8))
         }
+    }
+}
+
+extension RPCMethod {
+    /// `shale_rpc_requests_total` for this method.
+    func requestCounter() -> Counter {
+        Counter(label: "shale_rpc_requests_total", dimensions: [("method", rawValue)])
     }
 }
 
@@ -181,11 +194,7 @@ final class RPCFrameServerHandler: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        active = false
-        context.fireChannelInactive()
-    }
-
+    /// After this (the connection closed), answers that finish are dropped.
     func handlerRemoved(context: ChannelHandlerContext) {
         active = false
     }

@@ -22,8 +22,9 @@ extension ConnectionContext {
 
 /// The RPC endpoint (3901) over mutual TLS 1.3 (see `ClusterTLS`): JSON
 /// calls as frames (`RPCFrame`) or, for callers of earlier builds, as POST
-/// /rpc/v1/<method> over HTTP/2; shard streams over HTTP/1.1. A client without this cluster's certificate does not get
-/// past the handshake: no peer list, no state, not even an HTTP answer.
+/// /rpc/v1/<method> over HTTP/2; shard streams over HTTP/1.1. A client
+/// without this cluster's certificate does not get past the handshake: no
+/// peer list, no state, not even an HTTP answer.
 public enum RPCServer {
     static let maxRequestBytes = 64 << 20
     /// An answer names its node, so a caller that reached another node than
@@ -32,14 +33,15 @@ public enum RPCServer {
 
     public static func application(node: ClusterNode, objects: ObjectService, tls: ClusterTLS, logger: Logger) throws -> some ApplicationProtocol {
         let router = Router(context: ConnectionContext.self)
-        var calls: [RPCMethod: @Sendable (Data, NodeID) async throws(NodeError) -> Data] = [:]
+        var calls: [RPCMethod: RPCCallTable.Handler] = [:]
         for method in RPCMethod.allCases {
             switch RPCMethod.handler(method, node: node, objects: objects) {
             case .call(let answer):
                 calls[method] = answer
             case .stream(let answer):
+                let requests = method.requestCounter()
                 router.post(RouterPath(method.path)) { request, _ -> Response in
-                    Counter(label: "shale_rpc_requests_total", dimensions: [("method", method.rawValue)]).increment()
+                    requests.increment()
                     return try await streamed(request, node: node) { query in try await answer(query, request) }
                 }
             }

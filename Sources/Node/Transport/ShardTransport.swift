@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import Placement
 import Storage
 
@@ -30,11 +29,7 @@ struct RPCShardTransport: ShardTransport {
         if let frames = client.frames, ShardWire.length(of: format, chunks: chunks) <= ShardWire.framedReadLimit,
            let (answer, _) = try await frames.call(.shardRead, at: address, body: Data(query.text.utf8), expected: node,
                                                    timeout: .milliseconds(Int64(headTimeoutMillis))) {
-            guard let first = answer.first else { throw .peer("\(address): an empty shard-read answer") }
-            guard first == ShardWire.present else {
-                throw .shardMissing(String(decoding: answer.dropFirst(), as: UTF8.self))
-            }
-            return BufferedShardSource(ByteBuffer(data: answer.dropFirst()))
+            return BufferedShardSource(try ShardWire.chunks(ofReadAnswer: answer))
         }
         let response = try await client.stream(.shardGet, query: query.text, at: address, expected: node,
                                                body: nil, timeout: .milliseconds(Int64(headTimeoutMillis)))

@@ -1,4 +1,5 @@
 import Erasure
+import Foundation
 import NIOCore
 import Storage
 
@@ -17,6 +18,31 @@ enum ShardWire {
     /// Bytes on the wire for chunks `range` of a shard with `format`.
     static func length(of format: ShardFileFormat, chunks range: Range<Int>) -> Int {
         range.reduce(0) { $0 + format.length(ofChunk: $1) + crcBytes }
+    }
+
+    /// A `shard-read` answer to fill with `append`: `capacity` bytes of chunks and CRCs to come.
+    static func readAnswer(capacity: Int) -> Data {
+        var answer = Data(capacity: 1 + capacity)
+        answer.append(present)
+        return answer
+    }
+
+    /// A `shard-read` answer saying the shard (`what`) is not on the node.
+    static func readAnswer(missing what: String) -> Data {
+        Data([missing]) + Data(what.utf8)
+    }
+
+    /// One chunk and its CRC at the end of a `shard-read` answer.
+    static func append(_ chunk: UnsafeRawBufferPointer, crc: UInt32, to answer: inout Data) {
+        answer.append(contentsOf: chunk)
+        withUnsafeBytes(of: crc.littleEndian) { answer.append(contentsOf: $0) }
+    }
+
+    /// A `shard-read` answer's chunks and CRCs; a shard not on the node is `shardMissing`, as a `shard-get` 404 is.
+    static func chunks(ofReadAnswer answer: Data) throws(NodeError) -> ByteBuffer {
+        guard let first = answer.first else { throw .peer("an empty shard-read answer") }
+        guard first == present else { throw .shardMissing(String(decoding: answer.dropFirst(), as: UTF8.self)) }
+        return ByteBuffer(data: answer.dropFirst())
     }
 
     /// One chunk and its CRC as a buffer to send.
