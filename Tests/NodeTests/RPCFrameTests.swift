@@ -164,6 +164,12 @@ import Testing
         client.shutdown()
     }
 
+    /// What tells a call that ended at its deadline (300 ms) or on cancellation
+    /// from one that hung (its 600 s deadline, or never): not a speed bound.
+    /// On CI's two shared cores a 300 ms call was seen to take 12.5 s, its
+    /// resumption waiting for the cooperative pool that other suites' work held.
+    static let notAHang: Duration = .seconds(120)
+
     /// A call whose answer does not come ends at its deadline, a cancelled one
     /// at once; the connection goes on serving other calls.
     @Test func aStalledCallEndsAtItsDeadlineOrWhenCancelled() async throws {
@@ -177,13 +183,13 @@ import Testing
             } catch {
                 #expect("\(error)".contains("no answer before the deadline"), "\(error)")
             }
-            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(ContinuousClock.now - started < Self.notAHang)
             let waiting = Task { try await client.call(.metadataGet, at: address, body: Data(), expected: nil, timeout: .seconds(600)) }
             try await Task.sleep(for: .milliseconds(200))
             let cancelledAt = ContinuousClock.now
             waiting.cancel()
             if case .success = await waiting.result { Issue.record("a cancelled call was answered") }
-            #expect(ContinuousClock.now - cancelledAt < .seconds(30))
+            #expect(ContinuousClock.now - cancelledAt < Self.notAHang)
             let answer = try await client.call(.ping, at: address, body: Data("after".utf8), expected: server.id, timeout: .seconds(10))
             #expect(answer.map { String(decoding: $0.0, as: UTF8.self).hasSuffix(":after") } == true)
         }
@@ -248,19 +254,19 @@ import Testing
         let first = await outcome(.milliseconds(300))
         // Its own deadline and the handshake's are the same moment: either may say so first.
         #expect(first.contains("before the deadline"), "\(first)")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < Self.notAHang)
         // A long call makes the next connection; a short one joins it and leaves at its own deadline.
         let long = Task { await outcome(.seconds(600)) }
         try await Task.sleep(for: .milliseconds(200))
         started = ContinuousClock.now
         let short = await outcome(.milliseconds(300))
         #expect(short.contains("no answer before the deadline"), "\(short)")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < Self.notAHang)
         started = ContinuousClock.now
         long.cancel()
         let cancelled = await long.value
         #expect(cancelled != "answered", "\(cancelled)")
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < Self.notAHang)
         client.shutdown()
     }
 
