@@ -6,7 +6,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 log_dir=$(mktemp -d)
-trap 'rm -rf "$log_dir"' EXIT
+# The Swift stages' temporary files (the tests' node folders, SwiftPM's own) go
+# here and are removed at the end: the tests do not remove theirs, and a
+# machine that runs them often filled /tmp with thousands of them.
+swift_tmp=$(mktemp -d)
+trap 'rm -rf "$log_dir" "$swift_tmp"' EXIT
 status=0
 
 run() {
@@ -26,10 +30,10 @@ run imports python3 scripts/check-imports.py
 # in the same build folder: only the package's own targets are rebuilt when
 # the trait changes (about 30 s), where a folder of its own rebuilt every
 # dependency (BoringSSL, NIO, …) for minutes.
-run pure-swift swift test --disable-default-traits --disable-xctest
+TMPDIR=$swift_tmp run pure-swift swift test --disable-default-traits --disable-xctest
 # The default package (ISA-L). SwiftPM checks that each import is a declared dependency.
-run build swift build --build-tests --explicit-target-dependency-import-check error
-run unit swift test --skip-build --disable-xctest
+TMPDIR=$swift_tmp run build swift build --build-tests --explicit-target-dependency-import-check error
+TMPDIR=$swift_tmp run unit swift test --skip-build --disable-xctest
 # Real nodes on 127.0.N.x, driven through the CLI, the admin API and S3 clients.
 SHALE_BIN="$PWD/.build/debug/shale" run integration python3 -m pytest Tests/integration -q -p no:cacheprovider
 
