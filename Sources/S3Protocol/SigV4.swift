@@ -24,15 +24,22 @@ public enum SigV4 {
 
         public init(header: String) throws(SigV4Error) {
             guard header.hasPrefix(algorithm + " ") else { throw .unsupportedAlgorithm }
-            var fields: [String: String] = [:]
-            for part in header.dropFirst(algorithm.count + 1).split(separator: ",") {
-                let trimmed = part.trimmingCharacters(in: " ")
-                guard let eq = trimmed.firstIndex(of: "=") else { throw .malformedAuthorization }
-                fields[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
+            // On UTF-8 bytes: with Foundation's trimming and a dictionary this was 4% of a small GET.
+            var credential: String?, signed: String?, signature: String?
+            let space = UInt8(ascii: " ")
+            for part in header.utf8.dropFirst(algorithm.utf8.count + 1).split(separator: UInt8(ascii: ",")) {
+                var field = part.drop { $0 == space }
+                while field.last == space { field = field.dropLast() }
+                guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else { throw .malformedAuthorization }
+                let value = String(Substring(field[field.index(after: eq)...]))
+                switch Substring(field[..<eq]) {
+                case "Credential": credential = value
+                case "SignedHeaders": signed = value
+                case "Signature": signature = value
+                default: continue
+                }
             }
-            guard let credential = fields["Credential"], let signed = fields["SignedHeaders"], let signature = fields["Signature"] else {
-                throw .malformedAuthorization
-            }
+            guard let credential, let signed, let signature else { throw .malformedAuthorization }
             let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             guard scope.count == 5, scope[4] == "aws4_request", !scope[0].isEmpty, scope[1].count == 8 else { throw .malformedCredential }
             accessKey = scope[0]
@@ -80,13 +87,21 @@ public enum SigV4 {
         [algorithm, amzDate, scope, Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8)))].joined(separator: "\n")
     }
 
+    /// The key a day's signatures in one scope are made with: four HMACs
+    /// chained from the secret, the same for every request of that day, so
+    /// derived once (`derivedKeys`) — they were 2.6% of a one-node small PUT.
     public static func signingKey(secret: String, date: String, region: String, service: String) -> SymmetricKey {
+        let name = DerivedSigningKeys.Name(secret: secret, date: date, region: region, service: service)
+        if let known = derivedKeys.key(for: name) { return known }
         var key = SymmetricKey(data: Array(("AWS4" + secret).utf8))
         for part in [date, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
+        derivedKeys.remember(key, for: name)
         return key
     }
+
+    static let derivedKeys = DerivedSigningKeys(capacity: 1024)
 
     public static func signature(secret: String, authorization: Authorization, amzDate: String, canonicalRequest: String) -> String {
         let key = signingKey(secret: secret, date: authorization.date, region: authorization.region, service: authorization.service)

@@ -84,6 +84,22 @@ import Testing
         #expect(throws: SigV4Error.self) { try SigV4.Authorization(header: header) }
     }
 
+    /// The header's fields in any order, spaced or not, unknown ones skipped;
+    /// a part without '=' refused.
+    @Test func authorizationFieldsParseWhateverTheSpacing() throws {
+        let signature = String(repeating: "ab", count: 32)
+        for header in ["AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request,SignedHeaders=Host;x-amz-date,Signature=\(signature)",
+                       "AWS4-HMAC-SHA256   Signature=\(signature) ,  Other=x,SignedHeaders=host;X-Amz-Date  , Credential=AK/20130524/us-east-1/s3/aws4_request  "] {
+            let parsed = try SigV4.Authorization(header: header)
+            #expect(parsed.accessKey == "AK" && parsed.date == "20130524" && parsed.region == "us-east-1" && parsed.service == "s3")
+            #expect(parsed.signedHeaders == ["host", "x-amz-date"])
+            #expect(parsed.signature == signature)
+        }
+        #expect(throws: SigV4Error.malformedAuthorization) {
+            try SigV4.Authorization(header: "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=\(signature),junk")
+        }
+    }
+
     @Test func encodingAndDates() {
         #expect(SigV4.uriEncode("a b/c~d*é", keepSlash: true) == "a%20b/c~d%2A%C3%A9")
         #expect(SigV4.uriEncode("a/b", keepSlash: false) == "a%2Fb")

@@ -97,7 +97,7 @@ struct MetadataClient: ObjectTables {
             func ask(_ keys: [MetadataKey]) async throws -> MetadataGetReply {
                 var message = MetadataGetMessage(bucketID: keys[0].bucketID, key: keys[0].key)
                 if keys.count > 1 { message.keys = keys }
-                let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder().encode(message))
+                let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder.rows().encode(message))
                 return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
             }
             let reply = try await ask(keys)
@@ -147,7 +147,7 @@ struct MetadataClient: ObjectTables {
 
     /// Merges `records` into each reachable replica of `nodes`; returns those that acknowledged.
     func push(_ records: [ObjectRecord], to nodes: [NodeID], routing: ClusterNode.Routing) async -> [NodeID: Bool] {
-        let body = (try? JSONEncoder().encode(MetadataMergeMessage(records: records))) ?? Data()
+        let body = (try? JSONEncoder.rows().encode(MetadataMergeMessage(records: records))) ?? Data()
         return await each(nodes, routing: routing) { node, address in
             if let address { _ = try await transport.call(.metadataMerge, to: node, at: address, body: body) } else { try await store.merge(records) }
             return true
@@ -190,7 +190,7 @@ struct MetadataClient: ObjectTables {
             mine.insert(record.stamp)
             let current = record
             let json: Data
-            do { json = try JSONEncoder().encode(record) } catch { throw .internalError("cannot encode a row: \(error)") }
+            do { json = try JSONEncoder.rows().encode(record) } catch { throw .internalError("cannot encode a row: \(error)") }
             let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [merges] node, address in
                 if let address { return try await merges.call(json, to: node, at: address) }
                 return try await store.mergeReporting(encoded: [(current, json)])[0]
@@ -236,7 +236,7 @@ struct MetadataClient: ObjectTables {
             let held = previous[node] ?? nil
             if let address {
                 let message = MetadataMergeMessage(records: [], reverts: [MergeRevert(table: record.bucketID, key: record.key, stamp: record.stamp, previous: held)])
-                _ = try await transport.call(.metadataMerge, to: node, at: address, body: try JSONEncoder().encode(message))
+                _ = try await transport.call(.metadataMerge, to: node, at: address, body: try JSONEncoder.rows().encode(message))
             } else {
                 _ = try await store.revert(bucket: record.bucketID, key: record.key, stamp: record.stamp, to: held)
             }
@@ -330,7 +330,7 @@ struct MetadataClient: ObjectTables {
                 try? await Task.sleep(nanoseconds: pause * 1_000_000)
             }
             let ballot = nextBallot(seen)
-            let prepareBody = (try? JSONEncoder().encode(MetadataPrepareMessage(bucketID: table, key: key, ballot: ballot))) ?? Data()
+            let prepareBody = (try? JSONEncoder.rows().encode(MetadataPrepareMessage(bucketID: table, key: key, ballot: ballot))) ?? Data()
             let answers: [NodeID: MetadataPrepareReply] = await each(replicas.current, routing: routing) { node, address in
                 if let address {
                     let data = try await transport.call(.metadataPrepare, to: node, at: address, body: prepareBody)
@@ -369,7 +369,7 @@ struct MetadataClient: ObjectTables {
             if !keepDecidedStamp { record.stamp = ballot }
             let proposal = record
             proposed = (proposal, replaced)
-            let acceptBody = (try? JSONEncoder().encode(MetadataAcceptMessage(record: proposal, ballot: ballot))) ?? Data()
+            let acceptBody = (try? JSONEncoder.rows().encode(MetadataAcceptMessage(record: proposal, ballot: ballot))) ?? Data()
             let accepted: [NodeID: Bool] = await each(replicas.current, routing: routing) { node, address in
                 if let address {
                     let data = try await transport.call(.metadataAccept, to: node, at: address, body: acceptBody)
@@ -434,7 +434,7 @@ struct MetadataClient: ObjectTables {
         -> [NodeID: [ObjectRecord]]
     {
         let replicas = try replicas(of: bucket, routing: routing)
-        let body = (try? JSONEncoder().encode(message)) ?? Data()
+        let body = (try? JSONEncoder.rows().encode(message)) ?? Data()
         let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
             if let address {
                 let data = try await transport.call(.metadataList, to: node, at: address, body: body)

@@ -63,7 +63,7 @@ func answerJSON<Message: Decodable, Reply: Encodable>(_ body: Data, as _: Messag
                                                       _ run: (Message) async throws -> Reply) async throws(NodeError) -> Data {
     do {
         let message = try JSONDecoder().decode(Message.self, from: body)
-        return try JSONEncoder().encode(try await run(message))
+        return try JSONEncoder.rows().encode(try await run(message))
     } catch let error as NodeError {
         throw error
     } catch let error as StorageError {
@@ -78,5 +78,5 @@ struct EmptyReply: Codable, Sendable {}
 
 /// A call's answer as JSON.
 func encodeReply<Reply: Encodable>(_ reply: Reply) throws(NodeError) -> Data {
-    do { return try JSONEncoder().encode(reply) } catch { throw .invalidRequest("cannot encode the answer: \(error)") }
+    do { return try JSONEncoder.rows().encode(reply) } catch { throw .invalidRequest("cannot encode the answer: \(error)") }
 }
