@@ -230,13 +230,17 @@ public final class MetadataStore: Sendable {
 
     /// Several rows in one read transaction, in the order asked (nil: no row).
     public func get(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [ObjectRecord?] {
-        let rows: [Data?]
+        try await rows(keys).map { (data: Data?) throws(StorageError) -> ObjectRecord? in try data.map(Self.decode) }
+    }
+
+    /// `get` without decoding: each row's JSON as stored (as `ObjectRecord`'s
+    /// Codable writes it), for a replica that sends rows on to a reader.
+    public func rows(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Data?] {
         do {
-            rows = try await pool.read { db in
+            return try await pool.read { db in
                 try keys.map { bucket, key in try Self.rowData(db, bucket: bucket, key: key) }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
-        return try rows.map { (data: Data?) throws(StorageError) -> ObjectRecord? in try data.map(Self.decode) }
     }
 
     /// Rows of `bucket` after `after` in key order (tombstones included: the

@@ -314,6 +314,52 @@ struct SimulatedMetadataCluster {
         #expect(try JSONDecoder().decode(MetadataMergeMessage.self, from: MetadataMergeMessage.reporting(encoded: [])).records.isEmpty)
     }
 
+    /// A replica finds each row of such a message as the writer's bytes
+    /// (strings holding brackets, commas, quotes and backslashes included),
+    /// and finds none in any other body; merged through the replica's
+    /// answer, the rows are stored and their outcomes reported.
+    @Test func aReplicaTakesEachRowAsEncoded() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let records = [sim.record("a],{\"[x\\", millis: 1), sim.record("b/c", millis: 2, tombstone: true), sim.record("d", millis: 3)]
+        let rows = try records.map { try JSONEncoder().encode($0) }
+        let body = MetadataMergeMessage.reporting(encoded: rows)
+        #expect(MetadataMergeMessage.reportedRows(in: body)?.map { Data($0) } == rows)
+        for other in [Data(), try JSONEncoder().encode(MetadataMergeMessage(records: records)), body.dropLast(), body + Data(" ".utf8),
+                      MetadataMergeMessage.reporting(encoded: [])] {
+            #expect(MetadataMergeMessage.reportedRows(in: other) == nil)
+        }
+        let store = sim.stores[sim.ids[0]]!
+        let answer = try await MetadataReplica(store: store).answer(.metadataMerge, body: body)
+        let outcomes = try JSONDecoder().decode(MetadataMergeReply.self, from: try #require(answer)).outcomes
+        #expect(outcomes == records.map { _ in MergeOutcome(stored: true, held: nil) })
+        for record in records { #expect(try await store.get(bucket: record.bucketID, key: record.key) == record) }
+        await #expect(throws: NodeError.self) {
+            _ = try await MetadataReplica(store: store).answer(.metadataMerge, body: MetadataMergeMessage.reporting(encoded: [Data("{}".utf8)]))
+        }
+    }
+
+    /// A replica answers reads with its rows as stored, joined into the
+    /// reply `JSONEncoder` would have written: one key, or several (missing
+    /// ones null).
+    @Test func readRepliesCarryRowsAsStored() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let records = [sim.record("a/b", millis: 1), sim.record("t", millis: 2, tombstone: true)]
+        let rows = try records.map { try JSONEncoder.rows().encode($0) }
+        let single = try JSONDecoder().decode(MetadataGetReply.self, from: MetadataGetReply.encoded(rows: [rows[0]], batch: false))
+        #expect(single.record == records[0] && single.records == nil)
+        let absent = try JSONDecoder().decode(MetadataGetReply.self, from: MetadataGetReply.encoded(rows: [nil], batch: false))
+        #expect(absent.record == nil && absent.records == nil)
+        let batch = try JSONDecoder().decode(MetadataGetReply.self, from: MetadataGetReply.encoded(rows: [rows[0], nil, rows[1]], batch: true))
+        #expect(batch.record == records[0] && batch.records == [records[0], nil, records[1]])
+        let store = sim.stores[sim.ids[0]]!
+        try await store.merge(records)
+        let message = MetadataGetMessage(bucketID: records[0].bucketID, key: "a/b",
+                                         keys: ["a/b", "none", "t"].map { MetadataKey(bucketID: records[0].bucketID, key: $0) })
+        let answer = try await MetadataReplica(store: store).answer(.metadataGet, body: try JSONEncoder().encode(message))
+        let read = try JSONDecoder().decode(MetadataGetReply.self, from: try #require(answer))
+        #expect(read.record == records[0] && read.records == [records[0], nil, records[1]])
+    }
+
     @Test func anOverwriteIsOneRoundOfMergesAndReportsTheRowReplaced() async throws {
         let sim = try SimulatedMetadataCluster()
         let coordinator = sim.ids.first { !sim.replicas.contains($0) }!

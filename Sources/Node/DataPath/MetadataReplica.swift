@@ -12,6 +12,7 @@ struct MetadataReplica: Sendable {
     func answer(_ method: RPCMethod, body: Data) async throws(NodeError) -> Data? {
         switch method {
         case .metadataMerge:
+            if let rows = MetadataMergeMessage.reportedRows(in: body) { return try await mergeAsReceived(rows) }
             return try await answerJSON(body, as: MetadataMergeMessage.self) { message in
                 for revert in message.reverts ?? [] {
                     _ = try await store.revert(bucket: revert.table, key: revert.key, stamp: revert.stamp, to: revert.previous)
@@ -23,13 +24,14 @@ struct MetadataReplica: Sendable {
                 return MetadataMergeReply(outcomes: try await store.mergeReporting(message.records))
             }
         case .metadataGet:
-            return try await answerJSON(body, as: MetadataGetMessage.self) { message in
-                guard let keys = message.keys, keys.count <= 1000 else {
-                    return MetadataGetReply(record: try await store.get(bucket: message.bucketID, key: message.key))
-                }
-                let records = try await store.get(keys.map { ($0.bucketID, $0.key) })
-                return MetadataGetReply(record: records.first ?? nil, records: records)
+            // Rows go out as stored: a read decodes them once, at the caller.
+            let message: MetadataGetMessage
+            do { message = try JSONDecoder().decode(MetadataGetMessage.self, from: body) } catch {
+                throw .invalidRequest("malformed call: \(error)")
             }
+            let batch = message.keys.map { $0.count <= 1000 } ?? false
+            let keys = batch ? message.keys!.map { ($0.bucketID, $0.key) } : [(message.bucketID, message.key)]
+            do { return MetadataGetReply.encoded(rows: try await store.rows(keys), batch: batch) } catch { throw .disk(error) }
         case .metadataList:
             return try await answerJSON(body, as: MetadataListMessage.self) { message in
                 let limit = min(max(message.limit, 1), 1000)
@@ -54,6 +56,23 @@ struct MetadataReplica: Sendable {
         case .ping, .sync, .shardDelete, .shardCheck, .shardStat, .scrubStart, .scrubStatus, .shardPut, .shardGet, .shardRead:
             return nil
         }
+    }
+}
+
+extension MetadataReplica {
+    /// A reporting merge of rows as the writer encoded them: each decoded
+    /// (its key and stamp decide the merge) and stored as received.
+    func mergeAsReceived(_ rows: [Data]) async throws(NodeError) -> Data {
+        let decoder = JSONDecoder()
+        let records: [(record: ObjectRecord, json: Data)]
+        do {
+            records = try rows.map { (try decoder.decode(ObjectRecord.self, from: $0), $0) }
+        } catch {
+            throw .invalidRequest("malformed call: \(error)")
+        }
+        let outcomes: [MergeOutcome]
+        do { outcomes = try await store.mergeReporting(encoded: records) } catch { throw .disk(error) }
+        return try encodeReply(MetadataMergeReply(outcomes: outcomes))
     }
 }
 
