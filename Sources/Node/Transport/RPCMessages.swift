@@ -68,14 +68,17 @@ extension MetadataMergeMessage {
     /// replica decodes as a whole.
     static func reportedRows(in body: Data) -> [Data]? {
         guard body.starts(with: reportingPrefix) else { return nil }
-        var rows: [Data] = []
-        var start = body.startIndex + reportingPrefix.count
-        var index = start, depth = 0, inString = false, escaped = false
-        while index < body.endIndex {
-            let byte = body[index]
-            if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-            } else {
+        // Offsets found on the raw bytes: Data's subscript, byte by byte, cost more than the encoding saved.
+        let bounds: [Range<Int>]? = body.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Range<Int>]? in
+            var bounds: [Range<Int>] = []
+            var start = reportingPrefix.count
+            var depth = 0, inString = false, escaped = false
+            for index in start..<bytes.count {
+                let byte = bytes[index]
+                if inString {
+                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                    continue
+                }
                 switch byte {
                 case UInt8(ascii: "\""): inString = true
                 case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
@@ -86,18 +89,19 @@ extension MetadataMergeMessage {
                     }
                     // At the array's level: a row ends.
                     guard byte != UInt8(ascii: "}"), index > start else { return nil }
-                    rows.append(body[start..<index])
-                    start = body.index(after: index)
+                    bounds.append(start..<index)
+                    start = index + 1
                     if byte == UInt8(ascii: "]") {
                         // Only the object's closing brace may follow the array.
-                        return body[start...].elementsEqual([UInt8(ascii: "}")]) ? rows : nil
+                        return start == bytes.count - 1 && bytes[start] == UInt8(ascii: "}") ? bounds : nil
                     }
                 default: break
                 }
             }
-            index = body.index(after: index)
+            return nil
         }
-        return nil
+        let base = body.startIndex
+        return bounds?.map { body[(base + $0.lowerBound)..<(base + $0.upperBound)] }
     }
 }
 struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
