@@ -67,10 +67,18 @@ public struct ClusterState: Codable, Sendable, Equatable {
         return byName
     }
 
+    /// The live bucket of that name (of two made at once, the first, as
+    /// `liveBuckets` chooses), found without building that whole map: every
+    /// S3 request asks.
     public func bucket(named name: String) throws(ClusterError) -> BucketRecord {
         let parsed = try BucketName(validating: name)
-        guard let record = liveBuckets[parsed] else { throw .noSuchBucket(name) }
-        return record
+        var found: BucketRecord?
+        for entry in buckets.entries.values where !entry.value.deleted && entry.value.name == parsed {
+            if let existing = found, (existing.createdMillis, existing.id) < (entry.value.createdMillis, entry.value.id) { continue }
+            found = entry.value
+        }
+        guard let found else { throw .noSuchBucket(name) }
+        return found
     }
 
     public mutating func createBucket(name: String, id: BucketID, createdMillis: UInt64, stamp: Stamp) throws(ClusterError) -> BucketRecord {

@@ -11,9 +11,13 @@ public protocol PrefixedHexID: Hashable, Comparable, Sendable, Codable, CustomSt
 }
 
 extension PrefixedHexID {
+    /// On UTF-8 bytes: ids are ASCII, and Character properties made this
+    /// check (three per S3 request) 3% of a small GET.
     public init?(_ text: String) {
-        guard text.count == Self.prefix.count + Self.hexDigits, text.hasPrefix(Self.prefix),
-              text.dropFirst(Self.prefix.count).allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        let utf8 = text.utf8, prefix = Self.prefix.utf8
+        guard utf8.count == prefix.count + Self.hexDigits, utf8.starts(with: prefix),
+              utf8.dropFirst(prefix.count).allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                                                          || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }) else { return nil }
         self.init(validated: text)
     }
 

@@ -43,15 +43,21 @@ public struct BucketName: Hashable, Comparable, Sendable, Codable, CustomStringC
     public static let lengthLimits = 3...63
     public let rawValue: String
 
+    /// Checked on UTF-8 bytes (every allowed character is ASCII): with
+    /// Character properties this was a visible part of every S3 request.
     public init(validating text: String) throws(ClusterError) {
-        guard Self.lengthLimits.contains(text.count) else {
+        func isLetterOrDigit(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        let utf8 = text.utf8
+        let allowed = utf8.allSatisfy { isLetterOrDigit($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+        guard Self.lengthLimits.contains(allowed ? utf8.count : text.count) else {
             throw .invalidBucketName(text, reason: "a bucket name has 3 to 63 characters")
         }
-        let allowed = text.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "." }
         guard allowed else {
             throw .invalidBucketName(text, reason: "use only lowercase letters, digits, '.' and '-'")
         }
-        guard let first = text.first, let last = text.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber else {
+        guard let first = utf8.first, let last = utf8.last, isLetterOrDigit(first), isLetterOrDigit(last) else {
             throw .invalidBucketName(text, reason: "a bucket name starts and ends with a letter or digit")
         }
         guard !text.contains("..") else { throw .invalidBucketName(text, reason: "a bucket name has no '..'") }

@@ -64,7 +64,8 @@ private func key(_ digit: Character, name: String) -> AccessKeyRecord {
         _ = try state.createBucket(name: "lakehouse", id: bucketID(3), createdMillis: 4, stamp: stamp(4))
     }
 
-    @Test(arguments: ["ab", "Upper", "a_b", "-ab", "ab-", "a..b", "192.168.1.1", String(repeating: "a", count: 64)])
+    @Test(arguments: ["ab", "Upper", "a_b", "-ab", "ab-", "a..b", "192.168.1.1", String(repeating: "a", count: 64),
+                      "\u{FF41}\u{FF42}\u{FF43}", "caf\u{E9}", "abc\u{301}", "ab.", "", "a b"])
     func invalidBucketNamesAreRefused(_ name: String) {
         #expect(throws: ClusterError.self) { try BucketName(validating: name) }
     }
@@ -72,6 +73,16 @@ private func key(_ digit: Character, name: String) -> AccessKeyRecord {
     @Test(arguments: ["abc", "lakehouse-raw", "my.bucket.1", String(repeating: "a", count: 63)])
     func validBucketNames(_ name: String) throws {
         _ = try BucketName(validating: name)
+    }
+
+    /// Ids are "GK" and 24 lowercase ASCII hex digits, nothing that merely looks like them.
+    @Test func accessKeyIDsParseOnlyTheirExactForm() {
+        #expect(AccessKeyID("GK" + String(repeating: "0a", count: 12)) != nil)
+        for text in ["GK" + String(repeating: "0A", count: 12), "GK" + String(repeating: "a", count: 23), "GK" + String(repeating: "a", count: 25),
+                     "gk" + String(repeating: "a", count: 24), "GK" + String(repeating: "\u{FF41}", count: 24),
+                     "GK" + String(repeating: "a", count: 23) + "g", "GK" + String(repeating: "a", count: 22) + "\u{E9}"] {
+            #expect(AccessKeyID(text) == nil, "\(text)")
+        }
     }
 
     @Test func sameNameOnBothSidesOfAPartitionKeepsTheOlderBucket() throws {
