@@ -233,6 +233,21 @@ public final class MetadataStore: Sendable {
         try await rows(keys).map { (data: Data?) throws(StorageError) -> ObjectRecord? in try data.map(Self.decode) }
     }
 
+    /// The stamps of several rows (nil: no row), read from their columns
+    /// without the rows themselves.
+    public func stamps(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Stamp?] {
+        do {
+            return try await pool.read { db in
+                let statement = try db.cachedStatement(sql: "SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?")
+                return try keys.map { bucket, key in
+                    try Row.fetchOne(statement, arguments: [bucket, key]).map { row in
+                        Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2])
+                    }
+                }
+            }
+        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
     /// `get` without decoding: each row's JSON as stored (as `ObjectRecord`'s
     /// Codable writes it), for a replica that sends rows on to a reader.
     public func rows(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Data?] {

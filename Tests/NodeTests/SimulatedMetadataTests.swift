@@ -44,6 +44,8 @@ final class SimulatedNetwork: Sendable {
     let getGate = Mutex<Gate?>(nil)
     /// Nodes that answer merges and reads as a build before `MetadataMergeMessage.report` did: `{}`.
     let earlierBuild = Mutex<Set<NodeID>>([])
+    /// Row reads that asked for stamps only, by node asked.
+    let stampReads = Mutex<[NodeID: Int]>([:])
 
     init(replicas: [NodeID: MetadataReplica]) { self.replicas = replicas }
 }
@@ -57,6 +59,9 @@ struct SimulatedTransport: PeerTransport {
         guard network.faults.reaches(from, node), let replica = network.replicas[node] else { throw .peer("\(node.shortForm) unreachable") }
         if method == .metadataMerge, let gate = network.mergeGate.withLock({ $0 }) { await gate.wait() }
         if method == .metadataGet, let gate = network.getGate.withLock({ $0 }) { await gate.wait() }
+        if method == .metadataGet, (try? JSONDecoder().decode(MetadataGetMessage.self, from: body))?.stampsOnly == true {
+            network.stampReads.withLock { $0[node, default: 0] += 1 }
+        }
         var body = body
         if method == .metadataGet, network.earlierBuild.withLock({ $0.contains(node) }),
            let message = try? JSONDecoder().decode(MetadataGetMessage.self, from: body) {
@@ -162,6 +167,54 @@ struct SimulatedMetadataCluster {
         sim.network.calls.withLock { $0 = [:] }
         #expect(try await sim.read("k", from: coordinator) == record)
         #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } > asked)
+    }
+
+    /// A read takes the row from one replica and only the stamps of the
+    /// rest of the majority; replicas of an earlier build, which send rows
+    /// whatever they are asked, are read all the same.
+    @Test func aReadTakesOneRowAndTheOthersStamps() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let record = sim.record("k", millis: 100)
+        try await sim.write(record, from: coordinator)
+        sim.network.calls.withLock { $0 = [:] }
+        #expect(try await sim.read("k", from: coordinator) == record)
+        #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } == 3)
+        let routing = sim.routing(coordinator)
+        let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
+                                              spread: false)
+        #expect(sim.network.stampReads.withLock { $0 } == [first[1]: 1, first[2]: 1])
+        #expect(try await sim.read("absent", from: coordinator) == nil)
+        sim.network.earlierBuild.withLock { $0 = Set(sim.replicas) }
+        #expect(try await sim.read("k", from: coordinator) == record)
+        #expect(try await sim.read("absent", from: coordinator) == nil)
+    }
+
+    /// The replica that sends the row missed the latest write: a stamp shows
+    /// it, the row comes from a replica that has it, and the stale one is repaired.
+    @Test func aStaleRowIsReadPastAndRepaired() async throws {
+        let sim = try SimulatedMetadataCluster()
+        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let routing = sim.routing(coordinator)
+        let rowNode = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
+                                                spread: false)[0]
+        let older = sim.record("k", millis: 100), newer = sim.record("k", millis: 200)
+        try await sim.write(older, from: coordinator)
+        sim.network.faults.setDown([rowNode])
+        try await sim.write(newer, from: coordinator)
+        sim.network.faults.heal()
+        #expect(try await sim.local("k", on: rowNode) == older)
+        sim.network.calls.withLock { $0 = [:] }
+        #expect(try await sim.read("k", from: coordinator) == newer)
+        #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } == 4, "the row, two stamps, then the newer row")
+        for _ in 0..<200 where try await sim.local("k", on: rowNode) != newer { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try await sim.local("k", on: rowNode) == newer)
+        // A tombstone is a row like any other: a replica without it is read past too.
+        let deleted = sim.record("k", millis: 300, tombstone: true)
+        sim.network.faults.setDown([rowNode])
+        try await sim.write(deleted, from: coordinator)
+        sim.network.faults.heal()
+        #expect(try await sim.read("k", from: coordinator) == deleted)
     }
 
     @Test func quorumWritesWithReplicasDown() async throws {
@@ -457,8 +510,9 @@ struct SimulatedMetadataCluster {
 
     /// Twenty reads at once while the first calls are held: each of the
     /// three replicas asked gets two calls, then one for the other eighteen
-    /// keys; every read finds its row. Replicas of an earlier build read only
-    /// a batch's first key, and the reader asks them for the rest one by one.
+    /// keys (rows from one replica, stamps from the others); every read finds
+    /// its row. Replicas of an earlier build read only a batch's first key,
+    /// and the reader asks them for the rest one by one.
     @Test(arguments: [false, true])
     func concurrentReadsShareCallsToEachReplica(earlierBuild: Bool) async throws {
         let sim = try SimulatedMetadataCluster()
@@ -474,9 +528,11 @@ struct SimulatedMetadataCluster {
                 return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
             }
         }
-        let batcher = sim.clients[coordinator]!.reads
+        // The first replica asked sends rows, the other two stamps.
+        let client = sim.clients[coordinator]!
         let asked = Array(sim.replicas.prefix(3))
-        while calls(sim, .metadataGet) < 6 || asked.contains(where: { batcher.waiting(for: $0) < 18 }) {
+        while calls(sim, .metadataGet) < 6 || client.reads.waiting(for: asked[0]) < 18
+                || asked.dropFirst().contains(where: { client.stampReads.waiting(for: $0) < 18 }) {
             try await Task.sleep(for: .milliseconds(2))
         }
         gate.open()

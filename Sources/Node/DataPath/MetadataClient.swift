@@ -80,6 +80,8 @@ struct MetadataClient: ObjectTables {
     let merges: PeerBatcher<Data, MergeOutcome?>
     /// Row reads from each peer, batched under load.
     let reads: PeerBatcher<MetadataKey, ObjectRecord?>
+    /// Stamp reads (a row's stamp without the row) from each peer, batched under load.
+    let stampReads: PeerBatcher<MetadataKey, Stamp?>
 
     init(store: MetadataStore, transport: any PeerTransport, wantedReplicas: Int, logger: Logger, spreadReads: Bool = true) {
         self.store = store
@@ -107,6 +109,22 @@ struct MetadataClient: ObjectTables {
             var records = [reply.record]
             for key in keys.dropFirst() { records.append(try await ask([key]).record) }
             return records
+        }
+        stampReads = PeerBatcher { keys, node, address in
+            func ask(_ keys: [MetadataKey]) async throws -> MetadataGetReply {
+                var message = MetadataGetMessage(bucketID: keys[0].bucketID, key: keys[0].key, stampsOnly: true)
+                if keys.count > 1 { message.keys = keys }
+                let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder.rows().encode(message))
+                return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
+            }
+            let reply = try await ask(keys)
+            if let stamps = reply.stamps, stamps.count == keys.count { return stamps }
+            // A replica of an earlier build sends rows whatever it is asked: their stamps; and
+            // one earlier still reads a batch's first key only: the others one by one.
+            if let records = reply.records, records.count == keys.count { return records.map { $0?.stamp } }
+            var stamps = [reply.record?.stamp]
+            for key in keys.dropFirst() { stamps.append(try await ask([key]).record?.stamp) }
+            return stamps
         }
     }
 
@@ -246,6 +264,12 @@ struct MetadataClient: ObjectTables {
 
     func read(table: String, bucket: BucketID, key: String, routing: ClusterNode.Routing) async throws(ObjectError) -> ObjectRecord? {
         let replicas = try replicas(of: bucket, routing: routing)
+        if replicas.all.count == replicas.current.count,
+           let found = await readWithStamps(table: table, key: key, replicas: replicas, routing: routing) {
+            return found.record
+        }
+        // A layout change (rows may sit on older layouts' replicas only), or
+        // replicas that did not answer: every row from as many as answer.
         let ask = { [reads] (nodes: [NodeID]) async -> [NodeID: MetadataGetReply] in
             await each(nodes, routing: routing) { node, address in
                 if let address {
@@ -277,6 +301,62 @@ struct MetadataClient: ObjectTables {
             if !stale.isEmpty { repair(newest, on: stale, routing: routing) }
         }
         return newest
+    }
+
+    /// What a read found: the newest row of a majority (nil: none).
+    struct Found { let record: ObjectRecord? }
+
+    /// A read in one round without every replica sending the row: the first
+    /// replica asked (this node when it is one) sends the row, the rest of a
+    /// majority only its stamp. When a stamp is newer than the row (that
+    /// replica missed a write), the row comes from a replica that has it.
+    /// Replicas that showed an older stamp are repaired. Nil when fewer
+    /// than a majority answered, or the newer row could not be had: the
+    /// caller then reads whole rows.
+    func readWithStamps(table: String, key: String, replicas: Replicas, routing: ClusterNode.Routing) async -> Found? {
+        enum Answer: Sendable { case row(ObjectRecord?), stamp(Stamp?) }
+        let asked = Self.firstAsked(replicas, routing: routing, spread: spreadReads)
+        guard asked.count >= replicas.quorum, let rowNode = asked.first else { return nil }
+        let item = MetadataKey(bucketID: table, key: key)
+        let answers: [NodeID: Answer] = await each(asked, routing: routing) { [reads, stampReads, store] node, address in
+            switch (node == rowNode, address) {
+            case (true, let address?): return .row(try await reads.call(item, to: node, at: address))
+            case (true, nil): return .row(try await store.get(bucket: table, key: key))
+            case (false, let address?): return .stamp(try await stampReads.call(item, to: node, at: address))
+            case (false, nil): return .stamp(try await store.stamps([(table, key)])[0])
+            }
+        }
+        guard answers.count >= replicas.quorum, case .row(let row)? = answers[rowNode] else { return nil }
+        var stamps: [NodeID: Stamp?] = [:]
+        for (node, answer) in answers {
+            switch answer {
+            case .row(let record): stamps[node] = record?.stamp
+            case .stamp(let stamp): stamps[node] = stamp
+            }
+        }
+        var newest = row
+        if let newestStamp = stamps.values.compactMap({ $0 }).max(), newestStamp != row?.stamp {
+            guard let holder = stamps.first(where: { $0.value == newestStamp })?.key else { return nil }
+            let fetched: ObjectRecord?
+            do {
+                if holder == routing.selfID {
+                    fetched = try await store.get(bucket: table, key: key)
+                } else if let address = routing.addresses[holder] {
+                    fetched = try await reads.call(item, to: holder, at: address)
+                } else {
+                    return nil
+                }
+            } catch {
+                return nil
+            }
+            // A newer write may have landed meanwhile (or a failed one been reverted): the newer of the two.
+            newest = ObjectRecord.newest(row, fetched)
+        }
+        if let newest {
+            let stale = replicas.current.filter { node in stamps[node].map { $0 != newest.stamp } ?? false }
+            if !stale.isEmpty { repair(newest, on: stale, routing: routing) }
+        }
+        return Found(record: newest)
     }
 
     /// The replicas a read asks first: a majority of the reachable current

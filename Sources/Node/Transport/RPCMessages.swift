@@ -114,6 +114,10 @@ struct MetadataGetMessage: Codable, Sendable {
     let bucketID: String
     let key: String
     var keys: [MetadataKey]? = nil
+    /// Asks for the rows' stamps alone (`MetadataGetReply.stamps`): what a
+    /// read needs from the replicas other than the one sending the row. A
+    /// node of an earlier build ignores it and sends rows.
+    var stampsOnly: Bool? = nil
 }
 struct MetadataKey: Codable, Sendable, Hashable {
     let bucketID: String
@@ -122,6 +126,8 @@ struct MetadataKey: Codable, Sendable, Hashable {
 struct MetadataGetReply: Codable, Sendable {
     let record: ObjectRecord?
     var records: [ObjectRecord?]? = nil
+    /// The stamps of the rows asked (nil: no row), when asked for stamps only.
+    var stamps: [Stamp?]? = nil
 }
 extension MetadataGetReply {
     /// The reply's JSON made of rows as stored (each as `ObjectRecord`'s
