@@ -327,11 +327,13 @@ struct MetadataClient: ObjectTables {
             }
         }
         guard answers.count >= replicas.quorum, case .row(let row)? = answers[rowNode] else { return nil }
+        // `updateValue`: `stamps[node] = record?.stamp` would remove the key for a missing row (the
+        // optional chain takes the subscript's Stamp?? type), and a replica without the row not be repaired.
         var stamps: [NodeID: Stamp?] = [:]
         for (node, answer) in answers {
             switch answer {
-            case .row(let record): stamps[node] = record?.stamp
-            case .stamp(let stamp): stamps[node] = stamp
+            case .row(let record): stamps.updateValue(record?.stamp, forKey: node)
+            case .stamp(let stamp): stamps.updateValue(stamp, forKey: node)
             }
         }
         var newest = row
