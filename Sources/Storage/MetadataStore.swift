@@ -212,11 +212,7 @@ public final class MetadataStore: Sendable {
         do { data = try previous.map { try JSONEncoder.rows().encode($0) } } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         do {
             return try await pool.write { db in
-                guard let row = try Row.fetchOne(db, sql: """
-                    SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?
-                    """, arguments: [bucket, key]),
-                      Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2]) == stamp
-                else { return false }
+                guard try Self.rowStamp(db, bucket: bucket, key: key) == stamp else { return false }
                 try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
                 if let previous, let data { try Self.upsert(db, previous, data) }
                 return true
@@ -237,14 +233,7 @@ public final class MetadataStore: Sendable {
     /// without the rows themselves.
     public func stamps(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Stamp?] {
         do {
-            return try await pool.read { db in
-                let statement = try db.cachedStatement(sql: "SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?")
-                return try keys.map { bucket, key in
-                    try Row.fetchOne(statement, arguments: [bucket, key]).map { row in
-                        Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2])
-                    }
-                }
-            }
+            return try await pool.read { db in try keys.map { bucket, key in try Self.rowStamp(db, bucket: bucket, key: key) } }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
@@ -358,10 +347,20 @@ public final class MetadataStore: Sendable {
     }
 
     private static func promise(_ db: Database, bucket: String, key: String) throws -> Stamp? {
-        guard let row = try Row.fetchOne(db, sql: """
+        try Row.fetchOne(db, sql: """
             SELECT ballot_millis, ballot_counter, ballot_node FROM key_ballots WHERE bucket = ? AND key = ?
-            """, arguments: [bucket, key]) else { return nil }
-        return Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2])
+            """, arguments: [bucket, key]).map(stamp(of:))
+    }
+
+    /// The stamp of a key's row, from its columns (nil: no row).
+    private static func rowStamp(_ db: Database, bucket: String, key: String) throws -> Stamp? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? AND key = ?"),
+                         arguments: [bucket, key]).map(stamp(of:))
+    }
+
+    /// A stamp stored as three columns (millis, counter, node), in that order.
+    private static func stamp(of row: Row) -> Stamp {
+        Stamp(millis: UInt64(bitPattern: row[0] as Int64), counter: UInt32(row[1] as Int64), node: row[2])
     }
 
     /// A shard this node stores, and the object it belongs to.

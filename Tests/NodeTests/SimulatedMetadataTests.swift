@@ -110,6 +110,11 @@ struct SimulatedMetadataCluster {
     }
 
     var replicas: [NodeID] { layout.metadataReplicas(of: bucket, wanted: 3) }
+    /// A node that is not a replica of the bucket: a coordinator whose every row call crosses the network.
+    var outsider: NodeID { ids.first { !replicas.contains($0) }! }
+
+    /// Forgets the calls counted so far.
+    func resetCalls() { network.calls.withLock { $0 = [:] } }
 
     /// Node `id`'s view: every peer healthy (a crash not yet noticed), so faults show as failed calls.
     func routing(_ id: NodeID) -> ClusterNode.Routing {
@@ -156,7 +161,7 @@ struct SimulatedMetadataCluster {
         let coordinator = sim.ids.first { !sim.replicas.contains($0) } ?? sim.ids[0]
         let record = sim.record("k", millis: 100)
         try await sim.write(record, from: coordinator)
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == record)
         let asked = sim.network.calls.withLock { $0[.metadataGet] ?? 0 }
         #expect(asked == (sim.replicas.contains(coordinator) ? 2 : 3))
@@ -164,7 +169,7 @@ struct SimulatedMetadataCluster {
         let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
                                               spread: false)
         sim.network.faults.setDown([first.last!])
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == record)
         #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } > asked)
     }
@@ -174,10 +179,10 @@ struct SimulatedMetadataCluster {
     /// whatever they are asked, are read all the same.
     @Test func aReadTakesOneRowAndTheOthersStamps() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         let record = sim.record("k", millis: 100)
         try await sim.write(record, from: coordinator)
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == record)
         #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } == 3)
         let routing = sim.routing(coordinator)
@@ -194,7 +199,7 @@ struct SimulatedMetadataCluster {
     /// it, the row comes from a replica that has it, and the stale one is repaired.
     @Test func aStaleRowIsReadPastAndRepaired() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         let routing = sim.routing(coordinator)
         let rowNode = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
                                                 spread: false)[0]
@@ -204,7 +209,7 @@ struct SimulatedMetadataCluster {
         try await sim.write(newer, from: coordinator)
         sim.network.faults.heal()
         #expect(try await sim.local("k", on: rowNode) == older)
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == newer)
         #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } == 4, "the row, two stamps, then the newer row")
         for _ in 0..<200 where try await sim.local("k", on: rowNode) != newer { try await Task.sleep(for: .milliseconds(10)) }
@@ -430,10 +435,10 @@ struct SimulatedMetadataCluster {
 
     @Test func anOverwriteIsOneRoundOfMergesAndReportsTheRowReplaced() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         let old = sim.record("k", millis: 100)
         try await sim.write(old, from: coordinator)
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         let (written, replaced) = try await sim.writeReplacing("k", millis: 200, from: coordinator)
         #expect(written.millis == 200)
         #expect(replaced == old)
@@ -451,7 +456,7 @@ struct SimulatedMetadataCluster {
         let coordinator = sim.replicas[0]
         let ahead = sim.record("k", millis: 3_600_000)
         try await sim.write(ahead, from: sim.ids[5])
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         let (written, replaced) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
         #expect(written.millis == 3_600_001)
         #expect(replaced == ahead)
@@ -464,11 +469,11 @@ struct SimulatedMetadataCluster {
     /// edit of that row would land above this write: a second round too.
     @Test func aRowWithinJustAboveTakesASecondRound() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         var tied = sim.record("k", millis: 1000)
         tied.stamp = Stamp(millis: 1000, counter: 0, node: "a")
         try await sim.write(tied, from: coordinator)
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         let (written, replaced) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
         #expect(written > tied.stamp.justAbove)
         #expect(replaced == tied)
@@ -480,17 +485,17 @@ struct SimulatedMetadataCluster {
     /// still wins over a row from a clock ahead.
     @Test func replicasOfAnEarlierBuildAreCheckedByARead() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         sim.network.earlierBuild.withLock { $0 = Set(sim.replicas.prefix(3)) }
         let ahead = sim.record("k", millis: 3_600_000)
         try await sim.write(ahead, from: sim.ids[0])
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         let (written, _) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
         #expect(written.millis == 3_600_001)
         #expect(calls(sim, .metadataGet) > 0)
         #expect(try await sim.read("k", from: sim.ids[2])?.stamp == written)
         // Without the newer row, the read finds the write's own row: one round of merges and the read.
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         _ = try await sim.writeReplacing("k", millis: 4_000_000, from: coordinator)
         #expect(calls(sim, .metadataMerge) == 5)
     }
@@ -501,7 +506,7 @@ struct SimulatedMetadataCluster {
     /// Every write then holds on every replica.
     @Test func concurrentWritesShareCallsToEachReplica() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         let gate = Gate()
         sim.network.mergeGate.withLock { $0 = gate }
         let writes = Task {
@@ -531,10 +536,10 @@ struct SimulatedMetadataCluster {
     @Test(arguments: [false, true])
     func concurrentReadsShareCallsToEachReplica(earlierBuild: Bool) async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         for i in 0..<20 { try await sim.write(sim.record("k\(i)", millis: UInt64(100 + i)), from: coordinator) }
         if earlierBuild { sim.network.earlierBuild.withLock { $0 = Set(sim.replicas) } }
-        sim.network.calls.withLock { $0 = [:] }
+        sim.resetCalls()
         let gate = Gate()
         sim.network.getGate.withLock { $0 = gate }
         let reads = Task {
@@ -561,7 +566,7 @@ struct SimulatedMetadataCluster {
     /// once the others are back a read finds what was there before.
     @Test func withoutAMajorityTheWriteFailsAndIsPutBack() async throws {
         let sim = try SimulatedMetadataCluster()
-        let coordinator = sim.ids.first { !sim.replicas.contains($0) }!
+        let coordinator = sim.outsider
         let old = sim.record("k", millis: 10)
         try await sim.write(old, from: coordinator)
         sim.network.faults.setDown(Set(sim.replicas.prefix(3)))

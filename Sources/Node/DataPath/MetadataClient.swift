@@ -96,36 +96,37 @@ struct MetadataClient: ObjectTables {
             return outcomes
         }
         reads = PeerBatcher { keys, node, address in
-            func ask(_ keys: [MetadataKey]) async throws -> MetadataGetReply {
-                var message = MetadataGetMessage(bucketID: keys[0].bucketID, key: keys[0].key)
-                if keys.count > 1 { message.keys = keys }
-                let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder.rows().encode(message))
-                return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
-            }
-            let reply = try await ask(keys)
-            if keys.count == 1 { return [reply.record] }
-            if let records = reply.records, records.count == keys.count { return records }
-            // A replica of an earlier build read the first key only: the others one by one.
-            var records = [reply.record]
-            for key in keys.dropFirst() { records.append(try await ask([key]).record) }
-            return records
+            let ask = { (keys: [MetadataKey]) in try await Self.get(keys, stampsOnly: false, from: node, at: address, transport: transport) }
+            return try await Self.rows(of: keys, in: try await ask(keys), askingOneByOne: ask)
         }
         stampReads = PeerBatcher { keys, node, address in
-            func ask(_ keys: [MetadataKey]) async throws -> MetadataGetReply {
-                var message = MetadataGetMessage(bucketID: keys[0].bucketID, key: keys[0].key, stampsOnly: true)
-                if keys.count > 1 { message.keys = keys }
-                let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder.rows().encode(message))
-                return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
-            }
+            let ask = { (keys: [MetadataKey]) in try await Self.get(keys, stampsOnly: true, from: node, at: address, transport: transport) }
             let reply = try await ask(keys)
             if let stamps = reply.stamps, stamps.count == keys.count { return stamps }
-            // A replica of an earlier build sends rows whatever it is asked: their stamps; and
-            // one earlier still reads a batch's first key only: the others one by one.
-            if let records = reply.records, records.count == keys.count { return records.map { $0?.stamp } }
-            var stamps = [reply.record?.stamp]
-            for key in keys.dropFirst() { stamps.append(try await ask([key]).record?.stamp) }
-            return stamps
+            // A replica of an earlier build sends rows whatever it is asked: their stamps.
+            return try await Self.rows(of: keys, in: reply, askingOneByOne: ask).map { $0?.stamp }
         }
+    }
+
+    /// One `metadata-get` of `keys` (rows, or their stamps only) from a peer.
+    static func get(_ keys: [MetadataKey], stampsOnly: Bool, from node: NodeID, at address: HostPort,
+                    transport: any PeerTransport) async throws -> MetadataGetReply {
+        var message = MetadataGetMessage(bucketID: keys[0].bucketID, key: keys[0].key)
+        if keys.count > 1 { message.keys = keys }
+        if stampsOnly { message.stampsOnly = true }
+        let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder.rows().encode(message))
+        return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
+    }
+
+    /// The rows of `keys` a reply carries, in order. A replica of an earlier
+    /// build read a batch's first key only: the others are asked one by one.
+    static func rows(of keys: [MetadataKey], in reply: MetadataGetReply,
+                     askingOneByOne ask: ([MetadataKey]) async throws -> MetadataGetReply) async throws -> [ObjectRecord?] {
+        if keys.count == 1 { return [reply.record] }
+        if let records = reply.records, records.count == keys.count { return records }
+        var records = [reply.record]
+        for key in keys.dropFirst() { records.append(try await ask([key]).record) }
+        return records
     }
 
     struct Replicas {

@@ -29,14 +29,14 @@ struct MetadataReplica: Sendable {
             do { message = try JSONDecoder().decode(MetadataGetMessage.self, from: body) } catch {
                 throw .invalidRequest("malformed call: \(error)")
             }
-            let batch = message.keys.map { $0.count <= 1000 } ?? false
-            let keys = batch ? message.keys!.map { ($0.bucketID, $0.key) } : [(message.bucketID, message.key)]
+            let batch = message.keys.flatMap { $0.count <= 1000 ? $0 : nil }
+            let keys = batch?.map { ($0.bucketID, $0.key) } ?? [(message.bucketID, message.key)]
             if message.stampsOnly == true {
                 let stamps: [Stamp?]
                 do { stamps = try await store.stamps(keys) } catch { throw .disk(error) }
                 return try encodeReply(MetadataGetReply(record: nil, stamps: stamps))
             }
-            do { return MetadataGetReply.encoded(rows: try await store.rows(keys), batch: batch) } catch { throw .disk(error) }
+            do { return MetadataGetReply.encoded(rows: try await store.rows(keys), batch: batch != nil) } catch { throw .disk(error) }
         case .metadataList:
             return try await answerJSON(body, as: MetadataListMessage.self) { message in
                 let limit = min(max(message.limit, 1), 1000)
