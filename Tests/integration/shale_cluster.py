@@ -24,6 +24,24 @@ RPC_SECRET = "7d9f1c0e5b3a2f4e6d8c0b1a3e5f7d9c1b3a5e7f9d1c3b5a7e9f1d3c5b7a9e1f"
 ADMIN_TOKEN = "integration-admin-token-0123456789"
 
 
+def remove_faketime_objects(pid: int) -> None:
+    for name in (f"sem.faketime_sem_{pid}", f"faketime_shm_{pid}"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"/dev/shm/{name}")
+
+
+def remove_dead_faketime_objects() -> None:
+    """Objects left by faketime wrappers that were killed (by earlier runs, or a harness before this one
+    cleaned up after itself); a process that still lives keeps its own."""
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir("/dev/shm"):
+            prefix = next((p for p in ("sem.faketime_sem_", "faketime_shm_") if name.startswith(p)), None)
+            pid = name[len(prefix):] if prefix else ""
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"/dev/shm/{name}")
+
+
 class Node:
     def __init__(self, root: Path, ip: str, secret: str = RPC_SECRET, bootstrap: list[str] | None = None,
                  extra: str = "", key_hex: str | None = None, log_level: str = "debug", wrapper: list[str] | None = None):
@@ -59,6 +77,8 @@ admin_token = "{ADMIN_TOKEN}"
 
     # -- process --------------------------------------------------------
     def start(self, wait: bool = True) -> "Node":
+        if self.wrapper[:1] == ["faketime"]:
+            remove_dead_faketime_objects()
         log = open(self.log, "ab")
         # Under a wrapper the server is the wrapper's child: its own process group, so a kill reaches both.
         self.proc = subprocess.Popen([*self.wrapper, SHALE, "server", "--config", str(self.config)], stdout=log, stderr=subprocess.STDOUT,
@@ -86,6 +106,10 @@ admin_token = "{ADMIN_TOKEN}"
             else:
                 self.proc.send_signal(sig)
             self.proc.wait(timeout=30)
+            if self.wrapper[:1] == ["faketime"]:
+                # Killed with its server, the wrapper never removes its semaphore and shared memory,
+                # and a later wrapper given the same PID then fails to start ("sem_open: File exists").
+                remove_faketime_objects(self.proc.pid)
 
     def stop(self) -> int | None:
         self.kill(signal.SIGTERM)

@@ -316,6 +316,26 @@ def test_a_node_ten_minutes_ahead_never_wins_against_later_writes(tmp_path, stop
     report("8 clock ten minutes ahead", later_writes_won=overwrites, deletes_stuck=deletes, lost=0, corrupt_reads=0)
 
 
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs Debian's faketime (scripts/install-deps.sh installs it)")
+def test_a_killed_faketime_node_leaves_nothing_a_later_wrapper_trips_on(tmp_path, stop_all):
+    # CI once failed scenario 8 with "faketime: sem_open: File exists": wrappers killed with their servers in
+    # earlier runs had left /dev/shm objects named by PID, and a new wrapper was given one of those PIDs.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    planted = [Path(f"/dev/shm/sem.faketime_sem_{dead.pid}"), Path(f"/dev/shm/faketime_shm_{dead.pid}")]
+    for path in planted:
+        path.write_bytes(b"left by a killed wrapper")
+    node = Node(tmp_path, "127.0.78.20", log_level="info", wrapper=["faketime", "-f", "+10m"])
+    stop_all([node])
+    node.start()
+    assert not any(path.exists() for path in planted), "leftovers of a dead wrapper are removed before a wrapper starts"
+    wrapper_pid = node.proc.pid
+    assert Path(f"/dev/shm/sem.faketime_sem_{wrapper_pid}").exists(), "the running wrapper keeps its own"
+    node.kill()
+    assert not Path(f"/dev/shm/sem.faketime_sem_{wrapper_pid}").exists()
+    assert not Path(f"/dev/shm/faketime_shm_{wrapper_pid}").exists()
+
+
 # 9. Disk full on one node (a small tmpfs): writes go on or fail cleanly; nothing corrupt; the node recovers.
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_disk_full_on_one_node(tmp_path, stop_all):
