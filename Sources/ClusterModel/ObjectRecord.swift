@@ -171,11 +171,7 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     /// newer Shale is refused, never half-read.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        format = try container.decodeIfPresent(Int.self, forKey: .format) ?? 1
-        guard (1...Self.currentFormat).contains(format) else {
-            throw DecodingError.dataCorruptedError(forKey: .format, in: container,
-                debugDescription: "object row format \(format) was written by a newer Shale; this one reads formats 1...\(Self.currentFormat)")
-        }
+        format = try Self.readableFormat(in: container)
         bucketID = try container.decode(String.self, forKey: .bucketID)
         key = try container.decode(String.self, forKey: .key)
         stamp = try container.decode(Stamp.self, forKey: .stamp)
@@ -189,6 +185,16 @@ public struct ObjectRecord: Codable, Sendable, Equatable {
     public init(table: String, key: String, stamp: Stamp, marker: DeleteMarker) {
         self.init(bucketID: table, key: key, stamp: stamp, version: nil)
         self.marker = marker
+    }
+
+    /// A row's format, refused when a newer Shale wrote it.
+    static func readableFormat(in container: KeyedDecodingContainer<CodingKeys>) throws -> Int {
+        let format = try container.decodeIfPresent(Int.self, forKey: .format) ?? 1
+        guard (1...currentFormat).contains(format) else {
+            throw DecodingError.dataCorruptedError(forKey: .format, in: container,
+                debugDescription: "object row format \(format) was written by a newer Shale; this one reads formats 1...\(currentFormat)")
+        }
+        return format
     }
 
     public var isTombstone: Bool { version == nil && upload == nil && part == nil && marker == nil }

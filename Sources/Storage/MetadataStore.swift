@@ -140,13 +140,13 @@ public final class MetadataStore: Sendable {
     @discardableResult
     public func merge(_ records: [ObjectRecord]) async throws(StorageError) -> Int {
         guard !records.isEmpty else { return 0 }
-        try Self.refuseOmitted(records)
         let rows = try Self.encoded(records)
+        try Self.refuseOmitted(rows.map(\.head))
         do {
             return try await pool.write { db in
                 var changed = 0
-                for (record, data) in rows {
-                    try Self.upsert(db, record, data)
+                for (head, data) in rows {
+                    try Self.upsert(db, head, data)
                     changed += db.changesCount
                 }
                 return changed
@@ -173,25 +173,25 @@ public final class MetadataStore: Sendable {
         try await mergeReporting(encoded: try Self.encoded(records))
     }
 
-    /// Each record with the JSON its row stores.
-    static func encoded(_ records: [ObjectRecord]) throws(StorageError) -> [(record: ObjectRecord, json: Data)] {
+    /// Each record's head with the JSON its row stores.
+    static func encoded(_ records: [ObjectRecord]) throws(StorageError) -> [(head: ObjectRowHead, json: Data)] {
         let encoder = JSONEncoder.rows()
-        return try records.map { (record: ObjectRecord) throws(StorageError) -> (record: ObjectRecord, json: Data) in
-            do { return (record, try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        return try records.map { (record: ObjectRecord) throws(StorageError) -> (head: ObjectRowHead, json: Data) in
+            do { return (ObjectRowHead(of: record), try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         }
     }
 
-    /// `mergeReporting` of records the caller has encoded already (each
-    /// record with its JSON, as `ObjectRecord`'s Codable writes it).
-    public func mergeReporting(encoded rows: [(record: ObjectRecord, json: Data)]) async throws(StorageError) -> [MergeOutcome] {
+    /// `mergeReporting` of rows encoded already (each row's JSON, as
+    /// `ObjectRecord`'s Codable writes it, with its head).
+    public func mergeReporting(encoded rows: [(head: ObjectRowHead, json: Data)]) async throws(StorageError) -> [MergeOutcome] {
         guard !rows.isEmpty else { return [] }
-        try Self.refuseOmitted(rows.map(\.record))
+        try Self.refuseOmitted(rows.map(\.head))
         let results: [(Bool, Data?)]
         do {
             results = try await pool.write { db in
-                try rows.map { record, data in
-                    let held = try Self.rowData(db, bucket: record.bucketID, key: record.key)
-                    try Self.upsert(db, record, data)
+                try rows.map { head, data in
+                    let held = try Self.rowData(db, bucket: head.bucketID, key: head.key)
+                    try Self.upsert(db, head, data)
                     return (db.changesCount > 0, held)
                 }
             }
@@ -214,7 +214,7 @@ public final class MetadataStore: Sendable {
             return try await pool.write { db in
                 guard try Self.rowStamp(db, bucket: bucket, key: key) == stamp else { return false }
                 try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
-                if let previous, let data { try Self.upsert(db, previous, data) }
+                if let previous, let data { try Self.upsert(db, ObjectRowHead(of: previous), data) }
                 return true
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
@@ -304,13 +304,14 @@ public final class MetadataStore: Sendable {
     /// newer row already there is not replaced, nor another proposal of the
     /// same stamp, and then it does not).
     public func accept(_ record: ObjectRecord, ballot: Stamp) async throws(StorageError) -> Bool {
-        try Self.refuseOmitted([record])
+        let head = ObjectRowHead(of: record)
+        try Self.refuseOmitted([head])
         let data: Data
         do { data = try JSONEncoder.rows().encode(record) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         do {
             return try await pool.write { db in
                 if let promised = try Self.promise(db, bucket: record.bucketID, key: record.key), promised > ballot { return false }
-                try Self.upsert(db, record, data)
+                try Self.upsert(db, head, data)
                 guard let held = try Self.rowData(db, bucket: record.bucketID, key: record.key) else { return false }
                 // The same record may have been stored by an earlier build, encoded otherwise.
                 return try held == data || Self.decode(held) == record
@@ -320,8 +321,8 @@ public final class MetadataStore: Sendable {
 
     /// A listing page's copy of an inline object lacks its bytes: storing
     /// it would lose them, so it is refused rather than merged.
-    static func refuseOmitted(_ records: [ObjectRecord]) throws(StorageError) {
-        if let row = records.first(where: { $0.version?.inlineOmitted == true }) {
+    static func refuseOmitted(_ rows: [ObjectRowHead]) throws(StorageError) {
+        if let row = rows.first(where: \.inlineOmitted) {
             throw .database(path: fileName, reason: "refused a row of \(row.key) without its inline bytes (a listing's copy)")
         }
     }
@@ -332,7 +333,7 @@ public final class MetadataStore: Sendable {
     }
 
     /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.
-    private static func upsert(_ db: Database, _ record: ObjectRecord, _ data: Data) throws {
+    private static func upsert(_ db: Database, _ record: ObjectRowHead, _ data: Data) throws {
         // Cached: compiling it (SQLite's parser and GRDB's authorizer) was 4% of a one-node small PUT.
         try db.cachedStatement(sql: """
             INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)

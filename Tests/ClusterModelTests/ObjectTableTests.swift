@@ -204,3 +204,54 @@ import Units
         #expect(movedPart.version?.parts?[1].data.handoffs == [two[0]] && movedPart.version?.parts?[0] == multi.parts?[0])
     }
 }
+
+@Suite struct ObjectRowHeadTests {
+    let stamp = Stamp(millis: 1_764_000_000_000, counter: 3, node: "n2")
+    var version: ObjectVersion { ObjectVersionFormatTests().version }
+
+    /// Every kind of row: its head read from the JSON is the head of the decoded record.
+    var rows: [ObjectRecord] {
+        var inline = version
+        inline.inlineData = Data(repeating: 0xAB, count: 4096)
+        let part = ObjectPart(number: 2, etag: "p", checksum: nil, lastModifiedMillis: 1, data: version.body)
+        let upload = MultipartUpload(uploadID: "u1", key: "k", initiatedMillis: 1, contentType: nil, userMetadata: [:],
+                                     contentHeaders: nil, checksumAlgorithm: nil, checksumType: nil)
+        return [
+            ObjectRecord(bucketID: "00ff", key: "a/b.parquet", stamp: stamp, version: version),
+            ObjectRecord(bucketID: "00ff", key: "small", stamp: stamp, version: inline),
+            ObjectRecord(bucketID: "00ff", key: "listed", stamp: stamp, version: inline.withoutInlineData),
+            ObjectRecord(bucketID: "00ff", key: "gone", stamp: stamp, version: nil),
+            ObjectRecord(uploadTable: "00ff.uploads", key: "k\u{1}u1", stamp: stamp, upload: upload),
+            ObjectRecord(uploadTable: "00ff.uploads", key: "k\u{1}u1\u{1}2", stamp: stamp, part: part),
+            ObjectRecord(table: "00ff", key: "marked", stamp: stamp, marker: DeleteMarker(lastModifiedMillis: 1, s3VersionID: "v")),
+        ]
+    }
+
+    @Test func theHeadOfEveryKindOfRowIsReadFromItsJSON() throws {
+        for record in rows {
+            let json = try JSONEncoder.rows().encode(record)
+            let head = try JSONDecoder().decode(ObjectRowHead.self, from: json)
+            #expect(head == ObjectRowHead(of: record), "\(record.key)")
+        }
+        let heads = try rows.map { try JSONDecoder().decode(ObjectRowHead.self, from: JSONEncoder.rows().encode($0)) }
+        #expect(heads.map(\.isTombstone) == [false, false, false, true, false, false, false])
+        #expect(heads.map(\.inlineOmitted) == [false, false, true, false, false, false, false])
+    }
+
+    @Test func aNullVersionIsATombstoneAndAnOldRowHasFormatOne() throws {
+        let tombstone = #"{"bucketID":"00ff","key":"x","stamp":{"millis":1,"counter":0,"node":"n"},"version":null,"format":8}"#
+        let head = try JSONDecoder().decode(ObjectRowHead.self, from: Data(tombstone.utf8))
+        #expect(head.isTombstone && !head.inlineOmitted && head.format == 8)
+        let old = try JSONDecoder().decode(ObjectRowHead.self, from: Data(FormatVersionTests().previousFormatRow.utf8))
+        #expect(old.format == 1 && !old.isTombstone && old.key == "a/b.parquet")
+    }
+
+    @Test func aNewerFormatOrAMissingKeyIsRefused() {
+        let row = FormatVersionTests().previousFormatRow
+        let newer = row.replacingOccurrences(of: "{\"bucketID\"", with: "{\"format\":99,\"bucketID\"")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ObjectRowHead.self, from: Data(newer.utf8)) }
+        let keyless = row.replacingOccurrences(of: "\"key\":\"a/b.parquet\",", with: "")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ObjectRowHead.self, from: Data(keyless.utf8)) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(ObjectRowHead.self, from: Data(row.dropLast(3).utf8)) }
+    }
+}

@@ -393,7 +393,9 @@ struct SimulatedMetadataCluster {
     /// answer, the rows are stored and their outcomes reported.
     @Test func aReplicaTakesEachRowAsEncoded() async throws {
         let sim = try SimulatedMetadataCluster()
-        let records = [sim.record("a],{\"[x\\", millis: 1), sim.record("b/c", millis: 2, tombstone: true), sim.record("d", millis: 3)]
+        // Keys whose JSON strings hold brackets, escaped quotes and runs of backslashes before a quote.
+        let records = [sim.record("a],{\"[x\\", millis: 1), sim.record("b/c", millis: 2, tombstone: true), sim.record("d", millis: 3),
+                       sim.record("e\\\\", millis: 4), sim.record("f\\\"]\\\\\"},", millis: 5), sim.record("\"", millis: 6)]
         let rows = try records.map { try JSONEncoder().encode($0) }
         let body = MetadataMergeMessage.reporting(encoded: rows)
         #expect(MetadataMergeMessage.reportedRows(in: body)?.map { Data($0) } == rows)

@@ -40,7 +40,7 @@ import Testing
         record.version?.inlineData = Data(repeating: 0xFF, count: 30)  // base64 "////…"
         let earlier = try JSONEncoder().encode(record)
         #expect(String(decoding: earlier, as: UTF8.self).contains("\\/"))
-        _ = try await store.mergeReporting(encoded: [(record, earlier)])
+        _ = try await store.mergeReporting(encoded: [(ObjectRowHead(of: record), earlier)])
         #expect(try await store.get(bucket: "b", key: "dir/file") == record)
         let accepted = try await store.accept(record, ballot: record.stamp)
         #expect(accepted, "the row holds this very record, written by an earlier build")

@@ -212,7 +212,7 @@ struct MetadataClient: ObjectTables {
             do { json = try JSONEncoder.rows().encode(record) } catch { throw .internalError("cannot encode a row: \(error)") }
             let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [merges] node, address in
                 if let address { return try await merges.call(json, to: node, at: address) }
-                return try await store.mergeReporting(encoded: [(current, json)])[0]
+                return try await store.mergeReporting(encoded: [(ObjectRowHead(of: current), json)])[0]
             }
             guard answers.count >= replicas.quorum else {
                 await revert(current, answers: answers, routing: routing)

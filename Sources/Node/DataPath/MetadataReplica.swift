@@ -65,13 +65,14 @@ struct MetadataReplica: Sendable {
 }
 
 extension MetadataReplica {
-    /// A reporting merge of rows as the writer encoded them: each decoded
-    /// (its key and stamp decide the merge) and stored as received.
+    /// A reporting merge of rows as the writer encoded them: each row's head
+    /// decoded (its key and stamp decide the merge; a newer format is
+    /// refused) and the row stored as received.
     func mergeAsReceived(_ rows: [Data]) async throws(NodeError) -> Data {
         let decoder = JSONDecoder()
-        let records: [(record: ObjectRecord, json: Data)]
+        let records: [(head: ObjectRowHead, json: Data)]
         do {
-            records = try rows.map { (try decoder.decode(ObjectRecord.self, from: $0), $0) }
+            records = try rows.map { (try decoder.decode(ObjectRowHead.self, from: $0), $0) }
         } catch {
             throw .invalidRequest("malformed call: \(error)")
         }

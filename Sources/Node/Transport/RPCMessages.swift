@@ -72,15 +72,15 @@ extension MetadataMergeMessage {
         let bounds: [Range<Int>]? = body.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Range<Int>]? in
             var bounds: [Range<Int>] = []
             var start = reportingPrefix.count
-            var depth = 0, inString = false, escaped = false
-            for index in start..<bytes.count {
+            var depth = 0
+            var index = start
+            while index < bytes.count {
                 let byte = bytes[index]
-                if inString {
-                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
-                    continue
-                }
                 switch byte {
-                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "\""):
+                    // A string, skipped with memchr (an inline object's base64 is most of a row).
+                    guard let close = closingQuote(in: bytes, after: index) else { return nil }
+                    index = close
                 case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
                 case UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: ","):
                     if depth > 0 {
@@ -97,11 +97,28 @@ extension MetadataMergeMessage {
                     }
                 default: break
                 }
+                index += 1
             }
             return nil
         }
         let base = body.startIndex
         return bounds?.map { body[(base + $0.lowerBound)..<(base + $0.upperBound)] }
+    }
+
+    /// The index of the quote that closes the string opened at `open`: the
+    /// first quote after it preceded by an even run of backslashes.
+    static func closingQuote(in bytes: UnsafeRawBufferPointer, after open: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var from = open + 1
+        while from < bytes.count {
+            guard let found = memchr(base + from, Int32(UInt8(ascii: "\"")), bytes.count - from) else { return nil }
+            let quote = base.distance(to: UnsafeRawPointer(found))
+            var backslashes = 0
+            while quote - backslashes - 1 > open, bytes[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+            if backslashes % 2 == 0 { return quote }
+            from = quote + 1
+        }
+        return nil
     }
 }
 struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
