@@ -23,32 +23,50 @@ public enum SigV4 {
         public var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
 
         public init(header: String) throws(SigV4Error) {
-            guard header.hasPrefix(algorithm + " ") else { throw .unsupportedAlgorithm }
-            // On UTF-8 bytes: with Foundation's trimming and a dictionary this was 4% of a small GET.
-            var credential: String?, signed: String?, signature: String?
-            let space = UInt8(ascii: " ")
-            for part in header.utf8.dropFirst(algorithm.utf8.count + 1).split(separator: UInt8(ascii: ",")) {
-                var field = part.drop { $0 == space }
-                while field.last == space { field = field.dropLast() }
+            // On UTF-8 bytes, with one array and no Character work: String's splitting,
+            // counting and hex-digit properties were 3% of a small PUT.
+            let bytes = Array(header.utf8)
+            let prefix = Array((algorithm + " ").utf8)
+            guard bytes.starts(with: prefix) else { throw .unsupportedAlgorithm }
+            var credential: ArraySlice<UInt8>?, signed: ArraySlice<UInt8>?, signature: ArraySlice<UInt8>?
+            for part in bytes[prefix.count...].split(separator: Self.comma) {
+                let field = Self.trimmingSpaces(part)
                 guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else { throw .malformedAuthorization }
-                let value = String(Substring(field[field.index(after: eq)...]))
-                switch Substring(field[..<eq]) {
-                case "Credential": credential = value
-                case "SignedHeaders": signed = value
-                case "Signature": signature = value
-                default: continue
-                }
+                let name = field[..<eq], value = field[(eq + 1)...]
+                if name.elementsEqual("Credential".utf8) { credential = value }
+                else if name.elementsEqual("SignedHeaders".utf8) { signed = value }
+                else if name.elementsEqual("Signature".utf8) { signature = value }
             }
             guard let credential, let signed, let signature else { throw .malformedAuthorization }
-            let scope = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard scope.count == 5, scope[4] == "aws4_request", !scope[0].isEmpty, scope[1].count == 8 else { throw .malformedCredential }
-            accessKey = scope[0]
-            date = scope[1]
-            region = scope[2]
-            service = scope[3]
-            signedHeaders = signed.split(separator: ";").map { $0.lowercased() }
-            guard signature.count == 64, signature.allSatisfy(\.isHexDigit) else { throw .malformedAuthorization }
-            self.signature = signature.lowercased()
+            let scope = credential.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            guard scope.count == 5, scope[4].elementsEqual("aws4_request".utf8), !scope[0].isEmpty, scope[1].count == 8 else {
+                throw .malformedCredential
+            }
+            accessKey = String(decoding: scope[0], as: UTF8.self)
+            date = String(decoding: scope[1], as: UTF8.self)
+            region = String(decoding: scope[2], as: UTF8.self)
+            service = String(decoding: scope[3], as: UTF8.self)
+            signedHeaders = signed.split(separator: UInt8(ascii: ";")).map { String(decoding: $0.map(Self.asciiLowercased), as: UTF8.self) }
+            guard signature.count == 64, signature.allSatisfy(Self.isASCIIHexDigit) else { throw .malformedAuthorization }
+            self.signature = String(decoding: signature.map(Self.asciiLowercased), as: UTF8.self)
+        }
+
+        private static let comma = UInt8(ascii: ",")
+
+        static func trimmingSpaces(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            var field = bytes
+            while field.first == UInt8(ascii: " ") { field = field.dropFirst() }
+            while field.last == UInt8(ascii: " ") { field = field.dropLast() }
+            return field
+        }
+
+        static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+        }
+
+        static func isASCIIHexDigit(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
         }
     }
 
@@ -113,8 +131,14 @@ public enum SigV4 {
     /// presigned URL's X-Amz-Credential), read before anything is checked:
     /// what a failed signature is counted against.
     public static func presentedAccessKey(authorization: String?, query: [String: String]) -> String? {
-        if let authorization, let range = authorization.range(of: "Credential=") {
-            return authorization[range.upperBound...].split(separator: "/", maxSplits: 1).first.map(String.init)
+        if let authorization {
+            // On bytes: Foundation's range(of:) was 1.3% of a small PUT.
+            let bytes = Array(authorization.utf8), marker = Array("Credential=".utf8)
+            guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: marker) }) else {
+                return query["X-Amz-Credential"]?.split(separator: "/", maxSplits: 1).first.map(String.init)
+            }
+            let value = bytes[(start + marker.count)...]
+            return String(decoding: value.prefix { $0 != UInt8(ascii: "/") }, as: UTF8.self)
         }
         return query["X-Amz-Credential"]?.split(separator: "/", maxSplits: 1).first.map(String.init)
     }
@@ -136,7 +160,7 @@ public enum SigV4 {
         guard authorization.signedHeaders.contains("host") else { throw .malformedAuthorization }
         guard let payloadHash = request.header("x-amz-content-sha256") else { throw .missingContentHash }
         guard payloadHash == unsignedPayload || StreamingPayload(rawValue: payloadHash) != nil
-                || (payloadHash.count == 64 && payloadHash.allSatisfy(\.isHexDigit)) else {
+                || (payloadHash.utf8.count == 64 && payloadHash.utf8.allSatisfy(Authorization.isASCIIHexDigit)) else {
             throw .unsupportedPayload(payloadHash)
         }
         guard let secret = secretFor(authorization.accessKey) else { throw .unknownAccessKey }

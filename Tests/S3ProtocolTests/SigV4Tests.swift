@@ -79,7 +79,12 @@ import Testing
     @Test(arguments: ["AWS4-HMAC-SHA1 Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=00",
                       "AWS4-HMAC-SHA256 Credential=a/2013/r/s3/aws4_request,SignedHeaders=host,Signature=" + String(repeating: "0", count: 64),
                       "AWS4-HMAC-SHA256 SignedHeaders=host,Signature=" + String(repeating: "0", count: 64),
-                      "AWS4-HMAC-SHA256 Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=xyz"])
+                      "AWS4-HMAC-SHA256 Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=xyz",
+                      // Fullwidth hex digits are not hex, and a signature of 64 of them is not a signature.
+                      "AWS4-HMAC-SHA256 Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=" + String(repeating: "\u{FF10}", count: 64),
+                      "AWS4-HMAC-SHA256 Credential=/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=" + String(repeating: "0", count: 64),
+                      "AWS4-HMAC-SHA256 Credential=a/20130524/r/s3/aws4_request/x,SignedHeaders=host,Signature=" + String(repeating: "0", count: 64),
+                      "AWS4-HMAC-SHA256Credential=a/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=" + String(repeating: "0", count: 64)])
     func malformedAuthorizationHeaders(_ header: String) {
         #expect(throws: SigV4Error.self) { try SigV4.Authorization(header: header) }
     }
@@ -98,6 +103,19 @@ import Testing
         #expect(throws: SigV4Error.malformedAuthorization) {
             try SigV4.Authorization(header: "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request,SignedHeaders=host,Signature=\(signature),junk")
         }
+        let trailingComma = try SigV4.Authorization(header: "AWS4-HMAC-SHA256 Credential=AK/20130524/r/s3/aws4_request,SignedHeaders=host,Signature=\(signature.uppercased()),")
+        #expect(trailingComma.signature == signature && trailingComma.region == "r")
+    }
+
+    /// The access key a request presents (for the failure limiter), from the
+    /// header's credential or else the presigned query's.
+    @Test func presentedAccessKeyFromHeaderOrQuery() {
+        let header = "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=GKabc/20130524/r/s3/aws4_request, Signature=00"
+        #expect(SigV4.presentedAccessKey(authorization: header, query: [:]) == "GKabc")
+        #expect(SigV4.presentedAccessKey(authorization: "AWS4-HMAC-SHA256 Credential=GKé", query: [:]) == "GKé")
+        #expect(SigV4.presentedAccessKey(authorization: "Bearer x", query: ["X-Amz-Credential": "GKq/20130524/r/s3/aws4_request"]) == "GKq")
+        #expect(SigV4.presentedAccessKey(authorization: nil, query: ["X-Amz-Credential": "GKq/20130524"]) == "GKq")
+        #expect(SigV4.presentedAccessKey(authorization: "Bearer x", query: [:]) == nil)
     }
 
     @Test func encodingAndDates() {
