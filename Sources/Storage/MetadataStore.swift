@@ -175,9 +175,8 @@ public final class MetadataStore: Sendable {
 
     /// Each record's head with the JSON its row stores.
     static func encoded(_ records: [ObjectRecord]) throws(StorageError) -> [(head: ObjectRowHead, json: Data)] {
-        let encoder = JSONEncoder.rows()
-        return try records.map { (record: ObjectRecord) throws(StorageError) -> (head: ObjectRowHead, json: Data) in
-            do { return (ObjectRowHead(of: record), try encoder.encode(record)) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        try records.map { (record: ObjectRecord) throws(StorageError) -> (head: ObjectRowHead, json: Data) in
+            do { return (ObjectRowHead(of: record), try record.rowJSON()) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         }
     }
 
@@ -209,7 +208,7 @@ public final class MetadataStore: Sendable {
     /// left alone. Returns whether the row was put back.
     public func revert(bucket: String, key: String, stamp: Stamp, to previous: ObjectRecord?) async throws(StorageError) -> Bool {
         let data: Data?
-        do { data = try previous.map { try JSONEncoder.rows().encode($0) } } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        do { data = try previous.map { try $0.rowJSON() } } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         do {
             return try await pool.write { db in
                 guard try Self.rowStamp(db, bucket: bucket, key: key) == stamp else { return false }
@@ -307,7 +306,7 @@ public final class MetadataStore: Sendable {
         let head = ObjectRowHead(of: record)
         try Self.refuseOmitted([head])
         let data: Data
-        do { data = try JSONEncoder.rows().encode(record) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        do { data = try record.rowJSON() } catch { throw .database(path: Self.fileName, reason: "\(error)") }
         do {
             return try await pool.write { db in
                 if let promised = try Self.promise(db, bucket: record.bucketID, key: record.key), promised > ballot { return false }

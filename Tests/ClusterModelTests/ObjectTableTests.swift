@@ -255,3 +255,78 @@ import Units
         #expect(throws: (any Error).self) { try JSONDecoder().decode(ObjectRowHead.self, from: Data(row.dropLast(3).utf8)) }
     }
 }
+
+@Suite struct RowJSONTests {
+    let stamp = Stamp(millis: 1_764_000_000_000, counter: 7, node: "node\u{1}é\"\\/")
+
+    func version(metadata: [String: String] = ["x": "Hello Worldé"]) -> ObjectVersion {
+        var version = ObjectVersionFormatTests().version
+        version.userMetadata = metadata
+        return version
+    }
+
+    /// Rows the hand-written path writes, with strings that need every kind of escape.
+    var commonRows: [ObjectRecord] {
+        var inline = version()
+        inline.inlineData = Data((0..<4096).map { UInt8($0 % 251) })
+        inline.storedSlots = []
+        inline.checksum = ObjectChecksum(algorithm: .crc64nvme, digest: [0, 255, 16, 1, 2, 3, 4, 5])
+        var bare = version(metadata: [:])
+        bare.contentType = nil
+        bare.checksum = nil
+        bare.contentHeaders = ContentHeaders()
+        var versioned = version(metadata: ["tab\tnew\nline": "quote\" back\\ slash/ ctl\u{7}\u{1F} del\u{7F} é 😀"])
+        versioned.s3VersionID = "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"
+        versioned.contentHeaders = ContentHeaders(contentDisposition: "attachment; filename=\"a b.txt\"", contentLanguage: "de")
+        return [
+            ObjectRecord(bucketID: "00ff", key: "a/b c/é\u{0}\u{8}\u{C}\r.parquet", stamp: stamp, version: version()),
+            ObjectRecord(bucketID: "00ff", key: "small", stamp: stamp, version: inline),
+            ObjectRecord(bucketID: "00ff", key: "listed", stamp: stamp, version: inline.withoutInlineData),
+            ObjectRecord(bucketID: "00ff", key: "bare", stamp: stamp, version: bare),
+            ObjectRecord(bucketID: "00ff.v", key: "k\u{1}0001", stamp: stamp, version: versioned),
+            ObjectRecord(bucketID: "00ff", key: "gone", stamp: stamp, version: nil),
+        ]
+    }
+
+    static func document(_ json: Data) throws -> NSDictionary {
+        try #require(JSONSerialization.jsonObject(with: json) as? NSDictionary)
+    }
+
+    @Test func commonRowsAreWrittenAsJSONEncoderWritesThem() throws {
+        for record in commonRows {
+            let written = try record.rowJSON()
+            // The same document (JSONEncoder's own key order varies from one encoding to the next).
+            #expect(try Self.document(written) == Self.document(JSONEncoder.rows().encode(record)), "\(String(decoding: written, as: UTF8.self))")
+            #expect(try JSONDecoder().decode(ObjectRecord.self, from: written) == record)
+        }
+    }
+
+    @Test func userMetadataIsWrittenSortedAndReadBack() throws {
+        let metadata = Dictionary(uniqueKeysWithValues: (0..<20).map { ("k\($0)", "v\($0)") })
+        let record = ObjectRecord(bucketID: "00ff", key: "m", stamp: stamp, version: version(metadata: metadata))
+        let written = try record.rowJSON()
+        #expect(try JSONDecoder().decode(ObjectRecord.self, from: written) == record)
+        let text = String(decoding: written, as: UTF8.self)
+        let positions = metadata.keys.sorted().map { text.range(of: "\"\($0)\":")!.lowerBound }
+        #expect(positions == positions.sorted())
+    }
+
+    /// Rows with parts, handoffs, tags, SSE-C, uploads or markers go through JSONEncoder.
+    @Test func otherRowsGoThroughJSONEncoder() throws {
+        var tagged = version()
+        tagged.tags = [ObjectTag(key: "t", value: "v")]
+        var encrypted = version()
+        encrypted.encryption = CustomerEncryption(keyMD5: "m", keyCheck: "c", nonce: "n")
+        var handedOff = version()
+        handedOff.handoffs = [StoredBody.Handoff(slot: 1, node: NodeID("n9"))]
+        var multipart = version()
+        multipart.parts = [ObjectPart(number: 1, etag: "p", checksum: nil, lastModifiedMillis: 1, data: multipart.body)]
+        let others = ObjectRowHeadTests().rows.filter { $0.upload != nil || $0.part != nil || $0.marker != nil }
+            + [tagged, encrypted, handedOff, multipart].map { ObjectRecord(bucketID: "00ff", key: "o", stamp: stamp, version: $0) }
+        #expect(others.count == 7)
+        for record in others {
+            #expect(try Self.document(record.rowJSON()) == Self.document(JSONEncoder.rows().encode(record)))
+            #expect(try JSONDecoder().decode(ObjectRecord.self, from: record.rowJSON()) == record)
+        }
+    }
+}

@@ -209,7 +209,7 @@ struct MetadataClient: ObjectTables {
             mine.insert(record.stamp)
             let current = record
             let json: Data
-            do { json = try JSONEncoder.rows().encode(record) } catch { throw .internalError("cannot encode a row: \(error)") }
+            do { json = try record.rowJSON() } catch { throw .internalError("cannot encode a row: \(error)") }
             let answers: [NodeID: MergeOutcome?] = await each(replicas.current, routing: routing) { [merges] node, address in
                 if let address { return try await merges.call(json, to: node, at: address) }
                 return try await store.mergeReporting(encoded: [(ObjectRowHead(of: current), json)])[0]
