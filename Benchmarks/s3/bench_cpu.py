@@ -20,10 +20,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_bench(command: list[str], pids: list[int], timeout: float) -> tuple[dict | None, float | None, str]:
-    """The bench's JSON report (None when it failed), the server CPU in ms
-    per request over the measured window (None when the load was too short
-    for two progress lines), and its stderr."""
+def run_bench(command: list[str], pids: list[int], timeout: float) -> tuple[dict | None, float | None, float | None, str]:
+    """The bench's JSON report (None when it failed), the server CPU and the
+    client's (the bench process's own) in ms per request over the measured
+    window (None when the load was too short for two progress lines), and
+    its stderr. On a machine the client shares with the servers, 1000 ×
+    cores / (server + client) is the most requests per second it can do."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = last = None
     lines = []
@@ -32,13 +34,14 @@ def run_bench(command: list[str], pids: list[int], timeout: float) -> tuple[dict
         lines.append(line)
         if PROGRESS.match(line):
             done = sum(int(count) for _, count in DONE.findall(line))
-            sample = (sum(cpu_seconds(pid) for pid in pids), done)
+            sample = (sum(cpu_seconds(pid) for pid in pids), cpu_seconds(process.pid), done)
             first = first or sample
             last = sample
     out = process.stdout.read() if process.stdout else ""
     process.wait(timeout=timeout)
     report = json.loads(out) if process.returncode in (0, 1) and out.strip() else None
-    cpu = None
-    if first and last and last[1] > first[1]:
-        cpu = (last[0] - first[0]) * 1000 / (last[1] - first[1])
-    return report, cpu, "".join(lines)
+    cpu = client = None
+    if first and last and last[2] > first[2]:
+        cpu = (last[0] - first[0]) * 1000 / (last[2] - first[2])
+        client = (last[1] - first[1]) * 1000 / (last[2] - first[2])
+    return report, cpu, client, "".join(lines)

@@ -36,7 +36,7 @@ def cpu_seconds(node) -> float:
 
 def run_loads(nodes, key, loads, seconds: int, nodes_count: int, rss_per_load: bool) -> None:
     for name, load in loads:
-        report, cpu, stderr = run_bench([SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
+        report, cpu, client, stderr = run_bench([SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
                                          "--secret-key", key[1], "--duration", f"{seconds}s", "--json", *load],
                                         [n.proc.pid for n in nodes], timeout=seconds * 10 + 600)
         if report is None:
@@ -49,6 +49,7 @@ def run_loads(nodes, key, loads, seconds: int, nodes_count: int, rss_per_load: b
             "p50_ms": round(op["latency"]["p50Millis"], 2), "p99_ms": round(op["latency"]["p99Millis"], 2),
             # Over the measured phase only (bench_cpu.py): not the prefill, not the bench's clean-up.
             "server_cpu_ms_per_request": None if cpu is None else round(cpu, 2),
+            "client_cpu_ms_per_request": None if client is None else round(client, 2),
         }
         if rss_per_load:
             line["peak_rss_mib_per_node"] = [round(peak_rss_mib(n), 1) for n in nodes]
