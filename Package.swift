@@ -41,6 +41,8 @@ let package = Package(
             pkgConfig: "libisal",
             providers: [.apt(["libisal-dev"])]
         ),
+        // Linux file calls Swift's Glibc module leaves out (sync_file_range).
+        .systemLibrary(name: "CLinuxFiles"),
         .target(name: "CodeParameters"),
         .target(
             name: "Erasure",
@@ -77,7 +79,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Erasure", "ClusterModel",
+                "Erasure", "ClusterModel", "CLinuxFiles",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -1,3 +1,4 @@
+import CLinuxFiles
 import Erasure
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +14,16 @@ public final class ShardFileWriter {
     let fd: Int32
     var nextChunk = 0
     var finished = false
+    /// Bytes in the file so far, and where the range not yet handed to writeback starts.
+    var written: Int64
+    public private(set) var writebackFrom: Int64 = 0
+
+    /// Writeback is started each time this much has been written: the
+    /// fsync at `commit` then waits for the last stretch, not the whole
+    /// file, and the disk writes while the body still streams in (one
+    /// node's 64 MiB PUT was bounded by that fsync: 310 MiB/s on disk,
+    /// 456 with the data on tmpfs).
+    static let writebackBytes: Int64 = 1 << 20
 
     public init(path: String, format: ShardFileFormat) throws(StorageError) {
         self.path = path
@@ -21,11 +32,13 @@ public final class ShardFileWriter {
         let temporary = temporaryPath
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
-        do { try writeAll(fd, format.header(), path: temporary) } catch {
+        let header = format.header()
+        do { try writeAll(fd, header, path: temporary) } catch {
             close(fd); unlink(temporary)
             throw error
         }
         self.fd = fd
+        written = Int64(header.count)
     }
 
     /// Appends the next chunk; its length must be what the format says.
@@ -42,6 +55,12 @@ public final class ShardFileWriter {
         try writeAll(fd, chunk, path: temporaryPath)
         try writeAll(fd, withUnsafeBytes(of: crc) { Array($0) }, path: temporaryPath)
         nextChunk += 1
+        written += Int64(chunk.count + MemoryLayout<UInt32>.size)
+        if written - writebackFrom >= Self.writebackBytes {
+            // Advisory: a failure here shows again, and is reported, at the fsync.
+            _ = shale_start_writeback(fd, writebackFrom, written - writebackFrom)
+            writebackFrom = written
+        }
     }
 
     /// Makes the file durable under its name.

@@ -41,6 +41,23 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["s"])
     }
 
+    /// A shard of several MiB: writeback is started as it grows (so the
+    /// fsync at commit has little left to wait for) and the file is whole.
+    @Test func writebackStartsWhileALargeShardIsWritten() throws {
+        let dir = try temporaryDirectory()
+        let chunkSize = 256 << 10
+        let data = (0..<(5 * (1 << 20) + 1234)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 3) }
+        let format = ShardFileFormat(chunkSize: chunkSize, dataLength: data.count)
+        let writer = try ShardFileWriter(path: dir + "/big", format: format)
+        for i in 0..<format.chunkCount {
+            let start = i * chunkSize
+            try data[start..<min(data.count, start + chunkSize)].withUnsafeBytes { try writer.append($0) }
+        }
+        #expect(writer.writebackFrom >= 4 << 20 && writer.writebackFrom < Int64(format.fileLength))
+        try writer.commit()
+        #expect(try readAll(dir + "/big") == data)
+    }
+
     @Test func aFlippedByteIsACorruptChunkNeverData() throws {
         let dir = try temporaryDirectory()
         let data = [UInt8](repeating: 0xAB, count: 300)
