@@ -81,6 +81,16 @@ struct RowJSONWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// `[1,2,3]`.
+    mutating func array<Number: BinaryInteger>(_ values: [Number]) {
+        raw("[")
+        for (index, value) in values.enumerated() {
+            if index > 0 { raw(",") }
+            number(value)
+        }
+        raw("]")
+    }
+
     mutating func bool(_ value: Bool) {
         value ? raw("true") : raw("false")
     }
@@ -118,21 +128,13 @@ struct RowJSONWriter {
         number(version.blockSizeBytes)
         raw(",\"layoutVersion\":")
         number(version.layoutVersion.rawValue)
-        raw(",\"storedSlots\":[")
-        for (index, slot) in version.storedSlots.enumerated() {
-            if index > 0 { raw(",") }
-            number(slot)
-        }
-        raw("]")
+        raw(",\"storedSlots\":")
+        array(version.storedSlots)
         if let checksum = version.checksum {
             raw(",\"checksum\":{\"algorithm\":")
             string(checksum.algorithm.rawValue)
-            raw(",\"digest\":[")
-            for (index, byte) in checksum.digest.enumerated() {
-                if index > 0 { raw(",") }
-                number(byte)
-            }
-            raw("]")
+            raw(",\"digest\":")
+            array(checksum.digest)
             optionalString("type", checksum.type?.rawValue)
             if let partCount = checksum.partCount {
                 raw(",\"partCount\":")
