@@ -181,7 +181,7 @@ public final class MetadataStore: Sendable {
     }
 
     /// `mergeReporting` of rows encoded already (each row's JSON, as
-    /// `ObjectRecord`'s Codable writes it, with its head).
+    /// `ObjectRecord.rowJSON()` writes it, with its head).
     public func mergeReporting(encoded rows: [(head: ObjectRowHead, json: Data)]) async throws(StorageError) -> [MergeOutcome] {
         guard !rows.isEmpty else { return [] }
         try Self.refuseOmitted(rows.map(\.head))
@@ -236,8 +236,8 @@ public final class MetadataStore: Sendable {
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
-    /// `get` without decoding: each row's JSON as stored (as `ObjectRecord`'s
-    /// Codable writes it), for a replica that sends rows on to a reader.
+    /// `get` without decoding: each row's JSON as stored (as
+    /// `ObjectRecord.rowJSON()` writes it), for a replica that sends rows on to a reader.
     public func rows(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Data?] {
         do {
             return try await pool.read { db in
@@ -331,8 +331,9 @@ public final class MetadataStore: Sendable {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT record FROM objects WHERE bucket = ? AND key = ?"), arguments: [bucket, key])
     }
 
-    /// Stores `record` unless its row holds a newer (or the same) stamp: the one last-writer-wins merge.
-    private static func upsert(_ db: Database, _ record: ObjectRowHead, _ data: Data) throws {
+    /// Stores the row `data` (whose head is `head`) unless the key's row holds a newer (or the same)
+    /// stamp: the one last-writer-wins merge.
+    private static func upsert(_ db: Database, _ head: ObjectRowHead, _ data: Data) throws {
         // Cached: compiling it (SQLite's parser and GRDB's authorizer) was 4% of a one-node small PUT.
         try db.cachedStatement(sql: """
             INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
@@ -342,8 +343,8 @@ public final class MetadataStore: Sendable {
                 stamp_node = excluded.stamp_node, deleted = excluded.deleted, record = excluded.record
             WHERE (excluded.stamp_millis, excluded.stamp_counter, excluded.stamp_node)
                 > (objects.stamp_millis, objects.stamp_counter, objects.stamp_node)
-            """).execute(arguments: [record.bucketID, record.key, Int64(bitPattern: record.stamp.millis),
-                                     Int64(record.stamp.counter), record.stamp.node, record.isTombstone, data])
+            """).execute(arguments: [head.bucketID, head.key, Int64(bitPattern: head.stamp.millis),
+                                     Int64(head.stamp.counter), head.stamp.node, head.isTombstone, data])
     }
 
     private static func promise(_ db: Database, bucket: String, key: String) throws -> Stamp? {

@@ -14,8 +14,7 @@ public final class ShardFileWriter {
     let fd: Int32
     var nextChunk = 0
     var finished = false
-    /// Bytes in the file so far, and where the range not yet handed to writeback starts.
-    var written: Int64
+    /// Where the part of the file not yet handed to writeback starts.
     public private(set) var writebackFrom: Int64 = 0
 
     /// Writeback is started each time this much has been written: the
@@ -32,13 +31,11 @@ public final class ShardFileWriter {
         let temporary = temporaryPath
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
-        let header = format.header()
-        do { try writeAll(fd, header, path: temporary) } catch {
+        do { try writeAll(fd, format.header(), path: temporary) } catch {
             close(fd); unlink(temporary)
             throw error
         }
         self.fd = fd
-        written = Int64(header.count)
     }
 
     /// Appends the next chunk; its length must be what the format says.
@@ -55,7 +52,7 @@ public final class ShardFileWriter {
         try writeAll(fd, chunk, path: temporaryPath)
         try writeAll(fd, withUnsafeBytes(of: crc) { Array($0) }, path: temporaryPath)
         nextChunk += 1
-        written += Int64(chunk.count + MemoryLayout<UInt32>.size)
+        let written = Int64(min(format.offset(ofChunk: nextChunk), format.fileLength))
         if written - writebackFrom >= Self.writebackBytes {
             // Advisory: a failure here shows again, and is reported, at the fsync.
             _ = shale_start_writeback(fd, writebackFrom, written - writebackFrom)

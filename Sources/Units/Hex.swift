@@ -19,6 +19,9 @@ public enum Hex {
         return bytes
     }
 
+    /// Whether an ASCII byte is a hex digit, either case (a fullwidth digit's bytes are not).
+    public static func isDigit(_ byte: UInt8) -> Bool { nibble(byte) != nil }
+
     private static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")

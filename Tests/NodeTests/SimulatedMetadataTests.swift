@@ -116,6 +116,9 @@ struct SimulatedMetadataCluster {
     /// Forgets the calls counted so far.
     func resetCalls() { network.calls.withLock { $0 = [:] } }
 
+    /// Calls of `method` since the last `resetCalls()`.
+    func calls(_ method: RPCMethod) -> Int { network.calls.withLock { $0[method] ?? 0 } }
+
     /// Node `id`'s view: every peer healthy (a crash not yet noticed), so faults show as failed calls.
     func routing(_ id: NodeID) -> ClusterNode.Routing {
         ClusterNode.Routing(selfID: id, layouts: [layout], addresses: Dictionary(uniqueKeysWithValues: ids.map { ($0, HostPort(host: "sim", port: 1)) }),
@@ -163,7 +166,7 @@ struct SimulatedMetadataCluster {
         try await sim.write(record, from: coordinator)
         sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == record)
-        let asked = sim.network.calls.withLock { $0[.metadataGet] ?? 0 }
+        let asked = sim.calls(.metadataGet)
         #expect(asked == (sim.replicas.contains(coordinator) ? 2 : 3))
         let routing = sim.routing(coordinator)
         let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
@@ -171,7 +174,7 @@ struct SimulatedMetadataCluster {
         sim.network.faults.setDown([first.last!])
         sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == record)
-        #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } > asked)
+        #expect(sim.calls(.metadataGet) > asked)
     }
 
     /// A read takes the row from one replica and only the stamps of the
@@ -184,7 +187,7 @@ struct SimulatedMetadataCluster {
         try await sim.write(record, from: coordinator)
         sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == record)
-        #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } == 3)
+        #expect(sim.calls(.metadataGet) == 3)
         let routing = sim.routing(coordinator)
         let first = MetadataClient.firstAsked(try sim.clients[coordinator]!.replicas(of: sim.bucket, routing: routing), routing: routing,
                                               spread: false)
@@ -211,7 +214,7 @@ struct SimulatedMetadataCluster {
         #expect(try await sim.local("k", on: rowNode) == older)
         sim.resetCalls()
         #expect(try await sim.read("k", from: coordinator) == newer)
-        #expect(sim.network.calls.withLock { $0[.metadataGet] ?? 0 } == 4, "the row, two stamps, then the newer row")
+        #expect(sim.calls(.metadataGet) == 4, "the row, two stamps, then the newer row")
         for _ in 0..<200 where try await sim.local("k", on: rowNode) != newer { try await Task.sleep(for: .milliseconds(10)) }
         #expect(try await sim.local("k", on: rowNode) == newer)
         // A tombstone is a row like any other: a replica without it is read past too.
@@ -374,7 +377,6 @@ struct SimulatedMetadataCluster {
 /// The one-round write (`MetadataClient.writeReplacing`): what PUT uses to
 /// replace a key's row without reading it first.
 @Suite struct OneRoundWriteTests {
-    func calls(_ sim: SimulatedMetadataCluster, _ method: RPCMethod) -> Int { sim.network.calls.withLock { $0[method] ?? 0 } }
 
     /// Rows encoded once and joined into a merge message read back as the
     /// message `JSONEncoder` would have written.
@@ -444,7 +446,7 @@ struct SimulatedMetadataCluster {
         let (written, replaced) = try await sim.writeReplacing("k", millis: 200, from: coordinator)
         #expect(written.millis == 200)
         #expect(replaced == old)
-        #expect(calls(sim, .metadataMerge) == 5 && calls(sim, .metadataGet) == 0, "one round, no read")
+        #expect(sim.calls(.metadataMerge) == 5 && sim.calls(.metadataGet) == 0, "one round, no read")
         for replica in sim.replicas { #expect(try await sim.local("k", on: replica)?.stamp == written) }
         // A new key: nothing replaced.
         #expect(try await sim.writeReplacing("new", millis: 300, from: coordinator).replaced == nil)
@@ -462,7 +464,7 @@ struct SimulatedMetadataCluster {
         let (written, replaced) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
         #expect(written.millis == 3_600_001)
         #expect(replaced == ahead)
-        #expect(calls(sim, .metadataMerge) == 8, "two rounds to the four other replicas")
+        #expect(sim.calls(.metadataMerge) == 8, "two rounds to the four other replicas")
         #expect(try await sim.read("k", from: sim.ids[3])?.stamp == written)
     }
 
@@ -479,7 +481,7 @@ struct SimulatedMetadataCluster {
         let (written, replaced) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
         #expect(written > tied.stamp.justAbove)
         #expect(replaced == tied)
-        #expect(calls(sim, .metadataMerge) == 10)
+        #expect(sim.calls(.metadataMerge) == 10)
     }
 
     /// Replicas of an earlier build answer merges without outcomes: with a
@@ -494,12 +496,12 @@ struct SimulatedMetadataCluster {
         sim.resetCalls()
         let (written, _) = try await sim.writeReplacing("k", millis: 1000, from: coordinator)
         #expect(written.millis == 3_600_001)
-        #expect(calls(sim, .metadataGet) > 0)
+        #expect(sim.calls(.metadataGet) > 0)
         #expect(try await sim.read("k", from: sim.ids[2])?.stamp == written)
         // Without the newer row, the read finds the write's own row: one round of merges and the read.
         sim.resetCalls()
         _ = try await sim.writeReplacing("k", millis: 4_000_000, from: coordinator)
-        #expect(calls(sim, .metadataMerge) == 5)
+        #expect(sim.calls(.metadataMerge) == 5)
     }
 
     /// Twenty writes at once while the replicas' first calls are held: the
@@ -518,13 +520,13 @@ struct SimulatedMetadataCluster {
             }
         }
         let batcher = sim.clients[coordinator]!.merges
-        while calls(sim, .metadataMerge) < 10 || sim.replicas.contains(where: { batcher.waiting(for: $0) < 18 }) {
+        while sim.calls(.metadataMerge) < 10 || sim.replicas.contains(where: { batcher.waiting(for: $0) < 18 }) {
             try await Task.sleep(for: .milliseconds(2))
         }
-        #expect(calls(sim, .metadataMerge) == 10)
+        #expect(sim.calls(.metadataMerge) == 10)
         gate.open()
         let written = try await writes.value
-        #expect(calls(sim, .metadataMerge) == 15)
+        #expect(sim.calls(.metadataMerge) == 15)
         for (key, stamp) in written {
             for replica in sim.replicas { #expect(try await sim.local(key, on: replica)?.stamp == stamp) }
         }
@@ -553,13 +555,13 @@ struct SimulatedMetadataCluster {
         // The first replica asked sends rows, the other two stamps.
         let client = sim.clients[coordinator]!
         let asked = Array(sim.replicas.prefix(3))
-        while calls(sim, .metadataGet) < 6 || client.reads.waiting(for: asked[0]) < 18
+        while sim.calls(.metadataGet) < 6 || client.reads.waiting(for: asked[0]) < 18
                 || asked.dropFirst().contains(where: { client.stampReads.waiting(for: $0) < 18 }) {
             try await Task.sleep(for: .milliseconds(2))
         }
         gate.open()
         let found = try await reads.value
-        #expect(calls(sim, .metadataGet) == (earlierBuild ? 6 + 3 * 18 : 9))
+        #expect(sim.calls(.metadataGet) == (earlierBuild ? 6 + 3 * 18 : 9))
         for i in 0..<20 { #expect(found[i]?.stamp.millis == UInt64(100 + i)) }
     }
 

@@ -271,13 +271,9 @@ struct MetadataClient: ObjectTables {
         }
         // A layout change (rows may sit on older layouts' replicas only), or
         // replicas that did not answer: every row from as many as answer.
-        let ask = { [reads] (nodes: [NodeID]) async -> [NodeID: MetadataGetReply] in
-            await each(nodes, routing: routing) { node, address in
-                if let address {
-                    return MetadataGetReply(record: try await reads.call(MetadataKey(bucketID: table, key: key), to: node, at: address))
-                }
-                return MetadataGetReply(record: try await store.get(bucket: table, key: key))
-            }
+        let item = MetadataKey(bucketID: table, key: key)
+        let ask = { (nodes: [NodeID]) async -> [NodeID: MetadataGetReply] in
+            await each(nodes, routing: routing) { node, address in MetadataGetReply(record: try await row(item, from: node, at: address)) }
         }
         var answers: [NodeID: MetadataGetReply]
         if replicas.all.count == replicas.current.count {
@@ -319,39 +315,24 @@ struct MetadataClient: ObjectTables {
         let asked = Self.firstAsked(replicas, routing: routing, spread: spreadReads)
         guard asked.count >= replicas.quorum, let rowNode = asked.first else { return nil }
         let item = MetadataKey(bucketID: table, key: key)
-        let answers: [NodeID: Answer] = await each(asked, routing: routing) { [reads, stampReads, store] node, address in
-            switch (node == rowNode, address) {
-            case (true, let address?): return .row(try await reads.call(item, to: node, at: address))
-            case (true, nil): return .row(try await store.get(bucket: table, key: key))
-            case (false, let address?): return .stamp(try await stampReads.call(item, to: node, at: address))
-            case (false, nil): return .stamp(try await store.stamps([(table, key)])[0])
-            }
+        let answers: [NodeID: Answer] = await each(asked, routing: routing) { node, address in
+            node == rowNode ? .row(try await row(item, from: node, at: address)) : .stamp(try await stamp(item, from: node, at: address))
         }
         guard answers.count >= replicas.quorum, case .row(let row)? = answers[rowNode] else { return nil }
-        // `updateValue`: `stamps[node] = record?.stamp` would remove the key for a missing row (the
-        // optional chain takes the subscript's Stamp?? type), and a replica without the row not be repaired.
-        var stamps: [NodeID: Stamp?] = [:]
-        for (node, answer) in answers {
+        // A missing row's nil stamp stays in the map (mapValues keeps it): that replica is repaired too.
+        let stamps: [NodeID: Stamp?] = answers.mapValues { answer in
             switch answer {
-            case .row(let record): stamps.updateValue(record?.stamp, forKey: node)
-            case .stamp(let stamp): stamps.updateValue(stamp, forKey: node)
+            case .row(let record): record?.stamp
+            case .stamp(let stamp): stamp
             }
         }
         var newest = row
         if let newestStamp = stamps.values.compactMap({ $0 }).max(), newestStamp != row?.stamp {
             guard let holder = stamps.first(where: { $0.value == newestStamp })?.key else { return nil }
+            let address = holder == routing.selfID ? nil : routing.addresses[holder]
+            guard holder == routing.selfID || address != nil else { return nil }
             let fetched: ObjectRecord?
-            do {
-                if holder == routing.selfID {
-                    fetched = try await store.get(bucket: table, key: key)
-                } else if let address = routing.addresses[holder] {
-                    fetched = try await reads.call(item, to: holder, at: address)
-                } else {
-                    return nil
-                }
-            } catch {
-                return nil
-            }
+            do { fetched = try await self.row(item, from: holder, at: address) } catch { return nil }
             // A newer write may have landed meanwhile (or a failed one been reverted): the newer of the two.
             newest = ObjectRecord.newest(row, fetched)
         }
@@ -360,6 +341,18 @@ struct MetadataClient: ObjectTables {
             if !stale.isEmpty { repair(newest, on: stale, routing: routing) }
         }
         return Found(record: newest)
+    }
+
+    /// A row from one replica: this node's store (no address) or a batched call.
+    private func row(_ item: MetadataKey, from node: NodeID, at address: HostPort?) async throws -> ObjectRecord? {
+        guard let address else { return try await store.get(bucket: item.bucketID, key: item.key) }
+        return try await reads.call(item, to: node, at: address)
+    }
+
+    /// A row's stamp alone from one replica, the same way.
+    private func stamp(_ item: MetadataKey, from node: NodeID, at address: HostPort?) async throws -> Stamp? {
+        guard let address else { return try await store.stamps([(item.bucketID, item.key)])[0] }
+        return try await stampReads.call(item, to: node, at: address)
     }
 
     /// The replicas a read asks first: a majority of the reachable current

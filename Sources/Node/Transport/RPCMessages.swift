@@ -47,7 +47,7 @@ struct MergeRevert: Codable, Sendable {
 }
 extension MetadataMergeMessage {
     /// The JSON of a reporting merge of rows already encoded (each as
-    /// `ObjectRecord`'s Codable writes it): a row going to several replicas
+    /// `ObjectRecord.rowJSON()` writes it): a row going to several replicas
     /// is encoded once, not once per replica.
     static func reporting(encoded records: [Data]) -> Data {
         var body = reportingPrefix
@@ -147,8 +147,8 @@ struct MetadataGetReply: Codable, Sendable {
     var stamps: [Stamp?]? = nil
 }
 extension MetadataGetReply {
-    /// The reply's JSON made of rows as stored (each as `ObjectRecord`'s
-    /// Codable wrote it; nil: no row), without decoding and encoding them
+    /// The reply's JSON made of rows as stored (each as
+    /// `ObjectRecord.rowJSON()` wrote it; nil: no row), without decoding and encoding them
     /// again; `records` given when `batch` (a call that named `keys`).
     static func encoded(rows: [Data?], batch: Bool) -> Data {
         let null = Data("null".utf8)
