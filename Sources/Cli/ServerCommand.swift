@@ -117,6 +117,7 @@ struct ServerCommand: AsyncParsableCommand {
             .init(service: MembershipService(node: node)),
             .init(service: AntiEntropyService(objects: objects)),
             .init(service: RepairService(objects: objects)),
+            .init(service: ShortWriteHealService(objects: objects)),
             .init(service: LifecycleService(objects: objects)),
             .init(service: maintenance),
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import signal
@@ -188,6 +189,16 @@ def start_nodes(root: Path, ips: list[str], nodes: list[Node] | None = None, **k
         node.start()
         first = first or node
     return nodes
+
+
+def metric(node: Node, pattern: str) -> float:
+    """The sum of the node's /metrics samples whose line matches `pattern`."""
+    text = node.api("GET", "/metrics")
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith("#") and re.search(pattern, line):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def wait_until(predicate, timeout: float = 15, interval: float = 0.2, what: str = "condition"):

@@ -7,14 +7,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import subprocess
 import time
 
 import botocore.exceptions
 
 from s3_clients import boto, create_key, single_node
-from shale_cluster import ADMIN_TOKEN, SHALE
+from shale_cluster import ADMIN_TOKEN, SHALE, metric
 
 
 def as_token(node, token: str, *args: str) -> subprocess.CompletedProcess:
@@ -43,15 +42,6 @@ def create_token(node, name: str, *args: str) -> str:
     created = node.cli_json("admin-token", "create", name, *args)
     assert created["token"]["name"] == name and created["secretToken"].startswith(created["token"]["id"] + ".")
     return created["secretToken"]
-
-
-def metric(node, pattern: str) -> float:
-    text = node.api("GET", "/metrics")
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith("#") and re.search(pattern, line):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_scoped_expired_and_revoked_tokens(cluster):

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -22,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from faults import FULL, MiB, Workload, check, only_not_written, rebuild_until_redundant, report, shard_paths, verify_passes, wait_for_rebuild
 from s3_clients import boto, provision
-from shale_cluster import Node, start_nodes, wait_until
+from shale_cluster import Node, metric, start_nodes, wait_until
 
 ZONES = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"]
 EXTRA = "anti_entropy_interval_seconds = 2\nshard_deletion_delay_seconds = 1\n"
@@ -108,7 +109,9 @@ def test_zone_outage_under_load_then_home(tmp_path, stop_all):
         node.start()
     wait_all_healthy(nodes, ids)
     # Every handoff goes home by itself. A PUT acknowledged by its write quorum without one owner's shard (on a
-    # loaded machine, a sink dropped at the slow-write deadline) leaves that slot `not written`: `shale rebuild` restores it.
+    # loaded machine, a sink dropped at the slow-write deadline) leaves that slot `not written` until the node that took
+    # the PUT writes it in the background (scenario 11); what is still not written when the handoffs are home,
+    # `shale rebuild` restores.
     not_written = wait_until(lambda: only_not_written(nodes[0]), timeout=180, interval=2, what="handoffs moved home")["not written"]
     # Nothing at all left (no verify problem), or `rebuild_until_redundant` returns only once verify exits 0.
     if not_written:
@@ -363,3 +366,30 @@ def test_disk_full_on_one_node(tmp_path, stop_all):
     finally:
         victim.kill()
         subprocess.run(["umount", "-l", str(victim.data)], check=False)
+
+
+# 11. An owner stalled (SIGSTOP) through a PUT: the PUT is acknowledged by its write quorum without that owner's
+# shard, and the node that took it writes the missing shard in the background once the owner answers again.
+def test_a_write_that_missed_a_stalled_owner_heals_without_a_rebuild(tmp_path, stop_all):
+    nodes, key = start_six(tmp_path, 80, stop_all, extra=EXTRA + "slow_shard_timeout_millis = 300\n")
+    s3 = boto(nodes[0], key)
+    body = random.Random(11).randbytes(48 * MiB)
+    victim = nodes[5]
+    os.kill(victim.proc.pid, signal.SIGSTOP)
+    try:
+        # Sent at once, before the others see the victim fail: it is an owner the PUT writes to, not one it hands off.
+        s3.put_object(Bucket="lake", Key="stalled", Body=body)
+        assert metric(nodes[0], r"^shale_short_writes_queued_total") >= 1, "the PUT was acknowledged with every shard"
+    finally:
+        os.kill(victim.proc.pid, signal.SIGCONT)
+    started = time.time()
+    wait_until(lambda: verify_passes(nodes[0]), timeout=90, interval=1, what="the missing shard written in the background")
+    seconds = time.time() - started
+    assert metric(nodes[0], r"^shale_short_writes_healed_total") >= 1
+    rebuild = nodes[0].api("GET", "/v1/rebuild")
+    assert rebuild["objectsTotal"] == 0, f"the only rebuild is the first layout's, of an empty cluster: {rebuild}"
+    # With both nodes of dc2 gone, a read needs every other shard, the healed one among them.
+    nodes[2].kill()
+    nodes[3].kill()
+    assert boto(nodes[0], key).get_object(Bucket="lake", Key="stalled")["Body"].read() == body
+    report("11 stalled owner healed", seconds_to_full_redundancy=round(seconds, 1))

@@ -125,6 +125,7 @@ extension ObjectService {
             await discard(written, routing: routing)
             throw error
         }
+        noteShortBodies([part.data], table: table, rowKey: rowKey, objectKey: request.key, bucket: request.bucket)
         if let replaced = previous?.part, replaced.data.versionID != part.data.versionID {
             scheduleShardDeletion(of: [replaced.data], bucket: request.bucket, key: request.key)
         }

@@ -25,6 +25,7 @@ public final class ObjectService: Sendable {
     let writeQuorumSetting: Int?
     let inlineMaxBytes: Int
     let repairs = RepairQueue()
+    let shortWrites = ShortWriteQueue()
     let clock: Mutex<HybridClock>
 
     /// How JSON calls reach other nodes (shard streams go through `access`).
@@ -202,20 +203,25 @@ public final class ObjectService: Sendable {
             version.s3VersionID = target.id.rawValue
             try await metadata.write(ObjectRecord(bucketID: target.table, key: target.rowKey, stamp: target.stamp, version: version),
                                      bucket: bucket, routing: routing)
+            noteShortBodies(version.bodies, table: target.table, rowKey: target.rowKey, objectKey: key, bucket: bucket)
             return nil
         }
-        guard let condition else {
-            return try await metadata.writeReplacing(bucket: bucket, routing: routing) { above in
+        let replaced: ObjectRecord?
+        if let condition {
+            let result = try await metadata.compareAndSet(table: bucket.hex, bucket: bucket, key: key, routing: routing,
+                                                          ballot: { self.stamp(replacing: $0) }) { current throws(ObjectError) in
+                try condition.check(current?.version)
+                return ObjectRecord(bucketID: bucket.hex, key: key, stamp: self.stamp(replacing: current?.stamp), version: version)
+            }
+            Counter(label: "shale_conditional_writes_total").increment()
+            replaced = result.replaced
+        } else {
+            replaced = try await metadata.writeReplacing(bucket: bucket, routing: routing) { above in
                 ObjectRecord(bucketID: bucket.hex, key: key, stamp: self.stamp(replacing: above), version: version)
             }
         }
-        let result = try await metadata.compareAndSet(table: bucket.hex, bucket: bucket, key: key, routing: routing,
-                                                      ballot: { self.stamp(replacing: $0) }) { current throws(ObjectError) in
-            try condition.check(current?.version)
-            return ObjectRecord(bucketID: bucket.hex, key: key, stamp: self.stamp(replacing: current?.stamp), version: version)
-        }
-        Counter(label: "shale_conditional_writes_total").increment()
-        return result.replaced
+        noteShortBodies(version.bodies, table: bucket.hex, rowKey: key, objectKey: key, bucket: bucket)
+        return replaced
     }
 
     /// What `writeBody` stored: the body's shards, the nodes holding them, and its digests.

@@ -31,12 +31,19 @@ struct BodyRebuilder: Sendable {
     let budget: SharedRateBudget
     let ballot: @Sendable (Stamp?) -> Stamp
 
-    /// With `dryRun`, plans only (the outcome says what a run would do).
+    /// One body of the rebuild journal.
     func rebuild(_ work: RebuildJournal.Work, routing: ClusterNode.Routing) async throws(ObjectError) -> Outcome {
         guard let bucket = BucketID(hex: work.bucketHex) else { throw .internalError("bad bucket id in the rebuild journal") }
-        guard let record = try await tables.read(table: work.table, bucket: bucket, key: work.rowKey, routing: routing),
-              let body = record.body(named: work.versionID),
-              let placed = PlacedBody(table: work.table, rowKey: work.rowKey, objectKey: work.objectKey, bucket: bucket, body: body,
+        return try await rebuild(table: work.table, rowKey: work.rowKey, objectKey: work.objectKey, bucket: bucket, versionID: work.versionID,
+                                 routing: routing)
+    }
+
+    /// The body `versionID` of the row `rowKey` in `table`, whose shards `objectKey`'s partition places.
+    func rebuild(table: String, rowKey: String, objectKey: String, bucket: BucketID, versionID: String,
+                 routing: ClusterNode.Routing) async throws(ObjectError) -> Outcome {
+        guard let record = try await tables.read(table: table, bucket: bucket, key: rowKey, routing: routing),
+              let body = record.body(named: versionID),
+              let placed = PlacedBody(table: table, rowKey: rowKey, objectKey: objectKey, bucket: bucket, body: body,
                                       routing: routing),
               let layout = routing.current else { return .alreadyWhole }
         // Planned again now: the row, the layout or the disks may have changed since the job's plan.
@@ -51,7 +58,7 @@ struct BodyRebuilder: Sendable {
         let reader = try access.stripeReader(body, owners: placed.holders, routing: routing, blocks: 0...(body.blockCount - 1),
                                              excluding: Set(plan.lost))
         let written = try await access.writeSlots(plan.writes, of: body, from: reader, to: placed.owners,
-                                                  object: ObjectName(bucket: work.table, key: work.rowKey), routing: routing) { bytes in
+                                                  object: ObjectName(bucket: table, key: rowKey), routing: routing) { bytes in
             await budget.spend(bytes)
         }
 
@@ -60,10 +67,10 @@ struct BodyRebuilder: Sendable {
         let holders = placed.holders
         let total = body.dataShards + body.parityShards
         do throws(ObjectError) {
-            _ = try await tables.compareAndSet(table: work.table, bucket: bucket, key: work.rowKey, routing: routing, ballot: ballot,
+            _ = try await tables.compareAndSet(table: table, bucket: bucket, key: rowKey, routing: routing, ballot: ballot,
                                                keepDecidedStamp: true) { current throws(ObjectError) in
                 guard let current, var edited = current.editingBody(body.versionID, { found in
-                    guard (try? routing.owners(of: found, bucket: bucket, key: work.objectKey)) == holders else { return nil }
+                    guard (try? routing.owners(of: found, bucket: bucket, key: objectKey)) == holders else { return nil }
                     var moved = found
                     moved.layoutVersion = layout.version
                     moved.handoffs = nil
