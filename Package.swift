@@ -204,7 +204,7 @@ let package = Package(
         ]),
         .testTarget(name: "S3BenchTests", dependencies: ["S3Bench"]),
         .testTarget(name: "AdminAPITests", dependencies: ["AdminAPI"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "ClusterModel", "Placement", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "NodeTests", dependencies: [
             "Node", "ClusterModel", "Placement", "Erasure", "Storage", "Units", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),

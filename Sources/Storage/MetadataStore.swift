@@ -21,6 +21,11 @@ public final class MetadataStore: Sendable {
             var configuration = Configuration()
             configuration.label = "shale-metadata"
             pool = try DatabasePool(path: path, configuration: configuration)
+            // A commit must be on the disk before a row is acknowledged: the WAL is synced at every
+            // commit. GRDB's WAL set-up picks NORMAL (synced at checkpoints only), under which the
+            // newest commits can be lost to a power cut or a kernel crash. The pool's one writing
+            // connection lives as long as the pool, so set once here it holds for every write.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw .database(path: path, reason: "\(error)")
