@@ -14,9 +14,12 @@ public final class MetadataStore: Sendable {
     public static let schemaVersion = "v5-rebuild-journal"
 
     let pool: DatabasePool
+    /// Row merges, committed in groups (one transaction and one sync for the merges that arrive together).
+    let merges: MergeGroup
 
     public init(metadataDir: String) throws(StorageError) {
         let path = metadataDir + "/" + Self.fileName
+        let pool: DatabasePool
         do {
             var configuration = Configuration()
             configuration.label = "shale-metadata"
@@ -30,6 +33,8 @@ public final class MetadataStore: Sendable {
         } catch {
             throw .database(path: path, reason: "\(error)")
         }
+        self.pool = pool
+        merges = MergeGroup { rows in try await pool.write { db in try Self.apply(rows, in: db) } }
     }
 
     static var migrator: DatabaseMigrator {
@@ -148,14 +153,7 @@ public final class MetadataStore: Sendable {
         let rows = try Self.encoded(records)
         try Self.refuseOmitted(rows.map(\.head))
         do {
-            return try await pool.write { db in
-                var changed = 0
-                for (head, data) in rows {
-                    try Self.upsert(db, head, data)
-                    changed += db.changesCount
-                }
-                return changed
-            }
+            return try await merges.merge(rows).filter(\.stored).count
         } catch {
             throw .database(path: Self.fileName, reason: "\(error)")
         }
@@ -190,15 +188,9 @@ public final class MetadataStore: Sendable {
     public func mergeReporting(encoded rows: [(head: ObjectRowHead, json: Data)]) async throws(StorageError) -> [MergeOutcome] {
         guard !rows.isEmpty else { return [] }
         try Self.refuseOmitted(rows.map(\.head))
-        let results: [(Bool, Data?)]
+        let results: MergeGroup.Outcomes
         do {
-            results = try await pool.write { db in
-                try rows.map { head, data in
-                    let held = try Self.rowData(db, bucket: head.bucketID, key: head.key)
-                    try Self.upsert(db, head, data)
-                    return (db.changesCount > 0, held)
-                }
-            }
+            results = try await merges.merge(rows)
         } catch {
             throw .database(path: Self.fileName, reason: "\(error)")
         }
@@ -328,6 +320,16 @@ public final class MetadataStore: Sendable {
     static func refuseOmitted(_ rows: [ObjectRowHead]) throws(StorageError) {
         if let row = rows.first(where: \.inlineOmitted) {
             throw .database(path: fileName, reason: "refused a row of \(row.key) without its inline bytes (a listing's copy)")
+        }
+    }
+
+    /// Merges `rows` in order within the caller's transaction: for each,
+    /// whether it was stored, and the row it replaced or lost to.
+    private static func apply(_ rows: MergeGroup.Rows, in db: Database) throws -> MergeGroup.Outcomes {
+        try rows.map { head, data in
+            let held = try rowData(db, bucket: head.bucketID, key: head.key)
+            try upsert(db, head, data)
+            return (db.changesCount > 0, held)
         }
     }
 

@@ -131,3 +131,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: store.path(of: key)))
     }
 }
+
+extension MetadataStoreTests {
+    /// Fifty merges at once (they share transactions): every row stored and
+    /// read back, each merge told it stored its row over nothing.
+    @Test func concurrentMergesAllLand() async throws {
+        let store = try store()
+        let outcomes = try await withThrowingTaskGroup(of: [MetadataStore.MergeOutcome].self) { group in
+            for i in 0..<50 { group.addTask { try await store.mergeReporting([self.row("k\(i)", UInt64(10 + i))]) } }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(outcomes.count == 50)
+        #expect(outcomes.allSatisfy { $0.stored && $0.held == nil })
+        for i in 0..<50 { #expect(try await store.get(bucket: "b", key: "k\(i)") == row("k\(i)", UInt64(10 + i))) }
+    }
+}
