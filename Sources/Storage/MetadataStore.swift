@@ -8,6 +8,10 @@ import GRDB
 /// one with a larger stamp, so replaying, reordering or repeating writes from
 /// any replica converges. Tombstones stay as rows so an older write cannot
 /// come back. GRDB's async calls run off the caller's executor.
+/// Group commit of row merges: each row with its head in, whether it was stored and the row it replaced or lost to
+/// (its JSON; nil: none) out.
+typealias MergeGroup = CommitGroup<(head: ObjectRowHead, json: Data), (stored: Bool, held: Data?)>
+
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
     /// The newest schema this build knows; older files are migrated on open.
@@ -16,6 +20,9 @@ public final class MetadataStore: Sendable {
     let pool: DatabasePool
     /// Row merges, committed in groups (one transaction and one sync for the merges that arrive together).
     let merges: MergeGroup
+    /// Notes of shards about to be written here, and of shards deleted here, committed in groups.
+    let shardNotes: CommitGroup<LocalShard, Void>
+    let shardForgets: CommitGroup<(versionID: String, slot: Int), Void>
 
     public init(metadataDir: String) throws(StorageError) {
         let path = metadataDir + "/" + Self.fileName
@@ -35,6 +42,8 @@ public final class MetadataStore: Sendable {
         }
         self.pool = pool
         merges = MergeGroup { rows in try await pool.write { db in try Self.apply(rows, in: db) } }
+        shardNotes = CommitGroup { shards in try await pool.write { db in try Self.note(shards, in: db) } }
+        shardForgets = CommitGroup { shards in try await pool.write { db in try Self.forget(shards, in: db) } }
     }
 
     static var migrator: DatabaseMigrator {
@@ -153,7 +162,7 @@ public final class MetadataStore: Sendable {
         let rows = try Self.encoded(records)
         try Self.refuseOmitted(rows.map(\.head))
         do {
-            return try await merges.merge(rows).filter(\.stored).count
+            return try await merges.commit(rows).filter(\.stored).count
         } catch {
             throw .database(path: Self.fileName, reason: "\(error)")
         }
@@ -190,7 +199,7 @@ public final class MetadataStore: Sendable {
         try Self.refuseOmitted(rows.map(\.head))
         let results: MergeGroup.Outcomes
         do {
-            results = try await merges.merge(rows)
+            results = try await merges.commit(rows)
         } catch {
             throw .database(path: Self.fileName, reason: "\(error)")
         }
@@ -325,7 +334,7 @@ public final class MetadataStore: Sendable {
 
     /// Merges `rows` in order within the caller's transaction: for each,
     /// whether it was stored, and the row it replaced or lost to.
-    private static func apply(_ rows: MergeGroup.Rows, in db: Database) throws -> MergeGroup.Outcomes {
+    private static func apply(_ rows: MergeGroup.Items, in db: Database) throws -> MergeGroup.Outcomes {
         try rows.map { head, data in
             let held = try rowData(db, bucket: head.bucketID, key: head.key)
             try upsert(db, head, data)
@@ -389,27 +398,28 @@ public final class MetadataStore: Sendable {
     /// a shard noted again gets the new time.
     public func recordShards(_ shards: [LocalShard]) async throws(StorageError) {
         guard !shards.isEmpty else { return }
-        do {
-            try await pool.write { db in
-                for shard in shards {
-                    try db.execute(sql: """
-                        INSERT INTO local_shards (version_id, slot, bucket, key, created_millis) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (version_id, slot) DO UPDATE SET created_millis = excluded.created_millis
-                        """, arguments: [shard.versionID, shard.slot, shard.bucket, shard.key, Int64(shard.createdMillis)])
-                }
-            }
-        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        do { _ = try await shardNotes.commit(shards) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    private static func note(_ shards: [LocalShard], in db: Database) throws -> [Void] {
+        try shards.map { shard in
+            try db.cachedStatement(sql: """
+                INSERT INTO local_shards (version_id, slot, bucket, key, created_millis) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (version_id, slot) DO UPDATE SET created_millis = excluded.created_millis
+                """).execute(arguments: [shard.versionID, shard.slot, shard.bucket, shard.key, Int64(shard.createdMillis)])
+        }
     }
 
     public func forgetShards(versionID: String, slots: [Int]) async throws(StorageError) {
-        do {
-            try await pool.write { db in
-                for slot in slots {
-                    try db.execute(sql: "DELETE FROM local_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
-                    try db.execute(sql: "DELETE FROM handoff_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot])
-                }
-            }
-        } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+        guard !slots.isEmpty else { return }
+        do { _ = try await shardForgets.commit(slots.map { (versionID, $0) }) } catch { throw .database(path: Self.fileName, reason: "\(error)") }
+    }
+
+    private static func forget(_ shards: [(versionID: String, slot: Int)], in db: Database) throws -> [Void] {
+        try shards.map { shard in
+            try db.cachedStatement(sql: "DELETE FROM local_shards WHERE version_id = ? AND slot = ?").execute(arguments: [shard.versionID, shard.slot])
+            try db.cachedStatement(sql: "DELETE FROM handoff_shards WHERE version_id = ? AND slot = ?").execute(arguments: [shard.versionID, shard.slot])
+        }
     }
 
     /// Every shard noted here, in (version id, slot) order after `after` (a scrub's walk).

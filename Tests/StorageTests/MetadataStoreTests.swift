@@ -146,3 +146,31 @@ extension MetadataStoreTests {
         for i in 0..<50 { #expect(try await store.get(bucket: "b", key: "k\(i)") == row("k\(i)", UInt64(10 + i))) }
     }
 }
+
+extension MetadataStoreTests {
+    static func version(_ i: Int) -> String { String(format: "%032x", i) }
+
+    /// Shard notes and deletions at once (each kind shares transactions): all land.
+    @Test func concurrentShardNotesAndDeletionsAllLand() async throws {
+        let store = try store()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    try await store.recordShards((0..<3).map {
+                        MetadataStore.LocalShard(versionID: Self.version(i), slot: $0, bucket: "b", key: "k\(i)", createdMillis: UInt64(i))
+                    })
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.shardCount() == 120)
+        #expect(try await store.localShards(after: nil, limit: 500).map(\.key) == (0..<40).flatMap { i in Array(repeating: "k\(i)", count: 3) })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 where i % 2 == 0 { group.addTask { try await store.forgetShards(versionID: Self.version(i), slots: [0, 1, 2]) } }
+            try await group.waitForAll()
+        }
+        #expect(try await store.shardCount() == 60)
+        #expect(try await store.hasShard(versionID: Self.version(1), slot: 2))
+        #expect(try await !store.hasShard(versionID: Self.version(2), slot: 0))
+    }
+}

@@ -1,29 +1,29 @@
-import ClusterModel
 import Foundation
 import Synchronization
 
-/// Group commit of row merges. Every commit syncs the WAL (`synchronous =
-/// FULL`), and the store has one writing connection, so merges that arrive
-/// while a transaction is being committed wait and then go together in the
-/// next one: one transaction and one sync for all of them. A lone merge
-/// waits for nothing. Each caller's rows are applied in its own order and
-/// callers in the order they arrived, so every outcome is what the merges
-/// would have given one after another.
+/// Group commit of one kind of write (row merges, shard notes). Every
+/// commit syncs the WAL (`synchronous = FULL`), and the store has one
+/// writing connection, so writes that arrive while a transaction of their
+/// kind is being committed wait and then go together in the next one: one
+/// transaction and one sync for all of them. A lone write waits for
+/// nothing. Each caller's items are applied in its own order and callers in
+/// the order they arrived, so every outcome is what the writes would have
+/// given one after another.
 ///
 /// A group whose transaction fails is tried again one caller at a time, so
-/// one caller's bad row fails that caller only.
-final class MergeGroup: Sendable {
-    typealias Rows = [(head: ObjectRowHead, json: Data)]
-    /// For each row: whether it was stored, and the row it replaced or lost to (its JSON; nil: none).
-    typealias Outcomes = [(stored: Bool, held: Data?)]
-    /// Applies rows in one transaction.
-    typealias Commit = @Sendable (Rows) async throws -> Outcomes
+/// one caller's bad item fails that caller only.
+final class CommitGroup<Item: Sendable, Outcome: Sendable>: Sendable {
+    typealias Items = [Item]
+    /// One outcome per item, in order.
+    typealias Outcomes = [Outcome]
+    /// Applies items in one transaction.
+    typealias Commit = @Sendable (Items) async throws -> Outcomes
 
-    /// Rows per transaction at most (a caller's rows are never split).
-    static let maxRows = 512
+    /// Items per transaction at most (a caller's items are never split).
+    static var maxItems: Int { 512 }
 
     private struct Waiting: Sendable {
-        let rows: Rows
+        let items: Items
         let reply: CheckedContinuation<Outcomes, any Error>
     }
 
@@ -31,13 +31,13 @@ final class MergeGroup: Sendable {
         var waiting: [Waiting] = []
         var committing = false
 
-        /// The callers of the next transaction, oldest first, up to `maxRows` rows (at least one caller).
+        /// The callers of the next transaction, oldest first, up to `maxItems` items (at least one caller).
         mutating func nextGroup() -> [Waiting] {
-            var rows = 0
+            var count = 0
             var taken = 0
             for waiting in self.waiting {
-                if taken > 0 && rows + waiting.rows.count > MergeGroup.maxRows { break }
-                rows += waiting.rows.count
+                if taken > 0 && count + waiting.items.count > CommitGroup.maxItems { break }
+                count += waiting.items.count
                 taken += 1
             }
             let group = Array(self.waiting.prefix(taken))
@@ -47,15 +47,15 @@ final class MergeGroup: Sendable {
     }
 
     private let state = Mutex(State())
-    private let commit: Commit
+    private let write: Commit
 
-    init(commit: @escaping Commit) { self.commit = commit }
+    init(write: @escaping Commit) { self.write = write }
 
-    /// Merges `rows` in the next transaction; their outcomes, in order.
-    func merge(_ rows: Rows) async throws -> Outcomes {
+    /// Writes `items` in the next transaction; their outcomes, in order.
+    func commit(_ items: Items) async throws -> Outcomes {
         try await withCheckedThrowingContinuation { reply in
             let group = state.withLock { state -> [Waiting]? in
-                state.waiting.append(Waiting(rows: rows, reply: reply))
+                state.waiting.append(Waiting(items: items, reply: reply))
                 guard !state.committing else { return nil }
                 state.committing = true
                 return state.nextGroup()
@@ -83,12 +83,12 @@ final class MergeGroup: Sendable {
 
     private func commitTogether(_ group: [Waiting]) async {
         do {
-            let outcomes = try await commit(group.flatMap(\.rows))
-            guard outcomes.count == group.reduce(0, { $0 + $1.rows.count }) else { throw StorageError.database(path: "", reason: "outcomes miscounted") }
+            let outcomes = try await write(group.flatMap(\.items))
+            guard outcomes.count == group.reduce(0, { $0 + $1.items.count }) else { throw StorageError.database(path: "", reason: "outcomes miscounted") }
             var start = 0
             for waiting in group {
-                waiting.reply.resume(returning: Array(outcomes[start..<(start + waiting.rows.count)]))
-                start += waiting.rows.count
+                waiting.reply.resume(returning: Array(outcomes[start..<(start + waiting.items.count)]))
+                start += waiting.items.count
             }
         } catch {
             guard group.count > 1 else {
@@ -96,7 +96,7 @@ final class MergeGroup: Sendable {
                 return
             }
             for waiting in group {
-                do { waiting.reply.resume(returning: try await commit(waiting.rows)) } catch { waiting.reply.resume(throwing: error) }
+                do { waiting.reply.resume(returning: try await write(waiting.items)) } catch { waiting.reply.resume(throwing: error) }
             }
         }
     }

@@ -5,10 +5,10 @@ import Placement
 import Synchronization
 import Testing
 
-@Suite struct MergeGroupTests {
+@Suite struct CommitGroupTests {
     struct Refused: Error {}
 
-    func rows(_ keys: String...) -> MergeGroup.Rows {
+    func rows(_ keys: String...) -> MergeGroup.Items {
         keys.map { key in
             let record = ObjectRecord(bucketID: "b", key: key, stamp: Stamp(millis: 1, counter: 0, node: "n"), version: nil)
             return (ObjectRowHead(of: record), Data(key.utf8))
@@ -22,7 +22,7 @@ import Testing
         let releaser: AsyncStream<Void>.Continuation
         init() { (release, releaser) = AsyncStream<Void>.makeStream() }
 
-        func commit(_ rows: MergeGroup.Rows) async throws -> MergeGroup.Outcomes {
+        func commit(_ rows: MergeGroup.Items) async throws -> MergeGroup.Outcomes {
             let first = calls.withLock { calls in
                 calls.append(rows.map(\.head.key))
                 return calls.count == 1
@@ -37,10 +37,10 @@ import Testing
     /// together in one; each caller gets its own rows' outcomes, in order.
     @Test func mergesArrivingDuringACommitShareTheNext() async throws {
         let committer = Committer()
-        let group = MergeGroup { try await committer.commit($0) }
-        let lone = Task { try await group.merge(rows("lone")) }
+        let group = MergeGroup(write: { try await committer.commit($0) })
+        let lone = Task { try await group.commit(rows("lone")) }
         while committer.calls.withLock({ $0.count }) == 0 { await Task.yield() }
-        let later = (0..<9).map { i in Task { try await group.merge(rows("k\(i)a", "k\(i)b")) } }
+        let later = (0..<9).map { i in Task { try await group.commit(rows("k\(i)a", "k\(i)b")) } }
         while group.waitingCount < 9 { await Task.yield() }
         committer.releaser.yield()
         #expect(try await lone.value.map(\.held) == [Data("lone".utf8)])
@@ -56,14 +56,14 @@ import Testing
     /// the caller with the bad row fails.
     @Test func aFailedGroupFailsOnlyTheCallerWithTheBadRow() async throws {
         let committer = Committer()
-        let group = MergeGroup { try await committer.commit($0) }
-        let lone = Task { try await group.merge(rows("lone")) }
+        let group = MergeGroup(write: { try await committer.commit($0) })
+        let lone = Task { try await group.commit(rows("lone")) }
         while committer.calls.withLock({ $0.count }) == 0 { await Task.yield() }
-        let good = Task { try await group.merge(rows("good")) }
+        let good = Task { try await group.commit(rows("good")) }
         while group.waitingCount < 1 { await Task.yield() }
-        let bad = Task { try await group.merge(rows("bad")) }
+        let bad = Task { try await group.commit(rows("bad")) }
         while group.waitingCount < 2 { await Task.yield() }
-        let after = Task { try await group.merge(rows("after")) }
+        let after = Task { try await group.commit(rows("after")) }
         while group.waitingCount < 3 { await Task.yield() }
         committer.releaser.yield()
         _ = try await lone.value
@@ -76,16 +76,16 @@ import Testing
     /// A transaction takes at most `maxRows` rows, but never splits a caller's.
     @Test func aGroupStopsAtMaxRowsWithoutSplittingACaller() async throws {
         let committer = Committer()
-        let group = MergeGroup { try await committer.commit($0) }
-        let lone = Task { try await group.merge(rows("lone")) }
+        let group = MergeGroup(write: { try await committer.commit($0) })
+        let lone = Task { try await group.commit(rows("lone")) }
         while committer.calls.withLock({ $0.count }) == 0 { await Task.yield() }
-        let big = Array(repeating: "x", count: MergeGroup.maxRows - 1)
-        let first = Task { try await group.merge(big.map { self.rows($0)[0] }) }
+        let big = Array(repeating: "x", count: MergeGroup.maxItems - 1)
+        let first = Task { try await group.commit(big.map { self.rows($0)[0] }) }
         while group.waitingCount < 1 { await Task.yield() }
-        let second = Task { try await group.merge(rows("y", "z")) }
+        let second = Task { try await group.commit(rows("y", "z")) }
         while group.waitingCount < 2 { await Task.yield() }
         committer.releaser.yield()
         _ = try await (lone.value, first.value, second.value)
-        #expect(committer.calls.withLock { $0.map(\.count) } == [1, MergeGroup.maxRows - 1, 2])
+        #expect(committer.calls.withLock { $0.map(\.count) } == [1, MergeGroup.maxItems - 1, 2])
     }
 }
