@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""How many fsync and fdatasync calls the servers make per PUT: a fresh
-cluster (4+2; one node, or six in three zones), `strace -c` attached to
-every node while `shale bench s3` PUTs `--count` objects of `--size` with
-32 in flight. Counts syscalls, not time, so it does not drift with the
-machine's speed the way rates do. Needs strace (Debian's `strace`).
+"""How many fsync and fdatasync calls the servers make per object written:
+a fresh cluster (4+2; one node, or six in three zones), `strace -c`
+attached to every node while `shale bench s3` PUTs `--count` objects of
+`--size` with 32 in flight and then, as it always does, DELETEs what it
+wrote. So each object counts its PUT and its DELETE (the delete's
+tombstone row; its shard files go after `shard_deletion_delay_seconds`,
+120 s, outside the count). Counts syscalls, not time, so it does not
+drift with the machine's speed the way rates do. Needs strace (Debian's
+`strace`).
 
   python3 Benchmarks/s3/syncs_per_put.py /path/to/shale [--nodes 6] [--size 4KiB] [--count 3000]
 """
@@ -54,4 +58,4 @@ with bench_cluster("syncs-", ips, log_level="warning") as (root, nodes):
                 counts[fields[-1]] += int(fields[3])
     per_put = {name: round(calls / args.count, 2) for name, calls in counts.items()}
     print(f"{Path(args.binary).name} {args.nodes} node(s) {args.size} PUT x {args.count}: "
-          f"fsync {per_put['fsync']} + fdatasync {per_put['fdatasync']} = {round(sum(per_put.values()), 2)} per PUT (all nodes)")
+          f"fsync {per_put['fsync']} + fdatasync {per_put['fdatasync']} = {round(sum(per_put.values()), 2)} per object (its PUT and its DELETE, all nodes)")
