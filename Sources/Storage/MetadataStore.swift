@@ -3,15 +3,15 @@ import Foundation
 import Crypto
 import GRDB
 
+/// Group commit of row merges: each row with its head in, whether it was stored and the row it replaced or lost to
+/// (its JSON; nil: none) out.
+typealias MergeGroup = CommitGroup<(head: ObjectRowHead, json: Data), (stored: Bool, held: Data?)>
+
 /// This node's replica of the object tables, in SQLite (WAL) under
 /// `metadata_dir`. Rows merge by last writer wins: a row is replaced only by
 /// one with a larger stamp, so replaying, reordering or repeating writes from
 /// any replica converges. Tombstones stay as rows so an older write cannot
 /// come back. GRDB's async calls run off the caller's executor.
-/// Group commit of row merges: each row with its head in, whether it was stored and the row it replaced or lost to
-/// (its JSON; nil: none) out.
-typealias MergeGroup = CommitGroup<(head: ObjectRowHead, json: Data), (stored: Bool, held: Data?)>
-
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
     /// The newest schema this build knows; older files are migrated on open.

@@ -4,8 +4,8 @@ import Placement
 import Testing
 
 @Suite struct ShortWriteQueueTests {
-    func short(_ name: String) -> ShortBody {
-        ShortBody(table: "t", rowKey: name, objectKey: name, bucket: BucketID(hex: String(repeating: "0", count: 64))!, versionID: "v-\(name)")
+    func short(_ name: String) -> BodyRef {
+        BodyRef(table: "t", rowKey: name, objectKey: name, bucket: BucketID(hex: String(repeating: "0", count: 64))!, versionID: "v-\(name)")
     }
 
     @Test func aBodyIsDueAfterTheFirstPauseAndQueuedOnce() {

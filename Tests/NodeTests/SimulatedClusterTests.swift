@@ -215,6 +215,21 @@ struct SimulatedCluster {
         return collected.withLock { $0 }
     }
 
+    /// Runs `write` while node `slow` takes no chunks, moves the simulated
+    /// clock past the slow-write deadline (`deadlineMillis`, the cluster's
+    /// `slow_shard_timeout_millis`) once the write waits on it, then lets the node go.
+    func pastASlowOwner<T: Sendable>(_ slow: Int, deadlineMillis: UInt64 = 100,
+                                     _ write: @escaping @Sendable () async throws -> T) async throws -> T {
+        network.faults.setSlow([nodes[slow].id])
+        let task = Task { try await write() }
+        while clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        clock.advance(byMillis: deadlineMillis)
+        let value = try await task.value
+        network.faults.setSlow([])
+        network.slowGate.open()
+        return value
+    }
+
     func shardFiles(of versionID: String) -> Int {
         services.map { service in
             (0..<6).filter { slot in (try? service.shards.reader(for: ShardKey(versionID: versionID, slot: slot)!)) != nil }.count
@@ -520,20 +535,14 @@ struct SimulatedCluster {
     @Test func aShortWriteIsCompletedInTheBackground() async throws {
         let sim = try await SimulatedCluster.start(slowShardTimeoutMillis: 100)
         let coordinator = sim.services[0]
-        sim.network.faults.setSlow([sim.nodes[4].id])
         let bytes = body(3 * 65536 + 99, seed: 12)
-        let put = Task { try await sim.put("short", bytes, via: 0) }
-        while sim.clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        sim.clock.advance(byMillis: 100)
-        let version = try await put.value
+        let version = try await sim.pastASlowOwner(4) { try await sim.put("short", bytes, via: 0) }
         #expect(version.storedSlots.count == 5)
-        sim.network.faults.setSlow([])
-        sim.network.slowGate.open()
         #expect(coordinator.shortWrites.count == 1)
         let before = try await coordinator.verifyRedundancy()
         #expect(before.problems.map(\.state) == ["not written"])
 
-        let rebuilder = coordinator.shortWriteRebuilder()
+        let rebuilder = coordinator.bodyRebuilder()
         #expect(await coordinator.healShortWrites(with: rebuilder) == ShortWritePass(), "nothing is due before the first pause")
         // The owner away at the first attempt: put back, not dropped.
         sim.network.faults.setDown([sim.nodes[4].id])
@@ -566,20 +575,16 @@ struct SimulatedCluster {
         let bytes = body(2 * 65536 + 17, seed: 15)
         let request = ObjectService.PartRequest(bucket: sim.bucket, key: "parts", uploadID: created.uploadID, partNumber: 1,
                                                 body: BodyExpectations(contentLength: bytes.count, md5: nil, sha256: nil))
-        sim.network.faults.setSlow([sim.nodes[3].id])
-        let upload = Task { try await coordinator.uploadPart(request, body: AsyncStream { $0.yield(ByteBuffer(bytes: bytes)); $0.finish() }) }
-        while sim.clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        sim.clock.advance(byMillis: 100)
-        let part = try await upload.value
+        let part = try await sim.pastASlowOwner(3) {
+            try await coordinator.uploadPart(request, body: AsyncStream { $0.yield(ByteBuffer(bytes: bytes)); $0.finish() })
+        }
         #expect(part.data.storedSlots.count == 5)
-        sim.network.faults.setSlow([])
-        sim.network.slowGate.open()
         _ = try await coordinator.completeUpload(bucket: sim.bucket, key: "parts", uploadID: created.uploadID,
                                                  parts: [MultipartUpload.ChosenPart(number: 1, etag: part.etag)])
         #expect(coordinator.shortWrites.count == 2)
         sim.clock.advance(byMillis: ShortWriteQueue.firstPauseMillis)
         try await SimulatedCluster.heartbeat(sim.nodes)
-        let pass = await coordinator.healShortWrites(with: coordinator.shortWriteRebuilder())
+        let pass = await coordinator.healShortWrites(with: coordinator.bodyRebuilder())
         #expect(pass.healed >= 1 && pass.healed + pass.settled == 2, "\(pass)")
         let object = try await sim.services[2].head(bucket: sim.bucket, key: "parts")
         #expect(object.parts?.map(\.data.storedSlots) == [[0, 1, 2, 3, 4, 5]])
@@ -592,18 +597,12 @@ struct SimulatedCluster {
     @Test func aShortWriteOverwrittenMeanwhileIsOnlyForgotten() async throws {
         let sim = try await SimulatedCluster.start(slowShardTimeoutMillis: 100)
         let coordinator = sim.services[0]
-        sim.network.faults.setSlow([sim.nodes[2].id])
-        let put = Task { try await sim.put("gone", body(65536 + 5, seed: 13), via: 0) }
-        while sim.clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        sim.clock.advance(byMillis: 100)
-        let first = try await put.value
-        sim.network.faults.setSlow([])
-        sim.network.slowGate.open()
+        let first = try await sim.pastASlowOwner(2) { [self] in try await sim.put("gone", body(65536 + 5, seed: 13), via: 0) }
         let second = body(65536 + 6, seed: 14)
         _ = try await sim.put("gone", second, via: 1)
         sim.clock.advance(byMillis: ShortWriteQueue.firstPauseMillis)
         try await SimulatedCluster.heartbeat(sim.nodes)
-        #expect(await coordinator.healShortWrites(with: coordinator.shortWriteRebuilder()) == ShortWritePass(settled: 1))
+        #expect(await coordinator.healShortWrites(with: coordinator.bodyRebuilder()) == ShortWritePass(settled: 1))
         #expect(sim.shardFiles(of: first.versionID) <= 5, "the replaced body was not completed")
         #expect(try await sim.get("gone", via: 0) == second)
     }

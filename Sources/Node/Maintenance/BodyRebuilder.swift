@@ -7,6 +7,17 @@ import Placement
 import Storage
 import Units
 
+/// A body found by its row: the journal's work, a short write's.
+struct BodyRef: Hashable, Sendable {
+    /// The row's table: the bucket's object table, its version table, or its uploads table (a part).
+    let table: String
+    let rowKey: String
+    /// The object key whose partition places the shards.
+    let objectKey: String
+    let bucket: BucketID
+    let versionID: String
+}
+
 /// Makes one body whole where the current layout puts it: reads any k
 /// intact shards stripe by stripe, decodes the lost ones, writes every slot
 /// that is not home to its current owner (a temporary file there, fsynced
@@ -34,13 +45,12 @@ struct BodyRebuilder: Sendable {
     /// One body of the rebuild journal.
     func rebuild(_ work: RebuildJournal.Work, routing: ClusterNode.Routing) async throws(ObjectError) -> Outcome {
         guard let bucket = BucketID(hex: work.bucketHex) else { throw .internalError("bad bucket id in the rebuild journal") }
-        return try await rebuild(table: work.table, rowKey: work.rowKey, objectKey: work.objectKey, bucket: bucket, versionID: work.versionID,
+        return try await rebuild(BodyRef(table: work.table, rowKey: work.rowKey, objectKey: work.objectKey, bucket: bucket, versionID: work.versionID),
                                  routing: routing)
     }
 
-    /// The body `versionID` of the row `rowKey` in `table`, whose shards `objectKey`'s partition places.
-    func rebuild(table: String, rowKey: String, objectKey: String, bucket: BucketID, versionID: String,
-                 routing: ClusterNode.Routing) async throws(ObjectError) -> Outcome {
+    func rebuild(_ ref: BodyRef, routing: ClusterNode.Routing) async throws(ObjectError) -> Outcome {
+        let (table, rowKey, objectKey, bucket, versionID) = (ref.table, ref.rowKey, ref.objectKey, ref.bucket, ref.versionID)
         guard let record = try await tables.read(table: table, bucket: bucket, key: rowKey, routing: routing),
               let body = record.body(named: versionID),
               let placed = PlacedBody(table: table, rowKey: rowKey, objectKey: objectKey, bucket: bucket, body: body,

@@ -204,10 +204,7 @@ public actor RebuildCoordinator {
 
     /// Works through the pending bodies, `parallelism` at once, until none is left.
     private func rebuildPending() async throws {
-        let rebuilder = BodyRebuilder(tables: objects.metadata, access: objects.access,
-                                      survey: ShardSurvey(access: objects.access, peers: objects.peers),
-                                      budget: SharedRateBudget(bytesPerSecond: UInt64(objects.node.config.transferRateMiBPerSecond) << 20, clock: clock),
-                                      ballot: { [objects] in objects.stamp(replacing: $0) })
+        let rebuilder = objects.bodyRebuilder()
         let journal = journal
         var sinceSave = 0
         while true {

@@ -7,20 +7,9 @@ import ServiceLifecycle
 import Synchronization
 import Units
 
-/// A body acknowledged with fewer than its k + m shards: a quorum write
-/// whose other slots failed or were too slow (`slow_shard_timeout_millis`).
-/// Identified by its row, as the rebuild journal does.
-struct ShortBody: Hashable, Sendable {
-    /// The row's table: the bucket's object table, its version table, or its uploads table (a part).
-    let table: String
-    let rowKey: String
-    /// The object key whose partition places the shards.
-    let objectKey: String
-    let bucket: BucketID
-    let versionID: String
-}
-
-/// Short bodies waiting to be made whole in the background, each retried
+/// Bodies acknowledged with fewer than their k + m shards (a quorum write
+/// whose other slots failed or were too slow, `slow_shard_timeout_millis`),
+/// to be made whole in the background, each retried
 /// with a growing pause while its missing owners stay away. Bounded, kept in
 /// memory only: what does not fit, what the node forgets when it stops and
 /// what stays short past `giveUpMillis` is left to `shale rebuild`, which
@@ -34,7 +23,7 @@ final class ShortWriteQueue: Sendable {
     static let giveUpMillis: UInt64 = 30 * 60_000
 
     struct Entry: Sendable {
-        let body: ShortBody
+        let body: BodyRef
         let queuedMillis: UInt64
         var attempts = 0
         var dueMillis: UInt64
@@ -42,14 +31,14 @@ final class ShortWriteQueue: Sendable {
 
     private struct State {
         var entries: [Entry] = []
-        var queued: Set<ShortBody> = []
+        var queued: Set<BodyRef> = []
     }
 
     private let state = Mutex(State())
 
     /// Queues `body` (once); false when the queue is full.
     @discardableResult
-    func enqueue(_ body: ShortBody, now: UInt64) -> Bool {
+    func enqueue(_ body: BodyRef, now: UInt64) -> Bool {
         state.withLock { state in
             guard !state.queued.contains(body) else { return true }
             guard state.entries.count < Self.capacity else { return false }
@@ -109,16 +98,16 @@ extension ObjectService {
     /// their code's k + m, to be completed in the background.
     func noteShortBodies(_ bodies: [StoredBody], table: String, rowKey: String, objectKey: String, bucket: BucketID) {
         for body in bodies where !body.storedSlots.isEmpty && body.storedSlots.count < body.dataShards + body.parityShards {
-            let queued = shortWrites.enqueue(ShortBody(table: table, rowKey: rowKey, objectKey: objectKey, bucket: bucket, versionID: body.versionID),
+            let queued = shortWrites.enqueue(BodyRef(table: table, rowKey: rowKey, objectKey: objectKey, bucket: bucket, versionID: body.versionID),
                                              now: node.wallClock.nowMillis())
             Counter(label: queued ? "shale_short_writes_queued_total" : "shale_short_writes_abandoned_total").increment()
         }
     }
 
-    /// The rebuilder that completes short bodies: the rebuild's own (shards
-    /// written to the current owners, then the row edited by compare-and-set),
-    /// paced by `transfer_rate_mib_per_second`.
-    func shortWriteRebuilder() -> BodyRebuilder {
+    /// The rebuild's step for one body (shards written to the current owners,
+    /// then the row edited by compare-and-set), paced by
+    /// `transfer_rate_mib_per_second`: the rebuild job's and the short writes'.
+    func bodyRebuilder() -> BodyRebuilder {
         BodyRebuilder(tables: metadata, access: access, survey: ShardSurvey(access: access, peers: peers),
                       budget: SharedRateBudget(bytesPerSecond: UInt64(node.config.transferRateMiBPerSecond) << 20, clock: node.wallClock),
                       ballot: { self.stamp(replacing: $0) })
@@ -134,8 +123,7 @@ extension ObjectService {
             let body = entry.body
             let outcome: BodyRebuilder.Outcome
             do {
-                outcome = try await rebuilder.rebuild(table: body.table, rowKey: body.rowKey, objectKey: body.objectKey, bucket: body.bucket,
-                                                      versionID: body.versionID, routing: routing)
+                outcome = try await rebuilder.rebuild(body, routing: routing)
             } catch {
                 if shortWrites.retry(entry, now: node.wallClock.nowMillis()) {
                     pass.retried += 1
@@ -168,7 +156,7 @@ public struct ShortWriteHealService: Service {
     public init(objects: ObjectService) { self.objects = objects }
 
     public func run() async throws {
-        let rebuilder = objects.shortWriteRebuilder()
+        let rebuilder = objects.bodyRebuilder()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             _ = await objects.healShortWrites(with: rebuilder)
             try? await cancelWhenGracefulShutdown { try await objects.node.wallClock.sleep(millis: Self.idleMillis) }
