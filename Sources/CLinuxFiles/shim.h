@@ -10,4 +10,11 @@
 static inline int shale_start_writeback(int fd, long long offset, long long length) {
     return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
 }
+/// Turns O_DIRECT on or off for an open file (fcntl F_SETFL); -1 with errno
+/// EINVAL where the file system does not take direct I/O (tmpfs before Linux 6.6).
+static inline int shale_set_direct_io(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT));
+}
 #endif

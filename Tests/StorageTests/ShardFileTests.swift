@@ -1,5 +1,5 @@
 import Foundation
-import Storage
+@testable import Storage
 import Testing
 
 @Suite struct ShardFileTests {
@@ -9,14 +9,28 @@ import Testing
         return path
     }
 
-    func write(_ data: [UInt8], chunkSize: Int, to path: String) throws {
+    @discardableResult
+    func write(_ data: [UInt8], chunkSize: Int, to path: String, direct: Bool = true) throws -> ShardFileWriter {
         let format = ShardFileFormat(chunkSize: chunkSize, dataLength: data.count)
-        let writer = try ShardFileWriter(path: path, format: format)
+        let writer = try ShardFileWriter(path: path, format: format, direct: direct)
         for i in 0..<format.chunkCount {
             let start = i * chunkSize
             try data[start..<min(data.count, start + chunkSize)].withUnsafeBytes { try writer.append($0) }
         }
         try writer.commit()
+        return writer
+    }
+
+    /// `stat -f`'s name for the file system holding `path` ("tmpfs", "ext2/ext3", "xfs", …).
+    func fileSystemType(of path: String) throws -> String {
+        let stat = Process()
+        stat.executableURL = URL(fileURLWithPath: "/usr/bin/stat")
+        stat.arguments = ["-f", "-c", "%T", path]
+        let out = Pipe()
+        stat.standardOutput = out
+        try stat.run()
+        stat.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func readAll(_ path: String) throws -> [UInt8] {
@@ -41,14 +55,55 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["s"])
     }
 
-    /// A shard of several MiB: writeback is started as it grows (so the
+    /// Direct writes (O_DIRECT from an aligned stage, the unaligned tail
+    /// through the page cache) make the same file, byte for byte, as writes
+    /// through the page cache: a file smaller than one aligned block, one
+    /// ending exactly on a stage's end, and several stages with a tail.
+    @Test(arguments: [1000, (1 << 20) - 32 - 4 * 4, 3 * (1 << 20) + 1234])
+    func directWritesMakeTheSameFileAsThePageCache(_ length: Int) throws {
+        let dir = try temporaryDirectory()
+        let data = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 11) }
+        let direct = try write(data, chunkSize: 256 << 10, to: dir + "/direct")
+        let cached = try write(data, chunkSize: 256 << 10, to: dir + "/cached", direct: false)
+        #expect(!cached.writesDirectly)
+        // Direct I/O wherever the file system takes it: every disk file system, not tmpfs.
+        #expect(direct.writesDirectly == (try fileSystemType(of: dir) != "tmpfs" && length >= 4096))
+        #expect(FileManager.default.contents(atPath: dir + "/direct") == FileManager.default.contents(atPath: dir + "/cached"))
+        #expect(try readAll(dir + "/direct") == data)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["cached", "direct"])
+    }
+
+    /// A direct write that cannot go on (refused by a disk with larger
+    /// blocks, or cut short) leaves the rest of the file to the page cache;
+    /// the file is the same. A stage filled to an unaligned length takes
+    /// that path: its aligned part goes directly, the rest and everything
+    /// after through the page cache.
+    @Test func aDirectWriteThatCannotGoOnFallsBackToThePageCache() throws {
+        let dir = try temporaryDirectory()
+        let data = (0..<(600 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        let format = ShardFileFormat(chunkSize: 64 << 10, dataLength: data.count)
+        let writer = try ShardFileWriter(path: dir + "/fallback", format: format, direct: true, stageLimit: 4096 + 100)
+        let startedDirect = writer.writesDirectly
+        for i in 0..<format.chunkCount {
+            let start = i * format.chunkSize
+            try data[start..<min(data.count, start + format.chunkSize)].withUnsafeBytes { try writer.append($0) }
+        }
+        try writer.commit()
+        #expect(!writer.writesDirectly)
+        try write(data, chunkSize: 64 << 10, to: dir + "/cached", direct: false)
+        #expect(FileManager.default.contents(atPath: dir + "/fallback") == FileManager.default.contents(atPath: dir + "/cached"))
+        #expect(try readAll(dir + "/fallback") == data)
+        if startedDirect { #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["cached", "fallback"]) }
+    }
+
+    /// A shard of several MiB written through the page cache: writeback is started as it grows (so the
     /// fsync at commit has little left to wait for) and the file is whole.
     @Test func writebackStartsWhileALargeShardIsWritten() throws {
         let dir = try temporaryDirectory()
         let chunkSize = 256 << 10
         let data = (0..<(5 * (1 << 20) + 1234)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 3) }
         let format = ShardFileFormat(chunkSize: chunkSize, dataLength: data.count)
-        let writer = try ShardFileWriter(path: dir + "/big", format: format)
+        let writer = try ShardFileWriter(path: dir + "/big", format: format, direct: false)
         for i in 0..<format.chunkCount {
             let start = i * chunkSize
             try data[start..<min(data.count, start + chunkSize)].withUnsafeBytes { try writer.append($0) }
@@ -100,5 +155,16 @@ import Testing
         let dir = try temporaryDirectory()
         #expect(FileManager.default.createFile(atPath: dir + "/short", contents: Data("SHALESH1".utf8)))
         #expect(throws: StorageError.truncated(path: dir + "/short")) { try ShardFileReader(path: dir + "/short") }
+    }
+
+    /// Stages are reused, and beyond the few kept they are unmapped, not left in malloc's arenas.
+    @Test func stagesAreReusedAndTheSurplusUnmapped() {
+        let pool = StagePool(keep: 1)
+        let a = pool.take(), b = pool.take()
+        #expect(a.count == DirectStage.bytes && Int(bitPattern: a.baseAddress!) % DirectStage.alignment == 0)
+        pool.give(a)
+        pool.give(b)
+        #expect(pool.take().baseAddress == a.baseAddress)
+        #expect(pool.take().baseAddress != a.baseAddress)
     }
 }

@@ -4,6 +4,7 @@ import Erasure
 import Logging
 import Metrics
 import NIOCore
+import NIOPosix
 import Placement
 import Storage
 import Synchronization
@@ -18,6 +19,11 @@ protocol ShardSink: AnyObject {
     func abort() async
 }
 
+/// A shard file on this node. Its disk calls run on NIO's blocking pool,
+/// never on the concurrency pool's two threads: a direct write waits for the
+/// disk, and while it waited the hashing and encoding of every PUT on the
+/// node waited with it (one node's four 64 MiB PUT streams: 521 MiB/s with
+/// the writes on the concurrency pool, 705 off it).
 final class LocalShardSink: ShardSink {
     let writer: ShardFileWriter
 
@@ -26,14 +32,43 @@ final class LocalShardSink: ShardSink {
     }
 
     func write(_ chunk: UnsafeRawBufferPointer, crc: UInt32) async throws(NodeError) {
-        do { try writer.append(chunk, crc: crc) } catch { throw .disk(error) }
+        // The caller's bytes stay valid while it awaits this call, and only this call reads them.
+        let borrowed = Borrowed((writer, chunk))
+        try await onBlockingPool { () throws(StorageError) in try borrowed.value.0.append(borrowed.value.1, crc: crc) }
+    }
+
+    /// Writes a chunk received from a peer (already checked against its CRC).
+    func write(_ chunk: ByteBuffer, crc: UInt32) async throws(NodeError) {
+        let writer = Borrowed(writer)
+        try await onBlockingPool { () throws(StorageError) in
+            try chunk.withUnsafeReadableBytes { bytes in Result { () throws(StorageError) in try writer.value.append(bytes, crc: crc) } }.get()
+        }
     }
 
     func finish() async throws(NodeError) {
-        do { try writer.commit() } catch { throw .disk(error) }
+        let writer = Borrowed(writer)
+        try await onBlockingPool { () throws(StorageError) in try writer.value.commit() }
     }
 
     func abort() async { writer.abandon() }
+
+    private func onBlockingPool(_ work: @escaping @Sendable () throws(StorageError) -> Void) async throws(NodeError) {
+        let outcome: Result<Void, StorageError>
+        do {
+            outcome = try await NIOThreadPool.singleton.runIfActive { Result { () throws(StorageError) in try work() } }
+        } catch {
+            throw .disk(.io(path: writer.path, operation: "schedule on the blocking pool (\(error))", errno: 0))
+        }
+        do { try outcome.get() } catch { throw .disk(error) }
+    }
+}
+
+/// A value handed to one blocking-pool call while its owner awaits that
+/// call: the writer is used by one task at a time, and the bytes outlive the
+/// call, so no other thread touches either meanwhile.
+private struct Borrowed<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// Streams chunks to another node through a rendezvous channel: a send

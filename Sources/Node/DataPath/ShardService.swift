@@ -21,12 +21,8 @@ extension ObjectService {
         do {
             for try await part in body {
                 assembler.append(part)
-                while chunk < format.chunkCount {
-                    let length = format.length(ofChunk: chunk)
-                    let took = try assembler.next(length: length) { (bytes, crc) throws(StorageError) in
-                        try sink.writer.append(bytes, crc: crc)
-                    }
-                    guard took else { break }
+                while chunk < format.chunkCount, let (bytes, crc) = try assembler.nextChunk(length: format.length(ofChunk: chunk)) {
+                    try await sink.write(bytes, crc: crc)
                     chunk += 1
                 }
                 if chunk == format.chunkCount && assembler.bufferedBytes > 0 { throw NodeError.invalidRequest("shard body longer than its format") }

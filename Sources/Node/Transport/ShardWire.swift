@@ -66,6 +66,21 @@ struct ChunkAssembler {
 
     var bufferedBytes: Int { pending.readableBytes }
 
+    /// The next chunk of `length` bytes and its CRC (already checked), if it
+    /// has arrived whole: a slice of the received bytes, not a copy.
+    mutating func nextChunk(length: Int) throws(NodeError) -> (bytes: ByteBuffer, crc: UInt32)? {
+        guard pending.readableBytes >= length + ShardWire.crcBytes else { return nil }
+        let crc: UInt32? = pending.withUnsafeReadableBytes { raw in
+            let sent = raw.loadUnaligned(fromByteOffset: length, as: UInt32.self).littleEndian
+            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<length])) == sent ? sent : nil
+        }
+        guard let crc else { throw .corruptTransfer }
+        let chunk = pending.readSlice(length: length)!
+        pending.moveReaderIndex(forwardBy: ShardWire.crcBytes)
+        if pending.readableBytes == 0 { pending = ByteBuffer() } else if pending.readerIndex > (4 << 20) { pending.discardReadBytes() }
+        return (chunk, crc)
+    }
+
     /// The next chunk of `length` bytes if it has arrived whole: calls `body`
     /// with its bytes and CRC (already checked) and returns true.
     mutating func next(length: Int, _ body: (UnsafeRawBufferPointer, UInt32) throws(StorageError) -> Void) throws(NodeError) -> Bool {
