@@ -272,5 +272,25 @@ public final class ShardFileReader {
         return (length, UInt32(littleEndian: crc))
     }
 
+    /// Reads chunk `index` followed by its stored CRC32C into `buffer` (at
+    /// least the chunk's length + 4) in one read — on disk as on the wire a
+    /// chunk is followed by its CRC, so the bytes are a ready frame; the
+    /// CRC is checked. Returns the chunk's length and CRC.
+    public func readFramedChunk(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> (length: Int, crc: UInt32) {
+        let length = format.length(ofChunk: index)
+        let framed = length + ShardFileFormat.crcBytes
+        precondition(buffer.count >= framed, "buffer smaller than the chunk and its CRC")
+        let got = pread(fd, buffer.baseAddress, framed, off_t(format.offset(ofChunk: index)))
+        guard got == framed else {
+            if got < 0 { throw .io(path: path, operation: "read", errno: errno) }
+            throw .truncated(path: path)
+        }
+        let stored = UInt32(littleEndian: UnsafeRawBufferPointer(buffer).loadUnaligned(fromByteOffset: length, as: UInt32.self))
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length])) == stored else {
+            throw .corruptChunk(path: path, chunk: index)
+        }
+        return (length, stored)
+    }
+
     deinit { close(fd) }
 }

@@ -131,6 +131,26 @@ import Testing
         #expect(try buffer.withUnsafeMutableBytes { try reader.read(chunk: 2, into: $0) } == 100)
     }
 
+    /// A framed read gives a chunk followed by its CRC (the wire's frame) in
+    /// one read, the CRC checked: a flipped byte is a corrupt chunk.
+    @Test func aFramedReadIsTheChunkAndItsCheckedCRC() throws {
+        let dir = try temporaryDirectory()
+        let data = (0..<250).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try write(data, chunkSize: 100, to: dir + "/s")
+        let reader = try ShardFileReader(path: dir + "/s")
+        var frame = [UInt8](repeating: 0, count: 104)
+        let last = try frame.withUnsafeMutableBytes { try reader.readFramedChunk(2, into: $0) }
+        #expect(last.length == 50 && Array(frame[0..<50]) == Array(data[200..<250]))
+        #expect(Array(frame[50..<54]) == withUnsafeBytes(of: last.crc.littleEndian) { Array($0) })
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: dir + "/s"))
+        try handle.seek(toOffset: UInt64(ShardFileFormat(chunkSize: 100, dataLength: 250).offset(ofChunk: 1) + 3))
+        handle.write(Data([0xFF]))
+        try handle.close()
+        #expect(throws: StorageError.corruptChunk(path: dir + "/s", chunk: 1)) {
+            try frame.withUnsafeMutableBytes { try reader.readFramedChunk(1, into: $0) }
+        }
+    }
+
     @Test func abandonedAndUnfinishedWritesLeaveNothing() throws {
         let dir = try temporaryDirectory()
         let format = ShardFileFormat(chunkSize: 8, dataLength: 16)

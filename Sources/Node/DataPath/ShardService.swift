@@ -46,11 +46,8 @@ extension ObjectService {
         let holder = ReaderBox(reader)
         let body = ResponseBody(contentLength: length) { writer in
             let reader = holder.reader
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.format.chunkSize, alignment: 64)
-            defer { buffer.deallocate() }
             for chunk in chunks {
-                let (bytes, crc) = try Self.servedChunk(chunk, of: reader, into: buffer, logger: logger)
-                try await writer.write(ShardWire.frame(bytes, crc: crc))
+                try await writer.write(try Self.servedFrame(chunk, of: reader, logger: logger))
             }
             // The answer's end: without it the connection stays mid-response (and a graceful shutdown waits on it).
             try await writer.finish(nil)
@@ -73,14 +70,13 @@ extension ObjectService {
         guard length <= ShardWire.framedReadLimit else {
             throw .invalidRequest("shard-read of \(length) bytes, above \(ShardWire.framedReadLimit): use shard-get")
         }
-        var answer = ShardWire.readAnswer(capacity: length)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.format.chunkSize, alignment: 64)
-        defer { buffer.deallocate() }
+        var answer = ByteBuffer(integer: ShardWire.present)
+        answer.reserveCapacity(1 + length)
         for chunk in query.chunks {
-            let (bytes, crc) = try Self.servedChunk(chunk, of: reader, into: buffer, logger: logger)
-            ShardWire.append(bytes, crc: crc, to: &answer)
+            var frame = try Self.servedFrame(chunk, of: reader, logger: logger)
+            answer.writeBuffer(&frame)
         }
-        return answer
+        return Data(buffer: answer, byteTransferStrategy: .noCopy)
     }
 
     /// The local shard a read asks for, with the geometry it names.
@@ -94,17 +90,25 @@ extension ObjectService {
         return reader
     }
 
-    /// One chunk of a served shard and its CRC; a chunk that fails its check
-    /// on disk is logged and counted here, where it lies.
-    static func servedChunk(_ chunk: Int, of reader: ShardFileReader, into buffer: UnsafeMutableRawBufferPointer,
-                            logger: Logger) throws(NodeError) -> (UnsafeRawBufferPointer, UInt32) {
-        do {
-            let read = try reader.readChunk(chunk, into: buffer)
-            return (UnsafeRawBufferPointer(rebasing: buffer[0..<read.length]), read.crc)
-        } catch {
-            if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
-            throw .disk(error)
+    /// One chunk of a served shard followed by its CRC, read from the file
+    /// straight into the buffer that is sent (the file keeps them in wire
+    /// order); a chunk that fails its check on disk is logged and counted
+    /// here, where it lies.
+    static func servedFrame(_ chunk: Int, of reader: ShardFileReader, logger: Logger) throws(NodeError) -> ByteBuffer {
+        let framed = reader.format.length(ofChunk: chunk) + ShardWire.crcBytes
+        var frame = ByteBufferAllocator().buffer(capacity: framed)
+        var failure: StorageError?
+        frame.writeWithUnsafeMutableBytes(minimumWritableBytes: framed) { raw in
+            do throws(StorageError) { _ = try reader.readFramedChunk(chunk, into: raw); return framed } catch {
+                failure = error
+                return 0
+            }
         }
+        if let failure {
+            if case .corruptChunk = failure { CorruptionReport.record(failure, logger: logger) }
+            throw .disk(failure)
+        }
+        return frame
     }
 }
 

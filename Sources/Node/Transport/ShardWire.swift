@@ -20,22 +20,9 @@ enum ShardWire {
         range.reduce(0) { $0 + format.length(ofChunk: $1) + crcBytes }
     }
 
-    /// A `shard-read` answer to fill with `append`: `capacity` bytes of chunks and CRCs to come.
-    static func readAnswer(capacity: Int) -> Data {
-        var answer = Data(capacity: 1 + capacity)
-        answer.append(present)
-        return answer
-    }
-
     /// A `shard-read` answer saying the shard (`what`) is not on the node.
     static func readAnswer(missing what: String) -> Data {
         Data([missing]) + Data(what.utf8)
-    }
-
-    /// One chunk and its CRC at the end of a `shard-read` answer.
-    static func append(_ chunk: UnsafeRawBufferPointer, crc: UInt32, to answer: inout Data) {
-        answer.append(contentsOf: chunk)
-        withUnsafeBytes(of: crc.littleEndian) { answer.append(contentsOf: $0) }
     }
 
     /// A `shard-read` answer's chunks and CRCs; a shard not on the node is `shardMissing`, as a `shard-get` 404 is.
