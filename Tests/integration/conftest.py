@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shale_cluster import SHALE, Node
+from shale_cluster import SHALE, Node, remove_if_all_passed
 
 _subnets = itertools.count(10)
 
@@ -33,9 +33,11 @@ def cluster(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def cluster_module(tmp_path_factory):
+def cluster_module(request, tmp_path_factory):
     """As `cluster`, shared by a module's tests (one set of nodes, started once)."""
-    make, nodes = _cluster(tmp_path_factory.mktemp("module"))
+    root = tmp_path_factory.mktemp("module")
+    make, nodes = _cluster(root)
     yield make
     for node in nodes:
         node.kill()
+    remove_if_all_passed(request, root)

@@ -229,3 +229,10 @@ def bench_cluster(prefix: str, ips: list[str], **kwargs):
         for node in nodes:
             node.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def remove_if_all_passed(request, root: Path):
+    """A module's shared disks go once its nodes are stopped, as pytest.ini has
+    passed tests' own directories go; kept if any test so far has failed."""
+    if request.session.testsfailed == 0:
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3_clients import aws, boto, make_file, md5_bytes, md5_of_object, provision, shard_files
-from shale_cluster import Node, wait_until
+from shale_cluster import Node, remove_if_all_passed, wait_until
 
 MiB = 1 << 20
 BLOCK = MiB
@@ -44,7 +44,7 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def six(tmp_path_factory):
+def six(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("six")
     first = Node(root, "127.0.60.1").start()
     nodes = [first] + [Node(root, f"127.0.60.{i}", bootstrap=[first.connect_string]).start() for i in range(2, 7)]
@@ -54,6 +54,7 @@ def six(tmp_path_factory):
     finally:
         for node in nodes:
             node.kill()
+        remove_if_all_passed(request, root)
 
 
 SIZES = [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 17, 64 * MiB]
