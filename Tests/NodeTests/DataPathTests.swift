@@ -80,4 +80,27 @@ import Testing
         checker.append(damaged)
         #expect(throws: NodeError.self) { _ = try checker.next(length: 100) { (_, _) throws(StorageError) in } }
     }
+
+    /// Chunks taken as buffers, over arrivals of every shape (a chunk inside
+    /// one arrival, across several, a CRC split between two), are the sent
+    /// bytes, and stay so while later bytes arrive and are taken.
+    @Test func chunksTakenAsBuffersAreTheSentBytesWhateverTheArrivals() throws {
+        let lengths = [100, 100, 100, 50]
+        let chunks = lengths.enumerated().map { i, n in (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ i) } }
+        var wire = ByteBuffer()
+        for chunk in chunks {
+            var frame = chunk.withUnsafeBytes { ShardWire.frame($0, crc: CRC32C.checksum($0)) }
+            wire.writeBuffer(&frame)
+        }
+        var assembler = ChunkAssembler()
+        var taken: [ByteBuffer] = []
+        for arrival in [7, 150, 1, 3, 200, 2, 2, 1000] where wire.readableBytes > 0 {
+            assembler.append(wire.readSlice(length: min(arrival, wire.readableBytes))!)
+            while taken.count < lengths.count, let (chunk, _) = try assembler.nextChunk(length: lengths[taken.count]) {
+                taken.append(chunk)
+            }
+        }
+        #expect(taken.map { Array($0.readableBytesView) } == chunks)
+        #expect(assembler.bufferedBytes == 0)
+    }
 }

@@ -2,6 +2,7 @@ import ClusterModel
 import Erasure
 import Foundation
 import Logging
+import NIOCore
 @testable import Node
 import Placement
 import Storage
@@ -108,8 +109,12 @@ struct MemoryOpener: ShardSourceOpener {
                       storedSlots: [0, 1, 2, 3, 4, 5])
     }
 
+    /// Reads a whole body block by block: with `asReceived`, as a GET does
+    /// (`readData`: the data chunks as they came while all k answer),
+    /// counting the blocks that came so; else through the stripe (`read`).
     func readAll(size: Int, shards: [[[UInt8]]], behaviours: [Int: ShardBehaviour], timeoutMillis: Int = 5000,
-                 clock: any WallClock = SystemClock(), hangs: HangCount? = nil) async throws -> (bytes: [UInt8], damaged: Set<Int>)
+                 clock: any WallClock = SystemClock(), hangs: HangCount? = nil,
+                 asReceived: Bool = false) async throws -> (bytes: [UInt8], damaged: Set<Int>, blocksAsReceived: Int)
     {
         let opener = MemoryOpener(shards: shards, behaviours: behaviours, owners: owners, hangs: hangs)
         let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"),
@@ -117,17 +122,31 @@ struct MemoryOpener: ShardSourceOpener {
         let blocks = (size + blockSize - 1) / blockSize
         let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 0...(blocks - 1))
         var out: [UInt8] = []
+        var blocksAsReceived = 0
         for block in 0..<blocks {
-            let stripe = try await reader.read(block: block)
-            let slice = ObjectService.slice(of: stripe, from: 0, to: stripe.blockLength)
-            out += slice.readableBytesView
+            guard asReceived else {
+                let stripe = try await reader.read(block: block)
+                out += ObjectService.slice(of: stripe, from: 0, to: stripe.blockLength).readableBytesView
+                continue
+            }
+            switch try await reader.readData(block: block) {
+            case .stripe(let stripe):
+                out += ObjectService.slice(of: stripe, from: 0, to: stripe.blockLength).readableBytesView
+            case .shards(let chunks, let blockLength):
+                blocksAsReceived += 1
+                for piece in ObjectService.pieces(of: chunks, from: 0, to: blockLength) { out += piece.readableBytesView }
+            }
         }
-        return (out, reader.damaged)
+        return (out, reader.damaged, blocksAsReceived)
     }
 
     /// Every single and double loss of 4+2, of each kind, reads back whole;
     /// shards missing or corrupt on a reachable owner are reported for repair.
-    @Test func everyLossPatternOfTwoReadsBack() async throws {
+    ///
+    /// Read as a GET reads (`asReceived`), a healthy body's blocks all come
+    /// as received; after a data shard's loss, the stripe takes over.
+    @Test(arguments: [false, true])
+    func everyLossPatternOfTwoReadsBack(asReceived: Bool) async throws {
         let size = 3 * blockSize + 4097
         let bytes = body(size)
         let encoded = try shards(of: bytes)
@@ -141,8 +160,10 @@ struct MemoryOpener: ShardSourceOpener {
         }
         #expect(patterns.count == 1 + 18 + 45)
         for pattern in patterns {
-            let (read, damaged) = try await readAll(size: size, shards: encoded, behaviours: pattern)
+            let (read, damaged, blocksAsReceived) = try await readAll(size: size, shards: encoded, behaviours: pattern, asReceived: asReceived)
             #expect(read == bytes, "pattern \(pattern)")
+            if asReceived && pattern.keys.allSatisfy({ $0 >= 4 }) { #expect(blocksAsReceived == 4, "pattern \(pattern)") }
+            if pattern.keys.contains(where: { $0 < 4 }) { #expect(blocksAsReceived < 4, "pattern \(pattern)") }
             // Only shards a read needed can be found damaged: data shards, and parity read in their place.
             let expected = Set(pattern.filter { $0.value != .unreachable }.keys)
             #expect(damaged.isSubset(of: expected), "pattern \(pattern): damaged \(damaged)")
@@ -184,12 +205,34 @@ struct MemoryOpener: ShardSourceOpener {
     }
 
     /// A shard that stops delivering is read around after the deadline, and not reported for repair.
-    @Test func aSlowShardIsReadAround() async throws {
+    /// Read as a GET reads, the first block comes as received and the rest
+    /// through the stripe, the slow shard replaced by parity.
+    @Test(arguments: [false, true])
+    func aSlowShardIsReadAround(asReceived: Bool) async throws {
         let size = 3 * blockSize
         let bytes = body(size)
-        let (read, damaged) = try await readAll(size: size, shards: try shards(of: bytes), behaviours: [2: .slow(chunk: 1)], timeoutMillis: 50)
+        let (read, damaged, blocksAsReceived) = try await readAll(size: size, shards: try shards(of: bytes), behaviours: [2: .slow(chunk: 1)],
+                                                                  timeoutMillis: 50, asReceived: asReceived)
         #expect(read == bytes)
         #expect(damaged.isEmpty)
+        #expect(blocksAsReceived == (asReceived ? 1 : 0))
+    }
+
+    /// Pieces of a block given as its data chunks are slices at the right
+    /// places, for every cut, including ones inside a single chunk.
+    @Test func piecesOfReceivedChunksAreTheBlocksBytes() {
+        let block = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 3 &+ 1) }
+        // Four chunks of 256 bytes, the last padded with zeros past the block's end.
+        let padded: [UInt8] = block + [UInt8](repeating: 0, count: 24)
+        let chunks: [ByteBuffer] = (0..<4).map { i in ByteBuffer(bytes: padded[(i * 256)..<((i + 1) * 256)]) }
+        let cuts: [(Int, Int)] = [(0, 1000), (0, 1), (255, 257), (300, 500), (768, 1000), (999, 1000), (10, 10)]
+        for (from, to) in cuts {
+            let pieces = ObjectService.pieces(of: chunks, from: from, to: to)
+            let got: [UInt8] = pieces.flatMap { Array($0.readableBytesView) }
+            #expect(got == Array(block[from..<to]), "\(from)..<\(to)")
+            let chunksTouched = from == to ? 0 : (to - 1) / 256 - from / 256 + 1
+            #expect(pieces.count == chunksTouched)
+        }
     }
 
     /// The same on an injected clock: the deadline fires when the clock is moved, not after real time.
@@ -206,7 +249,7 @@ struct MemoryOpener: ShardSourceOpener {
         while hangs.value == 0 || clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
         try await Task.sleep(for: .milliseconds(20))
         clock.advance(byMillis: 3_000)
-        let (got, damaged) = try await read.value
+        let (got, damaged, _) = try await read.value
         #expect(got == bytes && damaged.isEmpty)
     }
 }

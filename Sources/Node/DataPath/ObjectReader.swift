@@ -114,10 +114,35 @@ extension ObjectService {
             let blockStart = UInt64(block) * blockSize
             let from = Int(max(range.lowerBound, blockStart) - blockStart)
             let to = Int(min(range.upperBound, blockStart + blockSize) - blockStart)
-            // A range inside one block reads only the data shards it lies in.
-            let stripe = try await reader.read(block: block, bytes: firstBlock == lastBlock ? from..<to : nil)
-            await channel.send(Self.slice(of: stripe, from: from, to: to))
+            if firstBlock == lastBlock {
+                // A range inside one block reads only the data shards it lies in.
+                let stripe = try await reader.read(block: block, bytes: from..<to)
+                await channel.send(Self.slice(of: stripe, from: from, to: to))
+                continue
+            }
+            switch try await reader.readData(block: block) {
+            case .stripe(let stripe):
+                await channel.send(Self.slice(of: stripe, from: from, to: to))
+            case .shards(let chunks, _):
+                for piece in Self.pieces(of: chunks, from: from, to: to) { await channel.send(piece) }
+            }
         }
+    }
+
+    /// Bytes [from, to) of a block given as its k data chunks in order (all
+    /// of one length), as slices of those chunks: no byte is copied.
+    static func pieces(of chunks: [ByteBuffer], from: Int, to: Int) -> [ByteBuffer] {
+        guard let shardLength = chunks.first?.readableBytes, shardLength > 0 else { return [] }
+        var pieces: [ByteBuffer] = []
+        var position = from
+        while position < to {
+            let chunk = chunks[position / shardLength]
+            let offset = position % shardLength
+            let n = min(shardLength - offset, to - position)
+            pieces.append(chunk.getSlice(at: chunk.readerIndex + offset, length: n)!)
+            position += n
+        }
+        return pieces
     }
 
     /// Bytes [from, to) of the stripe's block, copied once from the data shards.

@@ -132,6 +132,18 @@ protocol ShardSource: AnyObject, Sendable {
     /// Reads the next chunk (`length` bytes) into `buffer`; a chunk that
     /// fails its CRC32C is an error, never data.
     func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError)
+    /// Reads the next chunk (`length` bytes) as a buffer of its own: a
+    /// peer's bytes as received, without a copy; CRC-checked as `next`.
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer
+}
+
+extension ShardSource {
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+        defer { scratch.deallocate() }
+        try await next(into: scratch, length: length)
+        return ByteBuffer(bytes: UnsafeRawBufferPointer(scratch))
+    }
 }
 
 final class LocalShardSource: ShardSource, @unchecked Sendable {
@@ -149,6 +161,10 @@ final class LocalShardSource: ShardSource, @unchecked Sendable {
     }
 
     func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+        try readNext(into: buffer, length: length)
+    }
+
+    private func readNext(into buffer: UnsafeMutableRawBufferPointer, length: Int) throws(NodeError) {
         defer { chunk += 1 }
         let got: Int
         do { got = try reader.read(chunk: chunk, into: buffer) } catch {
@@ -156,6 +172,22 @@ final class LocalShardSource: ShardSource, @unchecked Sendable {
             throw .disk(error)
         }
         guard got == length else { throw .storage("\(reader.path): chunk \(chunk) has \(got) bytes, expected \(length)") }
+    }
+
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: length)
+        var failure: NodeError?
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
+            do throws(NodeError) {
+                try readNext(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), length: length)
+                return length
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
+        return buffer
     }
 }
 
@@ -173,11 +205,22 @@ final class RemoteShardSource: ShardSource, @unchecked Sendable {
                 buffer.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: length)
             }
             if done { return }
-            let part: ByteBuffer?
-            do { part = try await iterator.next() } catch { throw .peer("shard stream broke: \(error)") }
-            guard let part else { throw .peer("shard stream ended early") }
-            assembler.append(part)
+            try await receive()
         }
+    }
+
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
+        while true {
+            if let (chunk, _) = try assembler.nextChunk(length: length) { return chunk }
+            try await receive()
+        }
+    }
+
+    private func receive() async throws(NodeError) {
+        let part: ByteBuffer?
+        do { part = try await iterator.next() } catch { throw .peer("shard stream broke: \(error)") }
+        guard let part else { throw .peer("shard stream ended early") }
+        assembler.append(part)
     }
 }
 
@@ -194,6 +237,11 @@ final class BufferedShardSource: ShardSource, @unchecked Sendable {
             buffer.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: length)
         }
         if !done { throw .peer("shard-read answer ended early") }
+    }
+
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
+        guard let (chunk, _) = try assembler.nextChunk(length: length) else { throw .peer("shard-read answer ended early") }
+        return chunk
     }
 }
 

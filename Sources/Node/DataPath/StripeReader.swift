@@ -94,6 +94,50 @@ final class StripeReader {
             if needed.isSubset(of: have) { return stripe }
             // A needed shard is missing: read k and decode, as for a whole block.
         }
+        return try await complete(block: block, have: have, rebuilding: targets)
+    }
+
+    /// A block's bytes as they came: on the healthy path the k data shards'
+    /// chunks as received (a peer's bytes handed on without a copy into the
+    /// stripe), else the stripe, read around and decoded as `read` does.
+    /// For whole blocks of a reader of any number of blocks.
+    func readData(block: Int) async throws(ObjectError) -> BlockData {
+        let k = code.dataShards
+        let blockStart = UInt64(block) * UInt64(body.blockSizeBytes)
+        let blockLength = Int(min(UInt64(body.blockSizeBytes), body.size - blockStart))
+        for slot in 0..<k where sources[slot] == nil && !failed.contains(slot) {
+            if let source = await open(slot, at: block) { sources[slot] = source }
+        }
+        // Parity sources once open must be read every block to stay in step: then the stripe.
+        guard sources.count == k, (0..<k).allSatisfy({ sources[$0] != nil }) else { return .stripe(try await read(block: block)) }
+        let length = Striping.shardLength(blockLength: blockLength, dataShards: k)
+        let outcomes = await readEach(sources.map { ($0.key, $0.value) }) { _, source in
+            do throws(NodeError) { return .success(try await source.nextChunk(length: length)) } catch { return .failure(error) }
+        }
+        if (0..<k).allSatisfy({ if case .success = outcomes[$0] { true } else { false } }) {
+            let chunks = (0..<k).map { slot -> ByteBuffer in if case .success(let chunk) = outcomes[slot] { return chunk }; fatalError() }
+            return .shards(chunks, blockLength: blockLength)
+        }
+        // A data shard failed or was slow: what came goes into the stripe, and the block is read around as in `read`.
+        do { try stripe.prepare(blockLength: blockLength) } catch { throw .internalError("\(error)") }
+        var have = ShardSet()
+        for slot in 0..<k {
+            switch outcomes[slot] {
+            case .success(let chunk)?:
+                chunk.withUnsafeReadableBytes { stripe.shard(slot).baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
+                have.insert(slot)
+            case .failure(let error)?: lost(slot, error)
+            case nil: slow(slot, block: block)
+            }
+        }
+        return .stripe(try await complete(block: block, have: have, rebuilding: ShardSet()))
+    }
+
+    /// Fills the rest of the stripe for `block` (prepared, `have` already
+    /// in it): the other open sources, then parity until k, then decoding.
+    private func complete(block: Int, have alreadyHave: ShardSet, rebuilding targets: ShardSet) async throws(ObjectError) -> StripeBuffer {
+        var have = alreadyHave
+        let length = stripe.shardLength
         let reads = sources.filter { !have.contains($0.key) }.map { (slot, source) in (slot, source, ShardBuffer(stripe.shard(slot))) }
         let outcomes = await readChunks(reads, length: length)
         for (slot, _, _) in reads where settle(slot, outcomes[slot], block: block) { have.insert(slot) }
@@ -118,35 +162,50 @@ final class StripeReader {
         return stripe
     }
 
-    /// Reads the next chunk of every source at once: remote shards stream in
-    /// parallel, not one network hop after another. A source missing from
-    /// the answer did not deliver by the deadline (slow); the others map to
-    /// nil (read) or their error.
+    /// Reads the next chunk of every source at once into its shard buffer:
+    /// remote shards stream in parallel, not one network hop after another.
+    /// A source missing from the answer did not deliver by the deadline
+    /// (slow); the others map to nil (read) or their error.
     private func readChunks(_ reads: [(Int, any ShardSource, ShardBuffer)], length: Int) async -> [Int: NodeError?] {
+        let buffers = Dictionary(uniqueKeysWithValues: reads.map { ($0.0, $0.2) })
+        let outcomes = await readEach(reads.map { ($0.0, $0.1) }) { slot, source -> Result<Void, NodeError> in
+            do throws(NodeError) { try await source.next(into: buffers[slot]!.bytes, length: length); return .success(()) } catch {
+                return .failure(error)
+            }
+        }
+        return outcomes.mapValues { outcome -> NodeError? in
+            if case .failure(let error) = outcome { return error }
+            return nil
+        }
+    }
+
+    /// Runs `read` on every source at once, under the slow-shard deadline:
+    /// a source missing from the answer did not finish by then (its read is
+    /// cancelled); the others map to what their read returned.
+    private func readEach<Value: Sendable>(_ reads: [(Int, any ShardSource)],
+                                           _ read: @escaping @Sendable (Int, any ShardSource) async -> Result<Value, NodeError>)
+        async -> [Int: Result<Value, NodeError>]
+    {
         guard !reads.isEmpty else { return [:] }
         let timeoutMillis = UInt64(settings.slowShardTimeoutMillis)
         let clock = settings.clock
-        return await withTaskGroup(of: ReadOutcome.self) { group in
-            for (slot, source, buffer) in reads {
-                group.addTask {
-                    do throws(NodeError) { try await source.next(into: buffer.bytes, length: length); return .done(slot, nil) } catch {
-                        return .done(slot, error)
-                    }
-                }
+        return await withTaskGroup(of: ReadOutcome<Value>.self) { group in
+            for (slot, source) in reads {
+                group.addTask { .done(slot, await read(slot, source)) }
             }
             group.addTask {
                 try? await clock.sleep(millis: timeoutMillis)
                 return .deadline
             }
-            var outcomes: [Int: NodeError?] = [:]
+            var outcomes: [Int: Result<Value, NodeError>] = [:]
             var deadlinePassed = false
             for await outcome in group {
                 switch outcome {
-                case .done(let slot, let error):
+                case .done(let slot, let result):
                     // A read that ends after the deadline was cancelled by it: the
                     // shard was slow, not lost, and is left out (read around, not repaired).
                     guard !deadlinePassed else { continue }
-                    outcomes[slot] = error
+                    outcomes[slot] = result
                     if outcomes.count == reads.count { group.cancelAll() }
                 case .deadline:
                     deadlinePassed = true
@@ -226,7 +285,16 @@ struct ShardBuffer: @unchecked Sendable {
     init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 }
 
-enum ReadOutcome: Sendable {
-    case done(Int, NodeError?)
+enum ReadOutcome<Value: Sendable>: Sendable {
+    case done(Int, Result<Value, NodeError>)
     case deadline
+}
+
+/// One block from `StripeReader.readData`.
+enum BlockData {
+    /// The k data shards' chunks in order (each the block's shard length,
+    /// the last padded): the block is their concatenation, cut at `blockLength`.
+    case shards([ByteBuffer], blockLength: Int)
+    /// The stripe, its data shards filled (read around and decoded).
+    case stripe(StripeBuffer)
 }

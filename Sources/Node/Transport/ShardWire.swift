@@ -43,45 +43,57 @@ enum ShardWire {
 
 /// Cuts a byte stream into CRC-checked chunks of known lengths.
 struct ChunkAssembler {
-    private var pending = ByteBuffer()
+    /// Received buffers not yet taken, oldest first. They are only read
+    /// from, never written to: a chunk handed on as a slice of one shares
+    /// storage that no later append changes (appending into one buffer made
+    /// every slice still held downstream force a copy of all of it).
+    private var parts: [ByteBuffer] = []
+    private(set) var bufferedBytes = 0
 
     mutating func append(_ buffer: ByteBuffer) {
-        var buffer = buffer
-        if pending.readableBytes == 0 { pending = buffer; return }
-        pending.writeBuffer(&buffer)
+        guard buffer.readableBytes > 0 else { return }
+        parts.append(buffer)
+        bufferedBytes += buffer.readableBytes
     }
 
-    var bufferedBytes: Int { pending.readableBytes }
+    /// Takes the next `count` bytes (at most `bufferedBytes`): a slice when
+    /// one received buffer holds them all, else gathered into one (a copy).
+    private mutating func take(_ count: Int) -> ByteBuffer {
+        bufferedBytes -= count
+        if parts[0].readableBytes >= count {
+            let slice = parts[0].readSlice(length: count)!
+            if parts[0].readableBytes == 0 { parts.removeFirst() }
+            return slice
+        }
+        var gathered = ByteBufferAllocator().buffer(capacity: count)
+        var rest = count
+        while rest > 0 {
+            var piece = parts[0].readSlice(length: min(rest, parts[0].readableBytes))!
+            rest -= piece.readableBytes
+            gathered.writeBuffer(&piece)
+            if parts[0].readableBytes == 0 { parts.removeFirst() }
+        }
+        return gathered
+    }
 
     /// The next chunk of `length` bytes and its CRC (already checked), if it
-    /// has arrived whole: a slice of the received bytes, not a copy.
+    /// has arrived whole: a slice of the received bytes where they came in
+    /// one buffer, else one copy gathered from the buffers that hold it.
     mutating func nextChunk(length: Int) throws(NodeError) -> (bytes: ByteBuffer, crc: UInt32)? {
-        guard pending.readableBytes >= length + ShardWire.crcBytes else { return nil }
-        let crc: UInt32? = pending.withUnsafeReadableBytes { raw in
-            let sent = raw.loadUnaligned(fromByteOffset: length, as: UInt32.self).littleEndian
-            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<length])) == sent ? sent : nil
-        }
-        guard let crc else { throw .corruptTransfer }
-        let chunk = pending.readSlice(length: length)!
-        pending.moveReaderIndex(forwardBy: ShardWire.crcBytes)
-        if pending.readableBytes == 0 { pending = ByteBuffer() } else if pending.readerIndex > (4 << 20) { pending.discardReadBytes() }
-        return (chunk, crc)
+        guard bufferedBytes >= length + ShardWire.crcBytes else { return nil }
+        let chunk = take(length)
+        var trailer = take(ShardWire.crcBytes)
+        let sent = trailer.readInteger(endianness: .little, as: UInt32.self)!
+        guard chunk.withUnsafeReadableBytes({ CRC32C.checksum($0) }) == sent else { throw .corruptTransfer }
+        return (chunk, sent)
     }
 
     /// The next chunk of `length` bytes if it has arrived whole: calls `body`
     /// with its bytes and CRC (already checked) and returns true.
     mutating func next(length: Int, _ body: (UnsafeRawBufferPointer, UInt32) throws(StorageError) -> Void) throws(NodeError) -> Bool {
-        guard pending.readableBytes >= length + ShardWire.crcBytes else { return false }
-        let outcome: Result<Void, StorageError>? = pending.withUnsafeReadableBytes { raw in
-            let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<length])
-            let sent = raw.loadUnaligned(fromByteOffset: length, as: UInt32.self).littleEndian
-            guard CRC32C.checksum(chunk) == sent else { return nil }
-            do throws(StorageError) { try body(chunk, sent); return .success(()) } catch { return .failure(error) }
-        }
-        guard let outcome else { throw .corruptTransfer }
+        guard let (chunk, crc) = try nextChunk(length: length) else { return false }
+        let outcome = chunk.withUnsafeReadableBytes { raw in Result { () throws(StorageError) in try body(raw, crc) } }
         if case .failure(let error) = outcome { throw .storage("\(error)") }
-        pending.moveReaderIndex(forwardBy: length + ShardWire.crcBytes)
-        if pending.readableBytes == 0 { pending.clear() } else if pending.readerIndex > (4 << 20) { pending.discardReadBytes() }
         return true
     }
 }
