@@ -47,7 +47,9 @@ extension ObjectService {
         let body = ResponseBody(contentLength: length) { writer in
             let reader = holder.reader
             for chunk in chunks {
-                try await writer.write(try Self.servedFrame(chunk, of: reader, logger: logger))
+                var frame = ByteBufferAllocator().buffer(capacity: reader.format.length(ofChunk: chunk) + ShardWire.crcBytes)
+                try Self.appendServedFrame(chunk, of: reader, to: &frame, logger: logger)
+                try await writer.write(frame)
             }
             // The answer's end: without it the connection stays mid-response (and a graceful shutdown waits on it).
             try await writer.finish(nil)
@@ -73,8 +75,7 @@ extension ObjectService {
         var answer = ByteBuffer(integer: ShardWire.present)
         answer.reserveCapacity(1 + length)
         for chunk in query.chunks {
-            var frame = try Self.servedFrame(chunk, of: reader, logger: logger)
-            answer.writeBuffer(&frame)
+            try Self.appendServedFrame(chunk, of: reader, to: &answer, logger: logger)
         }
         return Data(buffer: answer, byteTransferStrategy: .noCopy)
     }
@@ -90,15 +91,14 @@ extension ObjectService {
         return reader
     }
 
-    /// One chunk of a served shard followed by its CRC, read from the file
-    /// straight into the buffer that is sent (the file keeps them in wire
+    /// Appends one chunk of a served shard followed by its CRC to `buffer`,
+    /// read from the file straight into it (the file keeps them in wire
     /// order); a chunk that fails its check on disk is logged and counted
     /// here, where it lies.
-    static func servedFrame(_ chunk: Int, of reader: ShardFileReader, logger: Logger) throws(NodeError) -> ByteBuffer {
+    static func appendServedFrame(_ chunk: Int, of reader: ShardFileReader, to buffer: inout ByteBuffer, logger: Logger) throws(NodeError) {
         let framed = reader.format.length(ofChunk: chunk) + ShardWire.crcBytes
-        var frame = ByteBufferAllocator().buffer(capacity: framed)
         var failure: StorageError?
-        frame.writeWithUnsafeMutableBytes(minimumWritableBytes: framed) { raw in
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: framed) { raw in
             do throws(StorageError) { _ = try reader.readFramedChunk(chunk, into: raw); return framed } catch {
                 failure = error
                 return 0
@@ -108,7 +108,6 @@ extension ObjectService {
             if case .corruptChunk = failure { CorruptionReport.record(failure, logger: logger) }
             throw .disk(failure)
         }
-        return frame
     }
 }
 

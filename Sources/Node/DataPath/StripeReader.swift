@@ -114,21 +114,15 @@ final class StripeReader {
         let outcomes = await readEach(sources.map { ($0.key, $0.value) }) { _, source in
             do throws(NodeError) { return .success(try await source.nextChunk(length: length)) } catch { return .failure(error) }
         }
-        if (0..<k).allSatisfy({ if case .success = outcomes[$0] { true } else { false } }) {
-            let chunks = (0..<k).map { slot -> ByteBuffer in if case .success(let chunk) = outcomes[slot] { return chunk }; fatalError() }
-            return .shards(chunks, blockLength: blockLength)
-        }
+        let chunks = (0..<k).compactMap { slot -> ByteBuffer? in try? outcomes[slot]?.get() }
+        if chunks.count == k { return .shards(chunks, blockLength: blockLength) }
         // A data shard failed or was slow: what came goes into the stripe, and the block is read around as in `read`.
         do { try stripe.prepare(blockLength: blockLength) } catch { throw .internalError("\(error)") }
         var have = ShardSet()
         for slot in 0..<k {
-            switch outcomes[slot] {
-            case .success(let chunk)?:
-                chunk.withUnsafeReadableBytes { stripe.shard(slot).baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
-                have.insert(slot)
-            case .failure(let error)?: lost(slot, error)
-            case nil: slow(slot, block: block)
-            }
+            guard settle(slot, outcomes[slot].map(\.failure), block: block), let chunk = try? outcomes[slot]?.get() else { continue }
+            chunk.withUnsafeReadableBytes { stripe.shard(slot).baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
+            have.insert(slot)
         }
         return .stripe(try await complete(block: block, have: have, rebuilding: ShardSet()))
     }
@@ -173,10 +167,7 @@ final class StripeReader {
                 return .failure(error)
             }
         }
-        return outcomes.mapValues { outcome -> NodeError? in
-            if case .failure(let error) = outcome { return error }
-            return nil
-        }
+        return outcomes.mapValues(\.failure)
     }
 
     /// Runs `read` on every source at once, under the slow-shard deadline:
@@ -283,6 +274,14 @@ struct ClusterShardOpener: ShardSourceOpener {
 struct ShardBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
     init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
+}
+
+extension Result where Failure == NodeError {
+    /// Its error, or nil when it succeeded (what `settle` takes).
+    var failure: NodeError? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
 }
 
 enum ReadOutcome<Value: Sendable>: Sendable {
