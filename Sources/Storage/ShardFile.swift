@@ -258,18 +258,11 @@ public final class ShardFileReader {
     public func readChunk(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> (length: Int, crc: UInt32) {
         let length = format.length(ofChunk: index)
         precondition(buffer.count >= length, "buffer smaller than the chunk")
-        var crc: UInt32 = 0
         let offset = format.offset(ofChunk: index)
-        let got = pread(fd, buffer.baseAddress, length, off_t(offset))
-        let gotCRC = withUnsafeMutableBytes(of: &crc) { pread(fd, $0.baseAddress, 4, off_t(offset + length)) }
-        guard got == length, gotCRC == 4 else {
-            if got < 0 || gotCRC < 0 { throw .io(path: path, operation: "read", errno: errno) }
-            throw .truncated(path: path)
-        }
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length])) == UInt32(littleEndian: crc) else {
-            throw .corruptChunk(path: path, chunk: index)
-        }
-        return (length, UInt32(littleEndian: crc))
+        var crc: UInt32 = 0
+        try read(length, into: buffer.baseAddress, at: offset)
+        try withUnsafeMutableBytes(of: &crc) { raw in Result { () throws(StorageError) in try read(4, into: raw.baseAddress, at: offset + length) } }.get()
+        return (length, try checked(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), stored: UInt32(littleEndian: crc), chunk: index))
     }
 
     /// Reads chunk `index` followed by its stored CRC32C into `buffer` (at
@@ -278,18 +271,25 @@ public final class ShardFileReader {
     /// CRC is checked. Returns the chunk's length and CRC.
     public func readFramedChunk(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws(StorageError) -> (length: Int, crc: UInt32) {
         let length = format.length(ofChunk: index)
-        let framed = length + ShardFileFormat.crcBytes
-        precondition(buffer.count >= framed, "buffer smaller than the chunk and its CRC")
-        let got = pread(fd, buffer.baseAddress, framed, off_t(format.offset(ofChunk: index)))
-        guard got == framed else {
+        precondition(buffer.count >= length + ShardFileFormat.crcBytes, "buffer smaller than the chunk and its CRC")
+        try read(length + ShardFileFormat.crcBytes, into: buffer.baseAddress, at: format.offset(ofChunk: index))
+        let stored = UInt32(littleEndian: UnsafeRawBufferPointer(buffer).loadUnaligned(fromByteOffset: length, as: UInt32.self))
+        return (length, try checked(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), stored: stored, chunk: index))
+    }
+
+    /// Reads exactly `count` bytes at `offset`; fewer is a truncated file.
+    private func read(_ count: Int, into destination: UnsafeMutableRawPointer?, at offset: Int) throws(StorageError) {
+        let got = pread(fd, destination, count, off_t(offset))
+        guard got == count else {
             if got < 0 { throw .io(path: path, operation: "read", errno: errno) }
             throw .truncated(path: path)
         }
-        let stored = UInt32(littleEndian: UnsafeRawBufferPointer(buffer).loadUnaligned(fromByteOffset: length, as: UInt32.self))
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: buffer[0..<length])) == stored else {
-            throw .corruptChunk(path: path, chunk: index)
-        }
-        return (length, stored)
+    }
+
+    /// `stored` when it is the chunk's CRC32C; else the chunk is corrupt.
+    private func checked(_ chunk: UnsafeRawBufferPointer, stored: UInt32, chunk index: Int) throws(StorageError) -> UInt32 {
+        guard CRC32C.checksum(chunk) == stored else { throw .corruptChunk(path: path, chunk: index) }
+        return stored
     }
 
     deinit { close(fd) }

@@ -70,7 +70,7 @@ import Testing
         var got: [UInt8] = []
         while wire.readableBytes > 0 {
             assembler.append(wire.readSlice(length: min(33, wire.readableBytes))!)
-            _ = try assembler.next(length: 100) { (bytes, _) throws(StorageError) in got = Array(bytes) }
+            if let (bytes, _) = try assembler.nextChunk(length: 100) { got = Array(bytes.readableBytesView) }
         }
         #expect(got == chunk)
 
@@ -78,7 +78,7 @@ import Testing
         damaged.setInteger(UInt8(8), at: 50)
         var checker = ChunkAssembler()
         checker.append(damaged)
-        #expect(throws: NodeError.self) { _ = try checker.next(length: 100) { (_, _) throws(StorageError) in } }
+        #expect(throws: NodeError.self) { _ = try checker.nextChunk(length: 100) }
     }
 
     /// Chunks taken as buffers, over arrivals of every shape (a chunk inside

@@ -78,10 +78,10 @@ final class NetworkSource: ShardSource, @unchecked Sendable {
         self.inner = inner; self.from = from; self.to = to; self.network = network
     }
 
-    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
         if network.faults.isSlow(to) { await network.slowGate.wait() }
         guard network.faults.reaches(from, to) else { throw .peer("\(to.shortForm) unreachable") }
-        try await inner.next(into: buffer, length: length)
+        return try await inner.nextChunk(length: length)
     }
 }
 

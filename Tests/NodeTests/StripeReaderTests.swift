@@ -43,7 +43,7 @@ final class MemoryShardSource: ShardSource, @unchecked Sendable {
         position = first
     }
 
-    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
         defer { position += 1 }
         if case .corrupt(let chunk) = behaviour, chunk == position { throw .storage("chunk \(position) failed its CRC32C") }
         if case .slow(let chunk) = behaviour, chunk == position {
@@ -52,7 +52,7 @@ final class MemoryShardSource: ShardSource, @unchecked Sendable {
             throw .peer("cancelled")
         }
         precondition(chunks[position].count == length)
-        chunks[position].withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
+        return ByteBuffer(bytes: chunks[position])
     }
 }
 

@@ -129,20 +129,19 @@ final class FirstFailure: Sendable {
 /// a stripe are read concurrently, each by one task at a time into its
 /// own shard buffer: hence `Sendable`, with the classes `@unchecked`.
 protocol ShardSource: AnyObject, Sendable {
-    /// Reads the next chunk (`length` bytes) into `buffer`; a chunk that
-    /// fails its CRC32C is an error, never data.
-    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError)
     /// Reads the next chunk (`length` bytes) as a buffer of its own: a
-    /// peer's bytes as received, without a copy; CRC-checked as `next`.
+    /// peer's bytes as received, without a copy. A chunk that fails its
+    /// CRC32C is an error, never data.
     func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer
+    /// Reads the next chunk (`length` bytes) into `buffer`, checked as `nextChunk`.
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError)
 }
 
 extension ShardSource {
-    func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
-        defer { scratch.deallocate() }
-        try await next(into: scratch, length: length)
-        return ByteBuffer(bytes: UnsafeRawBufferPointer(scratch))
+    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
+        let chunk = try await nextChunk(length: length)
+        precondition(chunk.readableBytes == length, "a source gave a chunk of another length")
+        chunk.withUnsafeReadableBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
     }
 }
 
@@ -176,17 +175,7 @@ final class LocalShardSource: ShardSource, @unchecked Sendable {
 
     func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: length)
-        var failure: NodeError?
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
-            do throws(NodeError) {
-                try readNext(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<length]), length: length)
-                return length
-            } catch {
-                failure = error
-                return 0
-            }
-        }
-        if let failure { throw failure }
+        try buffer.write(count: length) { (bytes) throws(NodeError) in try readNext(into: bytes, length: length) }
         return buffer
     }
 }
@@ -197,16 +186,6 @@ final class RemoteShardSource: ShardSource, @unchecked Sendable {
 
     init(response: HTTPClientResponse) {
         iterator = response.body.makeAsyncIterator()
-    }
-
-    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
-        while true {
-            let done = try assembler.next(length: length) { (chunk, _) throws(StorageError) in
-                buffer.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: length)
-            }
-            if done { return }
-            try await receive()
-        }
     }
 
     func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {
@@ -230,13 +209,6 @@ final class BufferedShardSource: ShardSource, @unchecked Sendable {
 
     init(_ chunks: ByteBuffer) {
         assembler.append(chunks)
-    }
-
-    func next(into buffer: UnsafeMutableRawBufferPointer, length: Int) async throws(NodeError) {
-        let done = try assembler.next(length: length) { (chunk, _) throws(StorageError) in
-            buffer.baseAddress!.copyMemory(from: chunk.baseAddress!, byteCount: length)
-        }
-        if !done { throw .peer("shard-read answer ended early") }
     }
 
     func nextChunk(length: Int) async throws(NodeError) -> ByteBuffer {

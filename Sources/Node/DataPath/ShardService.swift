@@ -96,17 +96,13 @@ extension ObjectService {
     /// order); a chunk that fails its check on disk is logged and counted
     /// here, where it lies.
     static func appendServedFrame(_ chunk: Int, of reader: ShardFileReader, to buffer: inout ByteBuffer, logger: Logger) throws(NodeError) {
-        let framed = reader.format.length(ofChunk: chunk) + ShardWire.crcBytes
-        var failure: StorageError?
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: framed) { raw in
-            do throws(StorageError) { _ = try reader.readFramedChunk(chunk, into: raw); return framed } catch {
-                failure = error
-                return 0
+        do {
+            try buffer.write(count: reader.format.length(ofChunk: chunk) + ShardWire.crcBytes) { (frame) throws(StorageError) in
+                _ = try reader.readFramedChunk(chunk, into: frame)
             }
-        }
-        if let failure {
-            if case .corruptChunk = failure { CorruptionReport.record(failure, logger: logger) }
-            throw .disk(failure)
+        } catch {
+            if case .corruptChunk = error { CorruptionReport.record(error, logger: logger) }
+            throw .disk(error)
         }
     }
 }

@@ -87,13 +87,22 @@ struct ChunkAssembler {
         guard chunk.withUnsafeReadableBytes({ CRC32C.checksum($0) }) == sent else { throw .corruptTransfer }
         return (chunk, sent)
     }
+}
 
-    /// The next chunk of `length` bytes if it has arrived whole: calls `body`
-    /// with its bytes and CRC (already checked) and returns true.
-    mutating func next(length: Int, _ body: (UnsafeRawBufferPointer, UInt32) throws(StorageError) -> Void) throws(NodeError) -> Bool {
-        guard let (chunk, crc) = try nextChunk(length: length) else { return false }
-        let outcome = chunk.withUnsafeReadableBytes { raw in Result { () throws(StorageError) in try body(raw, crc) } }
-        if case .failure(let error) = outcome { throw .storage("\(error)") }
-        return true
+extension ByteBuffer {
+    /// Appends `count` bytes that `fill` writes in place (a file read
+    /// straight into the buffer); nothing is appended when it throws.
+    mutating func write<Failure: Error>(count: Int, filledBy fill: (UnsafeMutableRawBufferPointer) throws(Failure) -> Void) throws(Failure) {
+        var failure: Failure?
+        writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+            do throws(Failure) {
+                try fill(UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]))
+                return count
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw failure }
     }
 }
