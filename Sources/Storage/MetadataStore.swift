@@ -142,7 +142,7 @@ public final class MetadataStore: Sendable {
     /// Handoff shards held here, in (version id, slot) order after `after`.
     public func handoffShards(after: (versionID: String, slot: Int)?, limit: Int) async throws(StorageError) -> [LocalShard] {
         do {
-            return try await pool.read { db in
+            return try await readAside { db in
                 let cursor = after ?? ("", -1)
                 return try Row.fetchAll(db, sql: """
                     SELECT version_id, slot, bucket, key FROM handoff_shards
@@ -238,7 +238,7 @@ public final class MetadataStore: Sendable {
     /// without the rows themselves.
     public func stamps(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Stamp?] {
         do {
-            return try await pool.read { db in try keys.map { bucket, key in try Self.rowStamp(db, bucket: bucket, key: key) } }
+            return try readHere { db in try keys.map { bucket, key in try Self.rowStamp(db, bucket: bucket, key: key) } }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
 
@@ -246,7 +246,7 @@ public final class MetadataStore: Sendable {
     /// `ObjectRecord.rowJSON()` writes it), for a replica that sends rows on to a reader.
     public func rows(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [Data?] {
         do {
-            return try await pool.read { db in
+            return try readHere { db in
                 try keys.map { bucket, key in try Self.rowData(db, bucket: bucket, key: key) }
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
@@ -263,7 +263,7 @@ public final class MetadataStore: Sendable {
         let inclusive = after == nil || start != after
         let rows: [Data]
         do {
-            rows = try await pool.read { db in
+            rows = try await readAside { db in
                 try Data.fetchAll(db.cachedStatement(sql: """
                     SELECT record FROM objects \(liveOnly ? "INDEXED BY objects_live" : "")
                     WHERE bucket = ? AND key \(inclusive ? ">=" : ">") ? \(liveOnly ? "AND deleted = 0" : "") ORDER BY key LIMIT ?
@@ -425,7 +425,7 @@ public final class MetadataStore: Sendable {
     /// Every shard noted here, in (version id, slot) order after `after` (a scrub's walk).
     public func localShards(after: (versionID: String, slot: Int)?, limit: Int) async throws(StorageError) -> [LocalShard] {
         do {
-            return try await pool.read { db in
+            return try await readAside { db in
                 let cursor = after ?? ("", -1)
                 return try Row.fetchAll(db, sql: """
                     SELECT version_id, slot, bucket, key, created_millis FROM local_shards
@@ -439,7 +439,7 @@ public final class MetadataStore: Sendable {
 
     /// How many shards are noted here (a scrub's total).
     public func shardCount() async throws(StorageError) -> Int {
-        do { return try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM local_shards") ?? 0 } } catch {
+        do { return try await readAside { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM local_shards") ?? 0 } } catch {
             throw .database(path: Self.fileName, reason: "\(error)")
         }
     }
@@ -447,7 +447,7 @@ public final class MetadataStore: Sendable {
     /// Whether the shard is noted here.
     public func hasShard(versionID: String, slot: Int) async throws(StorageError) -> Bool {
         do {
-            return try await pool.read { db in
+            return try readHere { db in
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM local_shards WHERE version_id = ? AND slot = ?", arguments: [versionID, slot]) ?? false
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
@@ -456,7 +456,7 @@ public final class MetadataStore: Sendable {
     /// Shards noted before `millis`, oldest first.
     public func shards(createdBefore millis: UInt64, limit: Int) async throws(StorageError) -> [LocalShard] {
         do {
-            return try await pool.read { db in
+            return try await readAside { db in
                 try Row.fetchAll(db, sql: """
                     SELECT version_id, slot, bucket, key, created_millis FROM local_shards
                     WHERE created_millis < ? ORDER BY created_millis LIMIT ?
@@ -471,7 +471,7 @@ public final class MetadataStore: Sendable {
     /// that hold the same rows give the same digest.
     public func digest(bucket: String) async throws(StorageError) -> [UInt8] {
         do {
-            return try await pool.read { db in
+            return try await readAside { db in
                 var hasher = SHA256()
                 let sql = "SELECT key, stamp_millis, stamp_counter, stamp_node FROM objects WHERE bucket = ? ORDER BY key"
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: [bucket])
@@ -486,6 +486,29 @@ public final class MetadataStore: Sendable {
             }
         } catch { throw .database(path: Self.fileName, reason: "\(error)") }
     }
+
+    // MARK: Reads
+
+    // Every read is a synchronous GRDB read, so the thread that used a reader
+    // connection gives it back. GRDB's async read gives its connection back
+    // only once the awaiting task runs again on the cooperative pool: were
+    // the pool's threads (two on a two-core machine) all blocked in a
+    // synchronous read waiting for a connection held that way, none would
+    // come back.
+
+    /// A read of a few pages (rows by key, stamps, one shard's note) on the
+    /// calling thread: no hop to a reader's queue and back (a third of a
+    /// one-node small GET's server CPU went to those hops and their wake-ups).
+    private func readHere<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+
+    /// A read of many rows (a listing page, a digest, a scan) on a queue of its own.
+    func readAside<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            Self.readQueue.async { [pool] in continuation.resume(with: Result { try pool.read(body) }) }
+        }
+    }
+
+    private static let readQueue = DispatchQueue(label: "shale-metadata-reads", attributes: .concurrent)
 
     static func decode(_ data: Data) throws(StorageError) -> ObjectRecord {
         do { return try JSONDecoder().decode(ObjectRecord.self, from: data) } catch {

@@ -159,6 +159,6 @@ public struct RebuildJournal: Sendable {
     }
 
     private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StorageError) -> T {
-        do { return try await store.pool.read(body) } catch { throw .database(path: MetadataStore.fileName, reason: "\(error)") }
+        do { return try await store.readAside(body) } catch { throw .database(path: MetadataStore.fileName, reason: "\(error)") }
     }
 }

@@ -30,6 +30,30 @@ import Testing
         #expect(try await store.pool.writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
     }
 
+    /// Point reads run on the calling thread and hold a reader connection
+    /// while they wait for one; pages read on a queue of their own. Were a
+    /// page read GRDB's async read, its connection would come back only
+    /// once its task ran again on the cooperative pool, whose threads could
+    /// all be waiting in point reads for a connection: many of both at once
+    /// must all finish, with the rows they asked for.
+    @Test(.timeLimit(.minutes(1))) func pointReadsAndPageReadsAtOnceAllFinish() async throws {
+        let store = try store()
+        let rows = (0..<50).map { row(String(format: "k%03d", $0), 10) }
+        #expect(try await store.merge(rows) == 50)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for task in 0..<400 {
+                group.addTask {
+                    if task % 2 == 0 {
+                        return try await store.list(bucket: "b", prefix: "", after: nil, limit: 100) == rows
+                    }
+                    let index = task % 50
+                    return try await store.get(bucket: "b", key: rows[index].key) == rows[index]
+                }
+            }
+            for try await right in group { #expect(right) }
+        }
+    }
+
     @Test func lastWriterWinsWhateverTheOrder() async throws {
         let store = try store()
         let older = row("k", 10), newer = row("k", 10, counter: 1), tombstone = row("k", 11, deleted: true)
