@@ -21,6 +21,11 @@ public struct ObjectRowHead: Decodable, Sendable, Equatable {
         inlineOmitted = record.version?.inlineOmitted == true
     }
 
+    init(bucketID: String, key: String, stamp: Stamp, format: Int, isTombstone: Bool, inlineOmitted: Bool) {
+        self.bucketID = bucketID; self.key = key; self.stamp = stamp; self.format = format
+        self.isTombstone = isTombstone; self.inlineOmitted = inlineOmitted
+    }
+
     private enum VersionKeys: String, CodingKey { case inlineOmitted }
 
     public init(from decoder: any Decoder) throws {

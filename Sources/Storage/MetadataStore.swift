@@ -511,7 +511,7 @@ public final class MetadataStore: Sendable {
     private static let readQueue = DispatchQueue(label: "shale-metadata-reads", attributes: .concurrent)
 
     static func decode(_ data: Data) throws(StorageError) -> ObjectRecord {
-        do { return try JSONDecoder().decode(ObjectRecord.self, from: data) } catch {
+        do { return try ObjectRecord.decodeRow(data) } catch {
             throw .database(path: fileName, reason: "unreadable row: \(error)")
         }
     }

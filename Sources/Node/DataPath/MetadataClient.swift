@@ -115,7 +115,7 @@ struct MetadataClient: ObjectTables {
         if keys.count > 1 { message.keys = keys }
         if stampsOnly { message.stampsOnly = true }
         let answer = try await transport.call(.metadataGet, to: node, at: address, body: try JSONEncoder.rows().encode(message))
-        return try JSONDecoder().decode(MetadataGetReply.self, from: answer)
+        return try MetadataGetReply.decode(answer)
     }
 
     /// The rows of `keys` a reply carries, in order. A replica of an earlier
@@ -514,7 +514,7 @@ struct MetadataClient: ObjectTables {
         let answers: [NodeID: [ObjectRecord]] = await each(replicas.all, routing: routing) { node, address in
             if let address {
                 let data = try await transport.call(.metadataList, to: node, at: address, body: body)
-                return try JSONDecoder().decode(MetadataListReply.self, from: data).records
+                return try MetadataListReply.decode(data).records
             }
             return try await store.list(bucket: message.bucketID, prefix: message.prefix, after: message.after, limit: message.limit,
                                         inlineBytes: false, liveOnly: message.liveOnly ?? false)

@@ -69,10 +69,9 @@ extension MetadataReplica {
     /// decoded (its key and stamp decide the merge; a newer format is
     /// refused) and the row stored as received.
     func mergeAsReceived(_ rows: [Data]) async throws(NodeError) -> Data {
-        let decoder = JSONDecoder()
         let records: [(head: ObjectRowHead, json: Data)]
         do {
-            records = try rows.map { (try decoder.decode(ObjectRowHead.self, from: $0), $0) }
+            records = try rows.map { (try ObjectRowHead.decodeRow($0), $0) }
         } catch {
             throw .invalidRequest("malformed call: \(error)")
         }

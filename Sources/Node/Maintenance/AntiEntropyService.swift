@@ -79,7 +79,7 @@ struct MetadataAntiEntropy: Sendable {
             let request = try JSONEncoder().encode(MetadataListMessage(bucketID: table, prefix: "", after: after, limit: Self.pageSize,
                                                                                   inlineBytes: true))
             let page = try await transport.call(.metadataList, to: peer, at: address, body: request)
-            let records = try JSONDecoder().decode(MetadataListReply.self, from: page).records
+            let records = try MetadataListReply.decode(page).records
             pulled += try await store.merge(records)
             guard records.count == Self.pageSize, let last = records.last else { break }
             after = last.key

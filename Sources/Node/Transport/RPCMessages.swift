@@ -147,6 +147,36 @@ struct MetadataGetReply: Codable, Sendable {
     var stamps: [Stamp?]? = nil
 }
 extension MetadataGetReply {
+    /// Decodes an answer (common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
+    static func decode(_ data: Data) throws -> MetadataGetReply {
+        let scanned = data.withUnsafeBytes { bytes -> MetadataGetReply? in
+            var scanner = JSONScanner(bytes)
+            var reply = MetadataGetReply(record: nil)
+            do throws(JSONScanner.Miss) {
+                try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                    switch name {
+                    case "record": reply = MetadataGetReply(record: try scanner.null() ? nil : try scanner.row(), records: reply.records, stamps: reply.stamps)
+                    case "records":
+                        guard try !scanner.null() else { return }
+                        var rows: [ObjectRecord?] = []
+                        try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in rows.append(try scanner.null() ? nil : try scanner.row()) }
+                        reply.records = rows
+                    case "stamps":
+                        guard try !scanner.null() else { return }
+                        var stamps: [Stamp?] = []
+                        try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in stamps.append(try scanner.null() ? nil : try scanner.stamp()) }
+                        reply.stamps = stamps
+                    default: try scanner.skip()
+                    }
+                }
+                try scanner.end()
+            } catch { return nil }
+            return reply
+        }
+        if let scanned { return scanned }
+        return try JSONDecoder().decode(MetadataGetReply.self, from: data)
+    }
+
     /// The reply's JSON made of rows as stored (each as
     /// `ObjectRecord.rowJSON()` wrote it; nil: no row), without decoding and encoding them
     /// again; `records` given when `batch` (a call that named `keys`).
@@ -178,6 +208,27 @@ struct MetadataListMessage: Codable, Sendable {
     var liveOnly: Bool? = nil
 }
 struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
+extension MetadataListReply {
+    /// Decodes a page of rows (common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
+    static func decode(_ data: Data) throws -> MetadataListReply {
+        let scanned = data.withUnsafeBytes { bytes -> MetadataListReply? in
+            var scanner = JSONScanner(bytes)
+            var records: [ObjectRecord]?
+            do throws(JSONScanner.Miss) {
+                try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                    guard name == "records" else { return try scanner.skip() }
+                    var rows: [ObjectRecord] = []
+                    try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in rows.append(try scanner.row()) }
+                    records = rows
+                }
+                try scanner.end()
+            } catch { return nil }
+            return records.map(MetadataListReply.init)
+        }
+        if let scanned { return scanned }
+        return try JSONDecoder().decode(MetadataListReply.self, from: data)
+    }
+}
 struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
 struct MetadataDigestReply: Codable, Sendable { let digest: String }
 struct ShardDeleteMessage: Codable, Sendable { let versionID: String; let slots: [Int] }
