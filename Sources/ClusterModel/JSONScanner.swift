@@ -11,7 +11,7 @@ import Foundation
 /// shape only, so a document broken inside a value nobody reads may pass.
 public struct JSONScanner {
     /// The document is not one this reader takes on; `JSONDecoder` decides.
-    public struct Miss: Error {}
+    public struct Miss: Error { public init() {} }
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0

@@ -195,16 +195,20 @@ public final class MetadataStore: Sendable {
     /// `mergeReporting` of rows encoded already (each row's JSON, as
     /// `ObjectRecord.rowJSON()` writes it, with its head).
     public func mergeReporting(encoded rows: [(head: ObjectRowHead, json: Data)]) async throws(StorageError) -> [MergeOutcome] {
+        try await mergeReportingRows(encoded: rows).map { (stored, held) throws(StorageError) in
+            MergeOutcome(stored: stored, held: try held.map(Self.decode))
+        }
+    }
+
+    /// `mergeReporting(encoded:)` with the rows held as stored (their JSON),
+    /// for a replica that sends them on to the writer.
+    public func mergeReportingRows(encoded rows: [(head: ObjectRowHead, json: Data)]) async throws(StorageError) -> [(stored: Bool, held: Data?)] {
         guard !rows.isEmpty else { return [] }
         try Self.refuseOmitted(rows.map(\.head))
-        let results: MergeGroup.Outcomes
         do {
-            results = try await merges.commit(rows)
+            return try await merges.commit(rows)
         } catch {
             throw .database(path: Self.fileName, reason: "\(error)")
-        }
-        return try results.map { (stored, held) throws(StorageError) in
-            MergeOutcome(stored: stored, held: try held.map(Self.decode))
         }
     }
 

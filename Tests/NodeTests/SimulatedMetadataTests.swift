@@ -410,6 +410,14 @@ struct SimulatedMetadataCluster {
         let outcomes = try JSONDecoder().decode(MetadataMergeReply.self, from: try #require(answer)).outcomes
         #expect(outcomes == records.map { _ in MergeOutcome(stored: true, held: nil) })
         for record in records { #expect(try await store.get(bucket: record.bucketID, key: record.key) == record) }
+        // Merged again, older: each lost to the row held, which the answer carries as stored.
+        let older = records.map { sim.record($0.key, millis: 0) }
+        let again = try #require(try await MetadataReplica(store: store)
+            .answer(.metadataMerge, body: MetadataMergeMessage.reporting(encoded: try older.map { try $0.rowJSON() })))
+        let lost = records.map { MergeOutcome(stored: false, held: $0) }
+        #expect(try JSONDecoder().decode(MetadataMergeReply.self, from: again).outcomes == lost)
+        #expect(try MetadataMergeReply.decode(again).outcomes == lost)
+        #expect(try MetadataMergeReply.decode(try #require(answer)).outcomes == records.map { _ in MergeOutcome(stored: true, held: nil) })
         await #expect(throws: NodeError.self) {
             _ = try await MetadataReplica(store: store).answer(.metadataMerge, body: MetadataMergeMessage.reporting(encoded: [Data("{}".utf8)]))
         }
@@ -435,6 +443,15 @@ struct SimulatedMetadataCluster {
         let answer = try await MetadataReplica(store: store).answer(.metadataGet, body: try JSONEncoder().encode(message))
         let read = try JSONDecoder().decode(MetadataGetReply.self, from: try #require(answer))
         #expect(read.record == records[0] && read.records == [records[0], nil, records[1]])
+        // The scanner reads each answer as JSONDecoder does: rows, a batch with a missing row, stamps.
+        var stamps = MetadataGetReply(record: nil)
+        stamps.stamps = [records[0].stamp, nil]
+        for reply in [try #require(answer), MetadataGetReply.encoded(rows: [nil], batch: false), try JSONEncoder().encode(stamps)] {
+            let expected = try JSONDecoder().decode(MetadataGetReply.self, from: reply), scanned = try MetadataGetReply.decode(reply)
+            #expect(scanned.record == expected.record && scanned.records == expected.records && scanned.stamps == expected.stamps)
+        }
+        let page = try JSONEncoder().encode(MetadataListReply(records: records))
+        #expect(try MetadataListReply.decode(page).records == records)
     }
 
     @Test func anOverwriteIsOneRoundOfMergesAndReportsTheRowReplaced() async throws {

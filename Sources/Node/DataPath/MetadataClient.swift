@@ -91,7 +91,7 @@ struct MetadataClient: ObjectTables {
         self.spreadReads = spreadReads
         merges = PeerBatcher { records, node, address in
             let answer = try await transport.call(.metadataMerge, to: node, at: address, body: MetadataMergeMessage.reporting(encoded: records))
-            let outcomes = try JSONDecoder().decode(MetadataMergeReply.self, from: answer).outcomes
+            let outcomes = try MetadataMergeReply.decode(answer).outcomes
             guard let outcomes, outcomes.count == records.count else { return Array(repeating: nil, count: records.count) }
             return outcomes
         }

@@ -75,9 +75,7 @@ extension MetadataReplica {
         } catch {
             throw .invalidRequest("malformed call: \(error)")
         }
-        let outcomes: [MergeOutcome]
-        do { outcomes = try await store.mergeReporting(encoded: records) } catch { throw .disk(error) }
-        return try encodeReply(MetadataMergeReply(outcomes: outcomes))
+        do { return MetadataMergeReply.encoded(outcomes: try await store.mergeReportingRows(encoded: records)) } catch { throw .disk(error) }
     }
 }
 

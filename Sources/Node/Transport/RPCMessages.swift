@@ -122,6 +122,55 @@ extension MetadataMergeMessage {
     }
 }
 struct MetadataMergeReply: Codable, Sendable { let outcomes: [MergeOutcome]? }
+extension MetadataMergeReply {
+    /// The reply's JSON with each held row as stored (as `ObjectRecord.rowJSON()`
+    /// wrote it), not decoded and encoded again.
+    static func encoded(outcomes: [(stored: Bool, held: Data?)]) -> Data {
+        var body = Data(#"{"outcomes":["#.utf8)
+        for (index, outcome) in outcomes.enumerated() {
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: Array((outcome.stored ? #"{"stored":true"# : #"{"stored":false"#).utf8))
+            if let held = outcome.held {
+                body.append(contentsOf: Array(#","held":"#.utf8))
+                body.append(held)
+            }
+            body.append(UInt8(ascii: "}"))
+        }
+        body.append(contentsOf: Array("]}".utf8))
+        return body
+    }
+
+    /// Decodes a reply (held common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
+    static func decode(_ data: Data) throws -> MetadataMergeReply {
+        let scanned = data.withUnsafeBytes { bytes -> MetadataMergeReply? in
+            var scanner = JSONScanner(bytes)
+            var outcomes: [MergeOutcome]?
+            do throws(JSONScanner.Miss) {
+                try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                    guard name == "outcomes", try !scanner.null() else { return try scanner.skip() }
+                    var list: [MergeOutcome] = []
+                    try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
+                        var stored: Bool?, held: ObjectRecord?
+                        try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                            switch name {
+                            case "stored": stored = try scanner.bool()
+                            case "held": held = try scanner.null() ? nil : try scanner.row()
+                            default: try scanner.skip()
+                            }
+                        }
+                        guard let stored else { throw JSONScanner.Miss() }
+                        list.append(MergeOutcome(stored: stored, held: held))
+                    }
+                    outcomes = list
+                }
+                try scanner.end()
+            } catch { return nil }
+            return MetadataMergeReply(outcomes: outcomes)
+        }
+        if let scanned { return scanned }
+        return try JSONDecoder().decode(MetadataMergeReply.self, from: data)
+    }
+}
 /// What a replica did with one merged record.
 typealias MergeOutcome = MetadataStore.MergeOutcome
 /// A row by table and key. `keys`, when given, asks for all of them (the
