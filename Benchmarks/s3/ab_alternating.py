@@ -18,6 +18,8 @@ parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
 parser.add_argument("--load", choices=("put", "get"), default="get")
 parser.add_argument("--seconds", type=int, default=6)
 parser.add_argument("--rounds", type=int, default=6)
+parser.add_argument("--put-before", type=int, default=0, metavar="SECONDS",
+                    help="PUT 4 KiB objects for this long into each cluster first (the matrix's GET meets a table its PUT filled)")
 args = parser.parse_args()
 os.environ.setdefault("SHALE_BIN", args.a)
 import shale_cluster
@@ -36,6 +38,10 @@ with ExitStack() as stack:
         zones = ["dc1", "dc1", "dc2", "dc2", "dc3", "dc3"][:args.nodes]
         key = provision(nodes, zones, f"ab{index}", "bench", code="4+2", capacity="100G", permissions=("--read", "--write", "--owner"))
         clusters.append((binary, ips, nodes, key))
+        if args.put_before:
+            run_bench([binary, "bench", "s3", "--endpoint", f"http://{ips[0]}:3900", "--access-key", key[0], "--secret-key", key[1],
+                       "--duration", f"{args.put_before}s", "--json", "--put", "--size", "4KiB", "--concurrency", "32"],
+                      [n.proc.pid for n in nodes], timeout=600)
     rates = {args.a: [], args.b: []}
     cpus = {args.a: [], args.b: []}
     for turn in range(args.rounds):
@@ -50,5 +56,8 @@ with ExitStack() as stack:
     for binary in (args.a, args.b):
         print(f"{os.path.basename(binary)}: median {statistics.median(rates[binary]):.1f} ops/s, "
               f"server CPU median {statistics.median(cpus[binary]):.3f} ms; rates {[round(r) for r in rates[binary]]}")
+    from s3_bench import peak_rss_mib
+    for binary, ips, nodes, key in clusters:
+        print(f"{os.path.basename(binary)}: peak RSS MiB per node {[round(peak_rss_mib(n), 1) for n in nodes]}")
     wins = sum(1 for x, y in zip(rates[args.b], rates[args.a]) if x > y)
     print(f"{os.path.basename(args.b)} faster than {os.path.basename(args.a)} in {wins} of {args.rounds} rounds")
