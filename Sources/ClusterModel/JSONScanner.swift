@@ -18,6 +18,28 @@ public struct JSONScanner {
 
     public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
+    /// `data` read whole by `read`, or by `JSONDecoder` when the scanner misses.
+    public static func decode<Value: Decodable>(_: Value.Type, from data: Data,
+                                                _ read: (inout JSONScanner) throws(Miss) -> Value) throws -> Value {
+        let scanned = data.withUnsafeBytes { bytes -> Value? in
+            var scanner = JSONScanner(bytes)
+            do throws(Miss) {
+                let value = try read(&scanner)
+                try scanner.end()
+                return value
+            } catch {
+                return nil
+            }
+        }
+        if let scanned { return scanned }
+        return try JSONDecoder().decode(Value.self, from: data)
+    }
+
+    /// The value `read` reads, or nil for `null`.
+    public mutating func optional<Value>(_ read: (inout JSONScanner) throws(Miss) -> Value) throws(Miss) -> Value? {
+        try null() ? nil : try read(&self)
+    }
+
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
 
     private mutating func skipSpace() {
@@ -96,6 +118,13 @@ public struct JSONScanner {
             default: throw Miss()
             }
         }
+    }
+
+    /// An array's elements, each read by `element`.
+    public mutating func list<Element>(_ element: (inout JSONScanner) throws(Miss) -> Element) throws(Miss) -> [Element] {
+        var elements: [Element] = []
+        try array { (scanner: inout JSONScanner) throws(Miss) in elements.append(try element(&scanner)) }
+        return elements
     }
 
     /// Passes over one value of any kind.

@@ -10,16 +10,7 @@ extension ObjectRecord {
     /// one-node small GET's server CPU and 7–9% of a metadata replica's in a
     /// six-node small PUT). Both read a row the same way.
     public static func decodeRow(_ data: Data) throws -> ObjectRecord {
-        if let record = data.withUnsafeBytes({ bytes in try? Self.scanRow(bytes) }) { return record }
-        return try JSONDecoder().decode(ObjectRecord.self, from: data)
-    }
-
-    /// The common row, or a miss.
-    static func scanRow(_ bytes: UnsafeRawBufferPointer) throws(JSONScanner.Miss) -> ObjectRecord {
-        var scanner = JSONScanner(bytes)
-        let record = try scanner.row()
-        try scanner.end()
-        return record
+        try JSONScanner.decode(ObjectRecord.self, from: data) { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.row() }
     }
 }
 
@@ -28,13 +19,7 @@ extension ObjectRowHead {
     /// passes over the version's fields (an inline object's base64 among
     /// them) without building them.
     public static func decodeRow(_ data: Data) throws -> ObjectRowHead {
-        let scanned = data.withUnsafeBytes { bytes -> ObjectRowHead? in
-            var scanner = JSONScanner(bytes)
-            guard let head = try? scanner.rowHead(), (try? scanner.end()) != nil else { return nil }
-            return head
-        }
-        if let scanned { return scanned }
-        return try JSONDecoder().decode(ObjectRowHead.self, from: data)
+        try JSONScanner.decode(ObjectRowHead.self, from: data) { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.rowHead() }
     }
 }
 

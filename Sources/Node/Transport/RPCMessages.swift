@@ -142,33 +142,27 @@ extension MetadataMergeReply {
 
     /// Decodes a reply (held common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
     static func decode(_ data: Data) throws -> MetadataMergeReply {
-        let scanned = data.withUnsafeBytes { bytes -> MetadataMergeReply? in
-            var scanner = JSONScanner(bytes)
+        try JSONScanner.decode(MetadataMergeReply.self, from: data) { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
             var outcomes: [MergeOutcome]?
-            do throws(JSONScanner.Miss) {
-                try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
-                    guard name == "outcomes", try !scanner.null() else { return try scanner.skip() }
-                    var list: [MergeOutcome] = []
-                    try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
-                        var stored: Bool?, held: ObjectRecord?
-                        try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
-                            switch name {
-                            case "stored": stored = try scanner.bool()
-                            case "held": held = try scanner.null() ? nil : try scanner.row()
-                            default: try scanner.skip()
-                            }
+            try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                guard name == "outcomes", try !scanner.null() else { return try scanner.skip() }
+                var list: [MergeOutcome] = []
+                try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
+                    var stored: Bool?, held: ObjectRecord?
+                    try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                        switch name {
+                        case "stored": stored = try scanner.bool()
+                        case "held": held = try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.row() }
+                        default: try scanner.skip()
                         }
-                        guard let stored else { throw JSONScanner.Miss() }
-                        list.append(MergeOutcome(stored: stored, held: held))
                     }
-                    outcomes = list
+                    guard let stored else { throw JSONScanner.Miss() }
+                    list.append(MergeOutcome(stored: stored, held: held))
                 }
-                try scanner.end()
-            } catch { return nil }
+                outcomes = list
+            }
             return MetadataMergeReply(outcomes: outcomes)
         }
-        if let scanned { return scanned }
-        return try JSONDecoder().decode(MetadataMergeReply.self, from: data)
     }
 }
 /// What a replica did with one merged record.
@@ -198,32 +192,20 @@ struct MetadataGetReply: Codable, Sendable {
 extension MetadataGetReply {
     /// Decodes an answer (common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
     static func decode(_ data: Data) throws -> MetadataGetReply {
-        let scanned = data.withUnsafeBytes { bytes -> MetadataGetReply? in
-            var scanner = JSONScanner(bytes)
-            var reply = MetadataGetReply(record: nil)
-            do throws(JSONScanner.Miss) {
-                try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
-                    switch name {
-                    case "record": reply = MetadataGetReply(record: try scanner.null() ? nil : try scanner.row(), records: reply.records, stamps: reply.stamps)
-                    case "records":
-                        guard try !scanner.null() else { return }
-                        var rows: [ObjectRecord?] = []
-                        try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in rows.append(try scanner.null() ? nil : try scanner.row()) }
-                        reply.records = rows
-                    case "stamps":
-                        guard try !scanner.null() else { return }
-                        var stamps: [Stamp?] = []
-                        try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in stamps.append(try scanner.null() ? nil : try scanner.stamp()) }
-                        reply.stamps = stamps
-                    default: try scanner.skip()
-                    }
+        try JSONScanner.decode(MetadataGetReply.self, from: data) { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
+            let row = { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.row() } }
+            let stamp = { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.stamp() } }
+            var record: ObjectRecord?, records: [ObjectRecord?]?, stamps: [Stamp?]?
+            try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                switch name {
+                case "record": record = try row(&scanner)
+                case "records": records = try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.list(row) }
+                case "stamps": stamps = try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.list(stamp) }
+                default: try scanner.skip()
                 }
-                try scanner.end()
-            } catch { return nil }
-            return reply
+            }
+            return MetadataGetReply(record: record, records: records, stamps: stamps)
         }
-        if let scanned { return scanned }
-        return try JSONDecoder().decode(MetadataGetReply.self, from: data)
     }
 
     /// The reply's JSON made of rows as stored (each as
@@ -260,22 +242,15 @@ struct MetadataListReply: Codable, Sendable { let records: [ObjectRecord] }
 extension MetadataListReply {
     /// Decodes a page of rows (common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
     static func decode(_ data: Data) throws -> MetadataListReply {
-        let scanned = data.withUnsafeBytes { bytes -> MetadataListReply? in
-            var scanner = JSONScanner(bytes)
+        try JSONScanner.decode(MetadataListReply.self, from: data) { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
             var records: [ObjectRecord]?
-            do throws(JSONScanner.Miss) {
-                try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
-                    guard name == "records" else { return try scanner.skip() }
-                    var rows: [ObjectRecord] = []
-                    try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in rows.append(try scanner.row()) }
-                    records = rows
-                }
-                try scanner.end()
-            } catch { return nil }
-            return records.map(MetadataListReply.init)
+            try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
+                guard name == "records" else { return try scanner.skip() }
+                records = try scanner.list { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.row() }
+            }
+            guard let records else { throw JSONScanner.Miss() }
+            return MetadataListReply(records: records)
         }
-        if let scanned { return scanned }
-        return try JSONDecoder().decode(MetadataListReply.self, from: data)
     }
 }
 struct MetadataDigestMessage: Codable, Sendable { let bucketID: String }
