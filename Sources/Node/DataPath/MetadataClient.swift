@@ -89,17 +89,20 @@ struct MetadataClient: ObjectTables {
         self.wantedReplicas = wantedReplicas
         self.logger = logger
         self.spreadReads = spreadReads
-        merges = PeerBatcher { records, node, address in
+        // One merge call in flight per replica: the rows that gather while it commits (with a sync) go in the
+        // next one. Two would overlap the calls at a higher CPU cost per row (six nodes' small PUT: 1.18 ms of
+        // server CPU against 1.02 with one, and a lower rate). Reads keep two: a GET waits on its read.
+        merges = PeerBatcher(callsPerPeer: 1) { records, node, address in
             let answer = try await transport.call(.metadataMerge, to: node, at: address, body: MetadataMergeMessage.reporting(encoded: records))
             let outcomes = try MetadataMergeReply.decode(answer).outcomes
             guard let outcomes, outcomes.count == records.count else { return Array(repeating: nil, count: records.count) }
             return outcomes
         }
-        reads = PeerBatcher { keys, node, address in
+        reads = PeerBatcher(callsPerPeer: 2) { keys, node, address in
             let ask = { (keys: [MetadataKey]) in try await Self.get(keys, stampsOnly: false, from: node, at: address, transport: transport) }
             return try await Self.rows(of: keys, in: try await ask(keys), askingOneByOne: ask)
         }
-        stampReads = PeerBatcher { keys, node, address in
+        stampReads = PeerBatcher(callsPerPeer: 2) { keys, node, address in
             let ask = { (keys: [MetadataKey]) in try await Self.get(keys, stampsOnly: true, from: node, at: address, transport: transport) }
             let reply = try await ask(keys)
             if let stamps = reply.stamps, stamps.count == keys.count { return stamps }

@@ -3,7 +3,9 @@ import Placement
 import Synchronization
 
 /// Carries small calls to peers in batches: while a peer already has
-/// `callsPerPeer` calls of this kind in flight, further items for it wait
+/// `callsPerPeer` calls of this kind in flight (one for row merges, whose
+/// replica commits each call with a sync; two for reads, which a GET waits
+/// on), further items for it wait
 /// and go together in the next call (one message, and on the replica one
 /// SQLite transaction, for all of them). An idle peer gets an item at once,
 /// so a lone request waits for nothing; under load (many PUTs or GETs in
@@ -16,7 +18,6 @@ import Synchronization
 /// `callsPerPeer` such tasks per peer, each call bounded by the RPC
 /// deadline, so no item waits longer than a few calls' deadlines.
 final class PeerBatcher<Item: Sendable, Answer: Sendable>: Sendable {
-    static var callsPerPeer: Int { 2 }
     static var maxItems: Int { 64 }
 
     /// Sends one batch to a peer; answers in the items' order.
@@ -32,8 +33,8 @@ final class PeerBatcher<Item: Sendable, Answer: Sendable>: Sendable {
         var inFlight = 0
 
         /// The next batch when a call may start now (and counts it as started).
-        mutating func nextBatch() -> [Waiting]? {
-            guard !waiting.isEmpty, inFlight < PeerBatcher.callsPerPeer else { return nil }
+        mutating func nextBatch(callsPerPeer: Int) -> [Waiting]? {
+            guard !waiting.isEmpty, inFlight < callsPerPeer else { return nil }
             let batch = Array(waiting.prefix(PeerBatcher.maxItems))
             waiting.removeFirst(batch.count)
             inFlight += 1
@@ -43,8 +44,14 @@ final class PeerBatcher<Item: Sendable, Answer: Sendable>: Sendable {
 
     private let peers = Mutex<[NodeID: Peer]>([:])
     private let send: Send
+    /// Calls of this kind in flight to one peer at most.
+    let callsPerPeer: Int
 
-    init(send: @escaping Send) { self.send = send }
+    init(callsPerPeer: Int, send: @escaping Send) {
+        precondition(callsPerPeer >= 1)
+        self.callsPerPeer = callsPerPeer
+        self.send = send
+    }
 
     /// Items waiting for a call to `node` (for tests).
     func waiting(for node: NodeID) -> Int { peers.withLock { $0[node]?.waiting.count ?? 0 } }
@@ -54,7 +61,7 @@ final class PeerBatcher<Item: Sendable, Answer: Sendable>: Sendable {
         try await withCheckedThrowingContinuation { reply in
             let batch = peers.withLock { peers in
                 peers[node, default: Peer()].waiting.append(Waiting(item: item, reply: reply))
-                return peers[node]!.nextBatch()
+                return peers[node]!.nextBatch(callsPerPeer: callsPerPeer)
             }
             if let batch { Task { await self.run(batch, to: node, at: address) } }
         }
@@ -72,7 +79,7 @@ final class PeerBatcher<Item: Sendable, Answer: Sendable>: Sendable {
             }
             let next = peers.withLock { peers in
                 peers[node]!.inFlight -= 1
-                return peers[node]!.nextBatch()
+                return peers[node]!.nextBatch(callsPerPeer: callsPerPeer)
             }
             guard let next else { return }
             batch = next
