@@ -216,7 +216,8 @@ public struct JSONScanner {
     }
 
     private static func text(_ raw: UnsafeRawBufferPointer) throws(Miss) -> String {
-        guard let text = String(validating: raw.bindMemory(to: UInt8.self), as: UTF8.self) else { throw Miss() }
+        let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+        guard let text = String(validating: utf8, as: UTF8.self) else { throw Miss() }
         return text
     }
 
