@@ -35,11 +35,6 @@ public struct JSONScanner {
         return try JSONDecoder().decode(Value.self, from: data)
     }
 
-    /// The value `read` reads, or nil for `null`.
-    public mutating func optional<Value>(_ read: (inout JSONScanner) throws(Miss) -> Value) throws(Miss) -> Value? {
-        try null() ? nil : try read(&self)
-    }
-
     private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
 
     private mutating func skipSpace() {

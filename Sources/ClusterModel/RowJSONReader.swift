@@ -70,6 +70,12 @@ extension JSONScanner {
         return ObjectRowHead(bucketID: bucketID, key: key, stamp: stamp, format: format, isTombstone: !hasBody, inlineOmitted: inlineOmitted)
     }
 
+    /// A common row, or nil for `null` (no row).
+    public mutating func rowOrNull() throws(Miss) -> ObjectRecord? { try null() ? nil : try row() }
+
+    /// A stamp, or nil for `null` (no row).
+    public mutating func stampOrNull() throws(Miss) -> Stamp? { try null() ? nil : try stamp() }
+
     public mutating func stamp() throws(Miss) -> Stamp {
         var millis: UInt64?, counter: UInt64?, node: String?
         try object { (scanner: inout JSONScanner, name: String) throws(Miss) in

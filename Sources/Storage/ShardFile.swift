@@ -261,7 +261,7 @@ public final class ShardFileReader {
         let offset = format.offset(ofChunk: index)
         var crc: UInt32 = 0
         try read(length, into: buffer.baseAddress, at: offset)
-        try withUnsafeMutableBytes(of: &crc) { raw in Result { () throws(StorageError) in try read(4, into: raw.baseAddress, at: offset + length) } }.get()
+        try read(4, into: &crc, at: offset + length)
         return (length, try checked(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), stored: UInt32(littleEndian: crc), chunk: index))
     }
 

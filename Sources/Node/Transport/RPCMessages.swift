@@ -152,7 +152,7 @@ extension MetadataMergeReply {
                     try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
                         switch name {
                         case "stored": stored = try scanner.bool()
-                        case "held": held = try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.row() }
+                        case "held": held = try scanner.rowOrNull()
                         default: try scanner.skip()
                         }
                     }
@@ -193,14 +193,16 @@ extension MetadataGetReply {
     /// Decodes an answer (common rows by `JSONScanner`, as `ObjectRecord.decodeRow`).
     static func decode(_ data: Data) throws -> MetadataGetReply {
         try JSONScanner.decode(MetadataGetReply.self, from: data) { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
-            let row = { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.row() } }
-            let stamp = { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.stamp() } }
             var record: ObjectRecord?, records: [ObjectRecord?]?, stamps: [Stamp?]?
             try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
                 switch name {
-                case "record": record = try row(&scanner)
-                case "records": records = try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.list(row) }
-                case "stamps": stamps = try scanner.optional { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.list(stamp) }
+                case "record": record = try scanner.rowOrNull()
+                case "records":
+                    guard try !scanner.null() else { return }
+                    records = try scanner.list { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.rowOrNull() }
+                case "stamps":
+                    guard try !scanner.null() else { return }
+                    stamps = try scanner.list { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in try scanner.stampOrNull() }
                 default: try scanner.skip()
                 }
             }
