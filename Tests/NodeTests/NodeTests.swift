@@ -147,3 +147,18 @@ import Testing
         #expect(table.peers[id] == nil && table.peers[newID] != nil)
     }
 }
+
+@Suite struct RandomBytesTests {
+    /// Drawn eight bytes to a generator word: every length comes out whole, not rounded to a word.
+    @Test(arguments: [0, 1, 7, 8, 9, 16, 33])
+    func eachLengthComesOutWhole(_ count: Int) {
+        #expect(randomBytes(count).count == count)
+    }
+
+    @Test func drawsDifferAndCoverEveryByteValue() {
+        let draws = (0..<4096).map { _ in randomBytes(16) }
+        #expect(Set(draws).count == draws.count)
+        // 64 KiB of uniform bytes miss a value with a probability of about 256 × e^-256.
+        #expect(Set(draws.joined()).count == 256)
+    }
+}

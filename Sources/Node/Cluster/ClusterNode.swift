@@ -494,10 +494,17 @@ public actor ClusterNode {
     }
 }
 
-/// Bytes from the system's cryptographic generator (ids, secrets).
+/// Bytes from the system's cryptographic generator (ids, secrets), eight
+/// to a call: each of the generator's words is a `getrandom` system call,
+/// and drawing one per byte made a PUT's version and request ids 24 calls,
+/// 2.8% of a one-node small PUT's CPU.
 public func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
-    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(count + 7)
+    while bytes.count < count { withUnsafeBytes(of: generator.next()) { bytes.append(contentsOf: $0) } }
+    bytes.removeLast(bytes.count - count)
+    return bytes
 }
 
 /// Replaces a small state file durably (Storage's temp, fsync, rename, directory fsync).
