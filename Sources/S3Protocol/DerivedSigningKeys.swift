@@ -14,19 +14,25 @@ final class DerivedSigningKeys: Sendable {
         let service: String
     }
 
+    /// A derived key, and an HMAC keyed with it that each signature copies.
+    struct Entry: Sendable {
+        let key: SymmetricKey
+        let keyed: HMAC<SHA256>
+    }
+
     private let capacity: Int
-    private let keys = Mutex<[Name: SymmetricKey]>([:])
+    private let keys = Mutex<[Name: Entry]>([:])
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func key(for name: Name) -> SymmetricKey? {
+    func entry(for name: Name) -> Entry? {
         keys.withLock { $0[name] }
     }
 
-    func remember(_ key: SymmetricKey, for name: Name) {
+    func remember(_ entry: Entry, for name: Name) {
         keys.withLock { keys in
             if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
-            keys[name] = key
+            keys[name] = entry
         }
     }
 

@@ -11,14 +11,16 @@ extension SigV4 {
                             payloadHash: String, accessKey: String, secret: String, region: String, amzDate: String) -> [(name: String, value: String)] {
         let date = String(amzDate.prefix(8))
         let added = [("x-amz-date", amzDate), ("x-amz-content-sha256", payloadHash)]
-        let all = [("host", host)] + headers.map { ($0.name.lowercased(), $0.value) } + added
-        let signedHeaders = Array(Set(all.map(\.0))).sorted()
-        let request = Request(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: all.map { (name: $0.0, value: $0.1) })
-        let canonical = canonicalRequest(request, signedHeaders: signedHeaders, payloadHash: payloadHash)
+        let request = Request(method: method, rawPath: rawPath, rawQuery: rawQuery,
+                              headers: [(name: "host", value: host)] + headers + added.map { (name: $0.0, value: $0.1) })
+        // Sorted, each name once (a repeated header is one signed name with its values joined).
+        let signedHeaders = request.headers.map(\.name).sorted().reduce(into: [String]()) { names, name in
+            if names.last != name { names.append(name) }
+        }
+        let canonical = canonicalRequestBytes(request, signedHeaders: signedHeaders, payloadHash: payloadHash)
         let scope = "\(date)/\(region)/s3/aws4_request"
-        let key = signingKey(secret: secret, date: date, region: region, service: "s3")
-        let toSign = stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical)
-        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
+        let derived = derived(secret: secret, date: date, region: region, service: "s3")
+        let signature = hexMAC(derived.keyed, stringToSignBytes(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
         let authorization = "\(algorithm) Credential=\(accessKey)/\(scope), SignedHeaders=\(signedHeaders.joined(separator: ";")), Signature=\(signature)"
         return added.map { (name: $0.0, value: $0.1) } + [(name: "authorization", value: authorization)]
     }

@@ -3,9 +3,27 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        // Contiguous bytes (arrays, digests' buffers) are written straight into the String's storage.
+        if let encoded = bytes.withContiguousStorageIfAvailable({ buffer in
+            String(unsafeUninitializedCapacity: 2 * buffer.count) { out in
+                for (index, byte) in buffer.enumerated() {
+                    out[2 * index] = digits[Int(byte >> 4)]
+                    out[2 * index + 1] = digits[Int(byte & 15)]
+                }
+                return 2 * buffer.count
+            }
+        }) {
+            return encoded
+        }
         var out: [UInt8] = []
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        append(bytes, to: &out)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the lower-case hex digits of `bytes` to `out`.
+    public static func append(_ bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 2 * bytes.underestimatedCount)
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
     }
 
     /// The bytes of an even-length hex string (either case), or nil.

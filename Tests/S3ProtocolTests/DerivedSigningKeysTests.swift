@@ -26,9 +26,20 @@ import Units
         let keys = DerivedSigningKeys(capacity: 2)
         for day in 1...5 {
             let name = DerivedSigningKeys.Name(secret: "s", date: "2026120\(day)", region: "r", service: "s3")
-            keys.remember(SymmetricKey(size: .bits256), for: name)
-            #expect(keys.key(for: name) != nil)
+            let key = SymmetricKey(size: .bits256)
+            keys.remember(DerivedSigningKeys.Entry(key: key, keyed: HMAC<SHA256>(key: key)), for: name)
+            #expect(keys.entry(for: name) != nil)
             #expect(keys.count <= 2)
+        }
+    }
+
+    /// The remembered keyed HMAC is copied for each signature: used again and
+    /// again, it gives what an HMAC keyed afresh gives.
+    @Test func theKeyedHMACIsReusedUnchanged() {
+        let entry = SigV4.derived(secret: "secret", date: "20261202", region: "shale", service: "s3")
+        for message in ["", "a", String(repeating: "string to sign\n", count: 40), "a"] {
+            let fresh = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: entry.key))
+            #expect(SigV4.hexMAC(entry.keyed, Array(message.utf8)) == fresh)
         }
     }
 }

@@ -200,6 +200,16 @@ extension String {
 }
 
 @Suite struct SigV4SigningTests {
+    /// The client's signer gives AWS's documented signature for its GET example.
+    @Test func theAWSExampleIsSignedAsDocumented() {
+        let signed = SigV4.sign(method: "GET", host: "examplebucket.s3.amazonaws.com", rawPath: "/test.txt", rawQuery: "",
+                                headers: [(name: "Range", value: "bytes=0-9")], payloadHash: SigV4.emptyPayloadHash,
+                                accessKey: "AKIAIOSFODNN7EXAMPLE", secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region: "us-east-1",
+                                amzDate: "20130524T000000Z")
+        #expect(signed.first { $0.name == "authorization" }?.value == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+                + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
+    }
+
     /// What a client signs, the server's verify accepts; any change to what was signed is refused.
     @Test func signedRequestsVerify() throws {
         let signed = SigV4.sign(method: "PUT", host: "127.0.0.1:3900", rawPath: "/bench/a%20b", rawQuery: "partNumber=1&uploadId=x",
