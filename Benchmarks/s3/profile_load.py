@@ -2,6 +2,8 @@
 """A CPU profile of the server under one `shale bench s3` load: a fresh
 cluster (release build, 4+2), `perf record -g` on every node over the
 load's measured phase (not its prefill or clean-up), then `perf report` of the node the client talks to, folded by symbol.
+The client (`shale bench s3`) is recorded too, into client.data: on two shared cores its CPU
+per request bounds the rate as much as the server's.
 
   python3 Benchmarks/s3/profile_load.py --nodes 1 --seconds 10 -- --put --size 4KiB --concurrency 32
 """
@@ -48,6 +50,8 @@ def main() -> None:
             if not recorders:
                 recorders = [subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(out / f"node{i}.data"), "-p", str(n.proc.pid)],
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i, n in enumerate(nodes)]
+                recorders.append(subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(out / "client.data"), "-p", str(process.pid)],
+                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             elif float(elapsed.group(1)) >= args.seconds - 1:
                 break
         for recorder in recorders:
