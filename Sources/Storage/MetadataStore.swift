@@ -233,7 +233,7 @@ public final class MetadataStore: Sendable {
         try await get([(bucket, key)])[0]
     }
 
-    /// Several rows in one read transaction, in the order asked (nil: no row).
+    /// Several rows, each read on its own, in the order asked (nil: no row).
     public func get(_ keys: [(bucket: String, key: String)]) async throws(StorageError) -> [ObjectRecord?] {
         try await rows(keys).map { (data: Data?) throws(StorageError) -> ObjectRecord? in try data.map(Self.decode) }
     }
@@ -503,7 +503,12 @@ public final class MetadataStore: Sendable {
     /// A read of a few pages (rows by key, stamps, one shard's note) on the
     /// calling thread: no hop to a reader's queue and back (without those
     /// hops and their wake-ups a one-node small GET took a sixth less server CPU).
-    private func readHere<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+    /// Outside a transaction: each of its statements reads one key, atomic on
+    /// its own, and the keys of one call are independent requests' (a
+    /// replica's batch), so no snapshot across them is owed; GRDB's
+    /// transaction around a read (BEGIN, a savepoint, COMMIT) was as costly as
+    /// the row's own read.
+    private func readHere<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
 
     /// A read of many rows (a listing page, a digest, a scan) on a queue of its own.
     func readAside<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
