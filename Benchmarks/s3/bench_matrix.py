@@ -2,7 +2,9 @@
 """Issue 14's figures with `shale bench s3` as the client: a fresh cluster
 (release build) of 1 node and of 6 nodes in 3 zones, 4+2, on loopback;
 each load for `--seconds`; the server's CPU time per request over the
-measured phase (bench_cpu.py) and peak RSS per node.
+measured phase (bench_cpu.py) and peak RSS per node. Before each load it
+waits for the previous one's writes to reach the disk and the nodes to go
+idle (`settle`; the wait is printed as settled_s).
 
   python3 Benchmarks/s3/bench_matrix.py --nodes 1 --seconds 10
   python3 Benchmarks/s3/bench_matrix.py --nodes 6 --seconds 10
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import time
 
 from s3_bench import peak_rss_mib  # noqa: E402  (sets SHALE_BIN to the release build)
 from s3_clients import provision  # noqa: E402
@@ -34,8 +38,32 @@ def cpu_seconds(node) -> float:
     return process_cpu_seconds(node.proc.pid)
 
 
+def dirty_mib() -> float:
+    """The page cache's data not yet on the disk (Dirty + Writeback in /proc/meminfo), MiB."""
+    fields = dict(line.split(":", 1) for line in open("/proc/meminfo"))
+    return sum(int(fields[name].split()[0]) for name in ("Dirty", "Writeback")) / 1024
+
+
+def settle(nodes, limit_s: float = 90) -> float:
+    """Waits until the previous load's writes are on the disk and the nodes
+    are idle (under 5% of a core for half a second), at most `limit_s`;
+    returns the seconds waited. A 64 MiB load leaves dirty pages behind and
+    the bench's clean-up deletes what it wrote; waiting makes each load's
+    figure its own, not partly the previous load's writeback or deletions
+    (the waits were 0.5–3.5 s on this machine)."""
+    start = time.monotonic()
+    os.sync()
+    while time.monotonic() - start < limit_s:
+        before = sum(cpu_seconds(n) for n in nodes)
+        time.sleep(0.5)
+        if dirty_mib() < 32 and sum(cpu_seconds(n) for n in nodes) - before < 0.025:
+            break
+    return round(time.monotonic() - start, 1)
+
+
 def run_loads(nodes, key, loads, seconds: int, nodes_count: int, rss_per_load: bool) -> None:
     for name, load in loads:
+        settled = settle(nodes)
         report, cpu, client, stderr = run_bench([SHALE, "bench", "s3", "--endpoint", f"http://{nodes[0].ip}:3900", "--access-key", key[0],
                                          "--secret-key", key[1], "--duration", f"{seconds}s", "--json", *load],
                                         [n.proc.pid for n in nodes], timeout=seconds * 10 + 600)
@@ -50,6 +78,7 @@ def run_loads(nodes, key, loads, seconds: int, nodes_count: int, rss_per_load: b
             # Over the measured phase only (bench_cpu.py): not the prefill, not the bench's clean-up.
             "server_cpu_ms_per_request": None if cpu is None else round(cpu, 2),
             "client_cpu_ms_per_request": None if client is None else round(client, 2),
+            "settled_s": settled,
         }
         if rss_per_load:
             line["peak_rss_mib_per_node"] = [round(peak_rss_mib(n), 1) for n in nodes]
