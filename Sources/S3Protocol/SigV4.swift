@@ -100,7 +100,7 @@ public enum SigV4 {
     }
 
     /// The canonical request as UTF-8 bytes, written into one buffer: built
-    /// of joined Strings it was a third of a signature check, which is 5–9%
+    /// of joined Strings it was a third of a signature check, which is 5–10%
     /// of a small request's server CPU and more of the client's.
     static func canonicalRequestBytes(_ request: Request, signedHeaders: [String], payloadHash: String) -> [UInt8] {
         var out: [UInt8] = []

@@ -506,7 +506,7 @@ public final class MetadataStore: Sendable {
     /// Outside a transaction: each of its statements reads one key, atomic on
     /// its own, and the keys of one call are independent requests' (a
     /// replica's batch), so no snapshot across them is owed; GRDB's
-    /// transaction around a read (BEGIN, a savepoint, COMMIT) was as costly as
+    /// transaction around a read (BEGIN, a savepoint, COMMIT) cost more than
     /// the row's own read.
     private func readHere<T>(_ body: (Database) throws -> T) throws -> T { try pool.unsafeRead(body) }
 
