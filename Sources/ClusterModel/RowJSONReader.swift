@@ -109,10 +109,7 @@ extension JSONScanner {
             case "parityShards": parityShards = try scanner.int()
             case "blockSizeBytes": blockSize = try scanner.int()
             case "layoutVersion": layoutVersion = try scanner.unsigned()
-            case "storedSlots":
-                var slots: [Int] = []
-                try scanner.array { (scanner: inout JSONScanner) throws(Miss) in slots.append(try scanner.int()) }
-                storedSlots = slots
+            case "storedSlots": storedSlots = try scanner.list { (scanner: inout JSONScanner) throws(Miss) in try scanner.int() }
             case "checksum": checksum = try scanner.null() ? nil : try scanner.checksum()
             case "contentHeaders": headers = try scanner.null() ? nil : try scanner.contentHeaders()
             case "inlineData":
@@ -141,10 +138,7 @@ extension JSONScanner {
         try object { (scanner: inout JSONScanner, name: String) throws(Miss) in
             switch name {
             case "algorithm": algorithm = ChecksumAlgorithm(rawValue: try scanner.string())
-            case "digest":
-                var bytes: [UInt8] = []
-                try scanner.array { (scanner: inout JSONScanner) throws(Miss) in bytes.append(UInt8(try scanner.unsigned(upTo: 255))) }
-                digest = bytes
+            case "digest": digest = try scanner.list { (scanner: inout JSONScanner) throws(Miss) in UInt8(try scanner.unsigned(upTo: 255)) }
             case "type":
                 guard try !scanner.null() else { return }
                 // FULL_OBJECT written out stays FULL_OBJECT under Codable, where the initialiser makes it nil.

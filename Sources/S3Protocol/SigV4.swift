@@ -129,10 +129,6 @@ public enum SigV4 {
 
     private static let newline = UInt8(ascii: "\n")
 
-    public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        String(decoding: stringToSignBytes(amzDate: amzDate, scope: scope, canonicalRequest: Array(canonicalRequest.utf8)), as: UTF8.self)
-    }
-
     static func stringToSignBytes(amzDate: String, scope: String, canonicalRequest: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(algorithm.utf8.count + amzDate.utf8.count + scope.utf8.count + 3 + 2 * SHA256.byteCount)
@@ -361,7 +357,6 @@ public enum SigV4 {
     public static func uriEncode(_ text: String, keepSlash: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
-        let upperDigits = Array("0123456789ABCDEF".utf8)
         for byte in text.utf8 {
             if isUnreserved(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
                 out.append(byte)
@@ -373,6 +368,8 @@ public enum SigV4 {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    private static let upperDigits = Array("0123456789ABCDEF".utf8)
 
     public static func percentDecode(_ text: String, plusIsSpace: Bool = false) -> String? {
         var bytes: [UInt8] = []
@@ -408,17 +405,4 @@ public enum SigV4Error: Error, Equatable, Sendable {
     case signatureMismatch
     /// A presigned URL used after `X-Amz-Date` + `X-Amz-Expires`.
     case expired
-}
-
-extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
-        var s = self
-        while s.first == set { s.removeFirst() }
-        while s.last == set { s.removeLast() }
-        return s
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> Substring { Substring(self).trimmingCharacters(in: set) }
 }

@@ -10,9 +10,8 @@ extension SigV4 {
     public static func sign(method: String, host: String, rawPath: String, rawQuery: String, headers: [(name: String, value: String)],
                             payloadHash: String, accessKey: String, secret: String, region: String, amzDate: String) -> [(name: String, value: String)] {
         let date = String(amzDate.prefix(8))
-        let added = [("x-amz-date", amzDate), ("x-amz-content-sha256", payloadHash)]
-        let request = Request(method: method, rawPath: rawPath, rawQuery: rawQuery,
-                              headers: [(name: "host", value: host)] + headers + added.map { (name: $0.0, value: $0.1) })
+        let added: [(name: String, value: String)] = [("x-amz-date", amzDate), ("x-amz-content-sha256", payloadHash)]
+        let request = Request(method: method, rawPath: rawPath, rawQuery: rawQuery, headers: [("host", host)] + headers + added)
         // Sorted, each name once (a repeated header is one signed name with its values joined).
         let signedHeaders = request.headers.map(\.name).sorted().reduce(into: [String]()) { names, name in
             if names.last != name { names.append(name) }
@@ -22,6 +21,6 @@ extension SigV4 {
         let derived = derived(secret: secret, date: date, region: region, service: "s3")
         let signature = hexMAC(derived.keyed, stringToSignBytes(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
         let authorization = "\(algorithm) Credential=\(accessKey)/\(scope), SignedHeaders=\(signedHeaders.joined(separator: ";")), Signature=\(signature)"
-        return added.map { (name: $0.0, value: $0.1) } + [(name: "authorization", value: authorization)]
+        return added + [("authorization", authorization)]
     }
 }

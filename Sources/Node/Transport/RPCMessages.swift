@@ -55,7 +55,7 @@ extension MetadataMergeMessage {
             if index > 0 { body.append(UInt8(ascii: ",")) }
             body.append(record)
         }
-        body.append(contentsOf: Array("]}".utf8))
+        body.append(contentsOf: "]}".utf8)
         return body
     }
 
@@ -129,14 +129,14 @@ extension MetadataMergeReply {
         var body = Data(#"{"outcomes":["#.utf8)
         for (index, outcome) in outcomes.enumerated() {
             if index > 0 { body.append(UInt8(ascii: ",")) }
-            body.append(contentsOf: Array((outcome.stored ? #"{"stored":true"# : #"{"stored":false"#).utf8))
+            body.append(contentsOf: (outcome.stored ? #"{"stored":true"# : #"{"stored":false"#).utf8)
             if let held = outcome.held {
-                body.append(contentsOf: Array(#","held":"#.utf8))
+                body.append(contentsOf: #","held":"#.utf8)
                 body.append(held)
             }
             body.append(UInt8(ascii: "}"))
         }
-        body.append(contentsOf: Array("]}".utf8))
+        body.append(contentsOf: "]}".utf8)
         return body
     }
 
@@ -146,8 +146,7 @@ extension MetadataMergeReply {
             var outcomes: [MergeOutcome]?
             try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
                 guard name == "outcomes", try !scanner.null() else { return try scanner.skip() }
-                var list: [MergeOutcome] = []
-                try scanner.array { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
+                outcomes = try scanner.list { (scanner: inout JSONScanner) throws(JSONScanner.Miss) in
                     var stored: Bool?, held: ObjectRecord?
                     try scanner.object { (scanner: inout JSONScanner, name: String) throws(JSONScanner.Miss) in
                         switch name {
@@ -157,9 +156,8 @@ extension MetadataMergeReply {
                         }
                     }
                     guard let stored else { throw JSONScanner.Miss() }
-                    list.append(MergeOutcome(stored: stored, held: held))
+                    return MergeOutcome(stored: stored, held: held)
                 }
-                outcomes = list
             }
             return MetadataMergeReply(outcomes: outcomes)
         }
