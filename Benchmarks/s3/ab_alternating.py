@@ -15,7 +15,7 @@ parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.R
 parser.add_argument("a")
 parser.add_argument("b")
 parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
-parser.add_argument("--load", choices=("put", "get"), default="get")
+parser.add_argument("--load", choices=("put", "get", "get64"), default="get")
 parser.add_argument("--seconds", type=int, default=6)
 parser.add_argument("--rounds", type=int, default=6)
 parser.add_argument("--put-before", type=int, default=0, metavar="SECONDS",
@@ -27,8 +27,10 @@ from s3_clients import provision
 from shale_cluster import bench_cluster
 from bench_cpu import run_bench
 
-load = ["--put", "--size", "4KiB", "--concurrency", "32"] if args.load == "put" else \
-    ["--get", "--size", "4KiB", "--concurrency", "32", "--prefill", "256"]
+load = {"put": ["--put", "--size", "4KiB", "--concurrency", "32"],
+        "get": ["--get", "--size", "4KiB", "--concurrency", "32", "--prefill", "256"],
+        "get64": ["--get", "--size", "64MiB", "--concurrency", "1", "--prefill", "4"]}[args.load]
+unit = "MiB/s" if args.load == "get64" else "ops/s"
 with ExitStack() as stack:
     clusters = []
     for index, binary in enumerate((args.a, args.b)):
@@ -50,11 +52,12 @@ with ExitStack() as stack:
                                                 "--secret-key", key[1], "--duration", f"{args.seconds}s", "--json", *load],
                                                [n.proc.pid for n in nodes], timeout=600)
             op = report["operations"][0]
-            rates[binary].append(op["opsPerSecond"])
+            rate = op["mibPerSecond"] if args.load == "get64" else op["opsPerSecond"]
+            rates[binary].append(rate)
             cpus[binary].append(cpu)
-            print(f"round {turn} {os.path.basename(binary)} {op['opsPerSecond']:.1f} ops/s server CPU {cpu:.3f} ms client {client:.3f} ms errors {op['errors']}", flush=True)
+            print(f"round {turn} {os.path.basename(binary)} {rate:.1f} {unit} server CPU {cpu:.3f} ms client {client:.3f} ms errors {op['errors']}", flush=True)
     for binary in (args.a, args.b):
-        print(f"{os.path.basename(binary)}: median {statistics.median(rates[binary]):.1f} ops/s, "
+        print(f"{os.path.basename(binary)}: median {statistics.median(rates[binary]):.1f} {unit}, "
               f"server CPU median {statistics.median(cpus[binary]):.3f} ms; rates {[round(r) for r in rates[binary]]}")
     from s3_bench import peak_rss_mib
     for binary, ips, nodes, key in clusters:

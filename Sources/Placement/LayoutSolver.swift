@@ -152,13 +152,19 @@ public enum LayoutSolver {
             if f > 0 { counts[p][i, default: 0] += f }
         }
         return (0..<partitionCount).map { p in
-            orderSlots(counts: counts[p], nodes: nodes, previous: previous.flatMap { p < $0.count ? $0[p] : nil }, slots: n)
+            orderSlots(counts: counts[p], nodes: nodes, previous: previous.flatMap { p < $0.count ? $0[p] : nil }, slots: n, partition: p)
         }
     }
 
     /// Keeps every node that stays in a partition at the slot it had, so its
-    /// shards do not move; newcomers take the free slots in id order.
-    static func orderSlots(counts: [Int: Int], nodes: [StorageNode], previous: [NodeID]?, slots n: Int) -> [NodeID] {
+    /// shards do not move; newcomers take the free slots in id order rotated
+    /// by the partition's index. Which slot a node holds matters: the k data
+    /// slots are what every healthy GET reads, and the metadata replicas are
+    /// picked in slot order. In plain id order the same nodes held slots
+    /// 0..<k of every partition of a fresh layout, served every read, and
+    /// the others none; rotated, each node holds data slots in about k/N of
+    /// the partitions it is in.
+    static func orderSlots(counts: [Int: Int], nodes: [StorageNode], previous: [NodeID]?, slots n: Int, partition: Int) -> [NodeID] {
         var remaining = Dictionary(uniqueKeysWithValues: counts.map { (nodes[$0.key].id, $0.value) })
         var result = [NodeID?](repeating: nil, count: n)
         if let previous, previous.count == n {
@@ -167,7 +173,9 @@ public enum LayoutSolver {
                 remaining[id]! -= 1
             }
         }
-        var newcomers = remaining.keys.sorted().flatMap { id in Array(repeating: id, count: remaining[id]!) }[...]
+        let inIDOrder = remaining.keys.sorted().flatMap { id in Array(repeating: id, count: remaining[id]!) }
+        let turn = inIDOrder.isEmpty ? 0 : partition % inIDOrder.count
+        var newcomers = (inIDOrder[turn...] + inIDOrder[..<turn])[...]
         for slot in 0..<n where result[slot] == nil { result[slot] = newcomers.popFirst() }
         return result.map { $0! }
     }

@@ -130,6 +130,28 @@ struct LayoutSolverTests {
         #expect(replication.zoneTolerance == 2)
     }
 
+    /// A healthy GET reads the k data slots only; if the same nodes held
+    /// them in every partition, they would serve every read and the others
+    /// none (and a GET through a parity-only node would fetch all k remotely).
+    @Test("a fresh layout gives every node data slots in about k/N of its partitions",
+          arguments: [(3, 2, 4, 2), (4, 3, 4, 2), (4, 3, 8, 3), (5, 1, 3, 2)])
+    func dataSlotsAreSpread(zones: Int, perZone: Int, k: Int, m: Int) throws {
+        let roles = Self.uniformCluster(zones: zones, perZone: perZone)
+        let layout = try Layout.compute(version: LayoutVersion(1), roles: roles, code: code(k, m), zoneCap: nil, previous: nil)
+        var partitionsIn: [NodeID: Int] = [:], holdingData: [NodeID: Int] = [:]
+        for list in layout.partitions {
+            for (slot, id) in list.enumerated() {
+                partitionsIn[id, default: 0] += 1
+                if slot < k { holdingData[id, default: 0] += 1 }
+            }
+        }
+        let expected = Double(k) / Double(k + m)
+        for (id, count) in partitionsIn {
+            let share = Double(holdingData[id] ?? 0) / Double(count)
+            #expect(abs(share - expected) < 0.06, "\(id) holds data slots in \(holdingData[id] ?? 0) of its \(count) partitions")
+        }
+    }
+
     @Test("capacity-weighted: a node twice as large holds twice the slots")
     func capacityWeighted() throws {
         let roles = [NodeID("big"): role("a", "20T"), NodeID("small1"): role("b", "10T"), NodeID("small2"): role("c", "10T")]
