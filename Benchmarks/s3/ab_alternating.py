@@ -15,7 +15,7 @@ parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.R
 parser.add_argument("a")
 parser.add_argument("b")
 parser.add_argument("--nodes", type=int, choices=(1, 6), default=1)
-parser.add_argument("--load", choices=("put", "get", "get64"), default="get")
+parser.add_argument("--load", choices=("put", "get", "get64", "put64", "put64x4"), default="get")
 parser.add_argument("--seconds", type=int, default=6)
 parser.add_argument("--rounds", type=int, default=6)
 parser.add_argument("--put-before", type=int, default=0, metavar="SECONDS",
@@ -29,8 +29,11 @@ from bench_cpu import run_bench
 
 load = {"put": ["--put", "--size", "4KiB", "--concurrency", "32"],
         "get": ["--get", "--size", "4KiB", "--concurrency", "32", "--prefill", "256"],
-        "get64": ["--get", "--size", "64MiB", "--concurrency", "1", "--prefill", "4"]}[args.load]
-unit = "MiB/s" if args.load == "get64" else "ops/s"
+        "get64": ["--get", "--size", "64MiB", "--concurrency", "1", "--prefill", "4"],
+        "put64": ["--put", "--size", "64MiB", "--concurrency", "1"],
+        "put64x4": ["--put", "--size", "64MiB", "--concurrency", "4"]}[args.load]
+large = args.load.endswith(("64", "64x4"))
+unit = "MiB/s" if large else "ops/s"
 with ExitStack() as stack:
     clusters = []
     for index, binary in enumerate((args.a, args.b)):
@@ -52,7 +55,7 @@ with ExitStack() as stack:
                                                 "--secret-key", key[1], "--duration", f"{args.seconds}s", "--json", *load],
                                                [n.proc.pid for n in nodes], timeout=600)
             op = report["operations"][0]
-            rate = op["mibPerSecond"] if args.load == "get64" else op["opsPerSecond"]
+            rate = op["mibPerSecond"] if large else op["opsPerSecond"]
             rates[binary].append(rate)
             cpus[binary].append(cpu)
             print(f"round {turn} {os.path.basename(binary)} {rate:.1f} {unit} server CPU {cpu:.3f} ms client {client:.3f} ms errors {op['errors']}", flush=True)

@@ -166,6 +166,53 @@ final class Gate: Sendable {
         #expect(sinks.allSatisfy { $0.state.aborted && !$0.state.finished && $0.state.chunks.count < 4 })
     }
 
+    /// The digests run in a stage of their own, over the blocks the reader
+    /// cuts: every block, once, in order, the short last one included.
+    @Test func theDigestsCoverEveryBlockInOrder() async throws {
+        let bytes = body(5 * blockSize + 777)
+        let sinks = (0..<6).map { _ in MemorySink() }
+        var expected = expectations(bytes)
+        expected.checksumAlgorithm = .sha1
+        expected.checksum = Array(Insecure.SHA1.hash(data: bytes))
+        let outcome = try await pipeline().run(pieces(bytes), expecting: expected, sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        #expect(outcome.md5 == Array(Insecure.MD5.hash(data: bytes)))
+        #expect(outcome.checksum?.algorithm == .sha1 && outcome.checksum?.digest == Array(Insecure.SHA1.hash(data: bytes)))
+        #expect(reassemble(sinks, size: bytes.count) == bytes)
+    }
+
+    /// A trailing checksum is set by the body's decoder when the body ends:
+    /// the hashing stage checks it only after that, and a wrong one holds
+    /// back the last block as a bad MD5 does.
+    @Test(arguments: [true, false])
+    func aTrailingChecksumIsCheckedAfterTheBody(right: Bool) async throws {
+        let bytes = body(3 * blockSize + 5)
+        let sinks = (0..<6).map { _ in MemorySink() }
+        let trailer = TrailingChecksum()
+        let digest = Array(Insecure.SHA1.hash(data: bytes))
+        var expected = expectations(bytes)
+        expected.checksumAlgorithm = .sha1
+        expected.trailingChecksum = trailer
+        let source = pieces(bytes)
+        let body = AsyncStream<ByteBuffer> { continuation in
+            Task {
+                for await piece in source { continuation.yield(piece) }
+                trailer.set(right ? digest : Array(repeating: 7, count: digest.count))
+                continuation.finish()
+            }
+        }
+        let run = { () async throws in
+            try await self.pipeline().run(body, expecting: expected, sinks: Dictionary(uniqueKeysWithValues: sinks.enumerated().map { ($0.offset, $0.element as any ShardSink) }))
+        }
+        if right {
+            let outcome = try await run()
+            #expect(outcome.checksum?.algorithm == .sha1 && outcome.checksum?.digest == digest)
+            #expect(sinks.allSatisfy { $0.state.finished && $0.state.chunks.count == 4 })
+        } else {
+            await #expect(throws: ObjectError.checksumMismatch(.sha1)) { _ = try await run() }
+            #expect(sinks.allSatisfy { $0.state.aborted && !$0.state.finished && $0.state.chunks.count < 4 })
+        }
+    }
+
     @Test func aShortBodyIsRefused() async {
         let bytes = body(blockSize)
         let sinks = (0..<6).map { _ in MemorySink() }

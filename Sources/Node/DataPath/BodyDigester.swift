@@ -5,7 +5,7 @@ import Foundation
 import NIOCore
 
 /// A body's MD5 (its ETag), checksum and digests.
-struct BodyDigests {
+struct BodyDigests: Sendable {
     let md5: [UInt8]
     let checksum: ObjectChecksum?
 }
