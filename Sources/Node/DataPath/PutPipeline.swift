@@ -88,15 +88,23 @@ struct PutPipeline: Sendable {
             digests = try await read(body, expecting: expected, into: blocks, fanOut: fanOut)
         } catch {
             blocks.finish()
-            await encoder.value
+            _ = await encoder.value
             await fanOut.abortAll()
             throw error
         }
         blocks.finish()
-        await encoder.value
+        let encoded = await encoder.value
         if let failure = fanOut.failure {
             await fanOut.abortAll()
             throw failure
+        }
+        // A cancelled task's hand-overs return without delivering: the
+        // encoder may have seen fewer blocks than the body has, and those
+        // shards must not be finished.
+        let blockCount = (expected.contentLength + blockSizeBytes - 1) / blockSizeBytes
+        guard !Task.isCancelled, encoded == blockCount else {
+            await fanOut.abortAll()
+            throw .internalError("the PUT was cancelled with \(encoded) of its \(blockCount) blocks stored")
         }
         let durable = await fanOut.finishAll()
         if expected.contentLength > 0 && durable.count < quorum {
@@ -181,20 +189,27 @@ struct PutPipeline: Sendable {
     /// so a trailing checksum has arrived).
     private static func digests(of blocks: AsyncChannel<ByteBuffer>, expecting expected: BodyExpectations) async -> Result<BodyDigests, ObjectError> {
         var digester = BodyDigester(expected)
+        var hashed = 0
         for await block in blocks {
             block.withUnsafeReadableBytes { raw in digester.update(raw) }
+            hashed += block.readableBytes
+        }
+        // Cancelled, the channel ends early: digests of part of the body are no digests.
+        guard hashed == expected.contentLength else {
+            return .failure(.internalError("the PUT was cancelled with \(hashed) of its \(expected.contentLength) bytes hashed"))
         }
         return Result { () throws(ObjectError) in try digester.finish() }
     }
 
     /// The encoder stage: one reused stripe; after a failure it only drains
-    /// the channel, so the reader is never left waiting on it.
-    private func encode(_ blocks: AsyncChannel<ByteBuffer>, into fanOut: ShardFanOut) async {
+    /// the channel, so the reader is never left waiting on it. Returns the
+    /// number of blocks it took.
+    private func encode(_ blocks: AsyncChannel<ByteBuffer>, into fanOut: ShardFanOut) async -> Int {
         let codec: ReedSolomon
         do { codec = try ReedSolomon.shared(code, backend: backend) } catch {
             fanOut.fail(.internalError("\(error)"))
             for await _ in blocks {}
-            return
+            return 0
         }
         let stripe = StripeBuffer(code: code, maxBlockLength: blockSizeBytes)
         var index = 0
@@ -212,6 +227,7 @@ struct PutPipeline: Sendable {
             }
             await fanOut.send(stripe)
         }
+        return index
     }
 }
 
