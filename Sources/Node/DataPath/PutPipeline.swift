@@ -101,7 +101,7 @@ struct PutPipeline: Sendable {
         // A cancelled task's hand-overs return without delivering: the
         // encoder may have seen fewer blocks than the body has, and those
         // shards must not be finished.
-        let blockCount = (expected.contentLength + blockSizeBytes - 1) / blockSizeBytes
+        let blockCount = blockCount(ofLength: expected.contentLength)
         guard !Task.isCancelled, encoded == blockCount else {
             await fanOut.abortAll()
             throw .internalError("the PUT was cancelled with \(encoded) of its \(blockCount) blocks stored")
@@ -123,7 +123,7 @@ struct PutPipeline: Sendable {
                                            fanOut: ShardFanOut) async throws(ObjectError) -> BodyDigests where Body.Element == ByteBuffer
     {
         let total = expected.contentLength
-        let blockCount = total == 0 ? 0 : (total + blockSizeBytes - 1) / blockSizeBytes
+        let blockCount = blockCount(ofLength: total)
         let toDigests = AsyncChannel<ByteBuffer>()
         async let digested = Self.digests(of: toDigests, expecting: expected)
         let last: ByteBuffer
@@ -144,6 +144,9 @@ struct PutPipeline: Sendable {
         if blockCount > 0 { await blocks.send(last) }
         return digests
     }
+
+    /// How many blocks a body of `length` bytes is cut into (none when empty).
+    private func blockCount(ofLength length: Int) -> Int { (length + blockSizeBytes - 1) / blockSizeBytes }
 
     /// Cuts the body into blocks, checking its length: every full block but
     /// the last goes to `handOn`; returns the last (empty for an empty body).
