@@ -69,8 +69,12 @@ struct MemoryOpener: ShardSourceOpener {
     let owners: [NodeID]
     var hangs: HangCount? = nil
     var log: OpenLog? = nil
+    /// The node the reader runs on, when it owns one of the slots.
+    var local: NodeID? = nil
 
     func reachable(_ owner: NodeID) -> Bool { behaviours[owners.firstIndex(of: owner)!] != .unreachable }
+
+    func isLocal(_ owner: NodeID) -> Bool { owner == local }
 
     func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource {
         log?.add(key.slot)
@@ -129,13 +133,9 @@ struct MemoryOpener: ShardSourceOpener {
                 out += ObjectService.slice(of: stripe, from: 0, to: stripe.blockLength).readableBytesView
                 continue
             }
-            switch try await reader.readData(block: block) {
-            case .stripe(let stripe):
-                out += ObjectService.slice(of: stripe, from: 0, to: stripe.blockLength).readableBytesView
-            case .shards(let chunks, let blockLength):
-                blocksAsReceived += 1
-                for piece in ObjectService.pieces(of: chunks, from: 0, to: blockLength) { out += piece.readableBytesView }
-            }
+            let data = try await reader.readData(block: block)
+            if data.decoded.isEmpty { blocksAsReceived += 1 }
+            for piece in ObjectService.pieces(of: data.chunks, from: 0, to: data.blockLength) { out += piece.readableBytesView }
         }
         return (out, reader.damaged, blocksAsReceived)
     }
@@ -206,7 +206,7 @@ struct MemoryOpener: ShardSourceOpener {
 
     /// A shard that stops delivering is read around after the deadline, and not reported for repair.
     /// Read as a GET reads, the first block comes as received and the rest
-    /// through the stripe, the slow shard replaced by parity.
+    /// decoded, the slow shard replaced by parity.
     @Test(arguments: [false, true])
     func aSlowShardIsReadAround(asReceived: Bool) async throws {
         let size = 3 * blockSize
@@ -216,6 +216,65 @@ struct MemoryOpener: ShardSourceOpener {
         #expect(read == bytes)
         #expect(damaged.isEmpty)
         #expect(blocksAsReceived == (asReceived ? 1 : 0))
+    }
+
+    /// Read as a GET reads on a node that holds a parity shard and no data
+    /// shard, that parity stands in for the last data shard (three peers'
+    /// streams, not four) and the block is decoded from the chunks as they
+    /// came; on a node holding a data shard the k data shards are read. The
+    /// bytes are right either way, also with a shard lost, and the choice
+    /// is not reported as damage.
+    @Test func aLocalParityStandsInForTheLastDataShard() async throws {
+        let size = 3 * blockSize + 4097
+        let bytes = body(size)
+        let encoded = try shards(of: bytes)
+        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: 5000, logger: Logger(label: "test"))
+        for (local, behaviours, opened, decoded) in [
+            (4, [:], [0, 1, 2, 4], [[3], [3], [3], [3]]),
+            (5, [:], [0, 1, 2, 5], [[3], [3], [3], [3]]),
+            (1, [:], [0, 1, 2, 3], [[], [], [], []]),
+            (nil, [:], [0, 1, 2, 3], [[], [], [], []]),
+            (4, [0: .missing], [0, 1, 2, 4, 3], [[0], [0], [0], [0]]),
+            (4, [1: .corrupt(chunk: 1)], [0, 1, 2, 4, 3], [[3], [1], [1], [1]]),
+            (4, [4: .missing], [0, 1, 2, 4, 3], [[], [], [], []]),
+        ] as [(Int?, [Int: ShardBehaviour], [Int], [[Int]])] {
+            let log = OpenLog()
+            let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, log: log, local: local.map { owners[$0] })
+            let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 0...3)
+            var out: [UInt8] = []
+            var decodedPerBlock: [[Int]] = []
+            for block in 0...3 {
+                let data = try await reader.readData(block: block)
+                decodedPerBlock.append(Array(data.decoded))
+                for piece in ObjectService.pieces(of: data.chunks, from: 0, to: data.blockLength) { out += piece.readableBytesView }
+            }
+            let label = "local \(local.map(String.init) ?? "none"), \(behaviours)"
+            #expect(out == bytes, "\(label)")
+            #expect(log.opened == opened, "\(label): opened \(log.opened)")
+            #expect(decodedPerBlock == decoded, "\(label): decoded \(decodedPerBlock)")
+            #expect(reader.damaged == Set(behaviours.keys), "\(label): damaged \(reader.damaged)")
+        }
+    }
+
+    /// Decoding from chunks as they lie: any k of the six chunks give back
+    /// the data shards not among them, byte for byte, whatever buffers
+    /// (slices of larger ones) they came in.
+    @Test func decodingFromReceivedChunksGivesTheDataShards() throws {
+        let encoded = try shards(of: body(blockSize))
+        let codec = try ReedSolomon.shared(code)
+        let length = encoded[0][0].count
+        for present in [[0, 1, 2, 4], [1, 2, 4, 5], [0, 3, 4, 5], [2, 3, 4, 5], [0, 1, 2, 3]] {
+            var chunks: [Int: ByteBuffer] = [:]
+            for slot in present {
+                // Each chunk a slice in the middle of a larger buffer, as a received one can be.
+                let framed = ByteBuffer(bytes: [UInt8](repeating: 0xEE, count: 7) + encoded[slot][0] + [UInt8](repeating: 0xEE, count: 5))
+                chunks[slot] = framed.getSlice(at: 7, length: length)!
+            }
+            let targets = ShardSet((0..<4).filter { !present.contains($0) })
+            let decoded = try StripeReader.decode(targets, from: chunks, length: length, codec: codec)
+            #expect(decoded.map(\.0) == Array(targets), "\(present)")
+            for (slot, chunk) in decoded { #expect(Array(chunk.readableBytesView) == encoded[slot][0], "\(present): slot \(slot)") }
+        }
     }
 
     /// Pieces of a block given as its data chunks are slices at the right

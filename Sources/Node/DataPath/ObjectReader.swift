@@ -48,10 +48,10 @@ extension ObjectService {
     }
 
     /// Streams bytes `range` of `version` to `emit`, block by block, body
-    /// after body (a multipart object's parts). Reads the k data shards (no
-    /// decoding on the healthy path); a shard that is missing, unreachable
-    /// or corrupt is replaced by a parity shard from that block on and the
-    /// data rebuilt in the same request. Only the blocks the range touches
+    /// after body (a multipart object's parts). Reads k shards — the data
+    /// shards, or a local parity in place of one (`StripeReader.readData`);
+    /// a shard that is missing, unreachable or corrupt is replaced by a
+    /// parity shard from that block on and the data rebuilt in the same request. Only the blocks the range touches
     /// are fetched.
     public func read(_ plan: ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
         let (version, bucket, key) = (plan.version, plan.bucket, plan.key)
@@ -120,12 +120,8 @@ extension ObjectService {
                 await channel.send(Self.slice(of: stripe, from: from, to: to))
                 continue
             }
-            switch try await reader.readData(block: block) {
-            case .stripe(let stripe):
-                await channel.send(Self.slice(of: stripe, from: from, to: to))
-            case .shards(let chunks, _):
-                for piece in Self.pieces(of: chunks, from: from, to: to) { await channel.send(piece) }
-            }
+            let data = try await reader.readData(block: block)
+            for piece in Self.pieces(of: data.chunks, from: from, to: to) { await channel.send(piece) }
         }
     }
 

@@ -12,6 +12,8 @@ import Units
 protocol ShardSourceOpener: Sendable {
     /// Whether a call to `owner` can be tried at all (itself, or a healthy peer).
     func reachable(_ owner: NodeID) -> Bool
+    /// Whether `owner` is this node (its shards are files here, not streams).
+    func isLocal(_ owner: NodeID) -> Bool
     /// Opens `key` on `owner`, positioned at the first of `chunks`.
     func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource
 }
@@ -27,20 +29,26 @@ struct StripeReaderSettings: Sendable {
 }
 
 /// Reads an object version stripe by stripe from any k of its shards:
-/// data shards first (no decoding on the healthy path), parity only to
-/// replace a shard that is missing, unreachable or corrupt — from that
-/// block on. `targets` names shards to rebuild besides missing data.
+/// data shards first, parity to replace a shard that is missing,
+/// unreachable or corrupt — from that block on — or, on a node holding
+/// parity and no data, to spare a peer's stream (`preference`). `targets`
+/// names shards to rebuild besides missing data.
 /// One task drives it; blocks are read in increasing order.
 final class StripeReader {
     let body: StoredBody
     let code: ErasureCode
     let codec: ReedSolomon
     let format: ShardFileFormat
-    let stripe: StripeBuffer
+    /// For `read` (a range inside one block, a rebuild): `readData` needs none.
+    private(set) lazy var stripe = StripeBuffer(code: code, maxBlockLength: body.blockSizeBytes)
     let owners: [NodeID]
     let opener: any ShardSourceOpener
     let settings: StripeReaderSettings
     let lastBlock: Int
+    /// The order `readData` opens shards in: the data shards, then parity;
+    /// but when this node holds no data shard and a parity shard, that
+    /// parity comes before the last data shard.
+    let preference: [Int]
     /// Shards found damaged or missing while reading (for the repair queue).
     private(set) var damaged: Set<Int> = []
     private var sources: [Int: any ShardSource] = [:]
@@ -61,14 +69,29 @@ final class StripeReader {
             throw .internalError("no shards in an empty object")
         }
         self.format = format
-        stripe = StripeBuffer(code: code, maxBlockLength: body.blockSizeBytes)
         failed = excluded.union((0..<code.totalShards).filter { !body.storedSlots.contains($0) || $0 >= owners.count })
         for slot in 0..<min(code.totalShards, owners.count) where !failed.contains(slot) && !opener.reachable(owners[slot]) {
             failed.insert(slot)
         }
+        preference = Self.preference(code: code, local: Set((0..<min(code.totalShards, owners.count)).filter { opener.isLocal(owners[$0]) }),
+                                     failed: failed)
     }
 
     var logger: Logger { settings.logger }
+
+    /// The data shards in order, then parity; a parity shard held here
+    /// (`local`) before the last data shard when no data shard is here:
+    /// reading it from the disk and decoding one data shard costs this node
+    /// less than receiving that data shard from a peer (and the peer its sending).
+    static func preference(code: ErasureCode, local: Set<Int>, failed: Set<Int>) -> [Int] {
+        let k = code.dataShards
+        var order = Array(0..<code.totalShards)
+        if !local.contains(where: { $0 < k }), let parity = local.filter({ $0 >= k && !failed.contains($0) }).min() {
+            order.removeAll { $0 == parity }
+            order.insert(parity, at: k - 1)
+        }
+        return order
+    }
 
     /// Fills the stripe for `block`: all data shards, plus `targets` rebuilt.
     /// With `bytes` (offsets within the block), only the data shards those
@@ -97,34 +120,83 @@ final class StripeReader {
         return try await complete(block: block, have: have, rebuilding: targets)
     }
 
-    /// A block's bytes as they came: on the healthy path the k data shards'
-    /// chunks as received (a peer's bytes handed on without a copy into the
-    /// stripe), else the stripe, read around and decoded as `read` does.
-    /// For whole blocks of a reader of any number of blocks.
+    /// A block's k data chunks, never copied into the stripe: each data
+    /// shard's chunk as received (a peer's bytes handed on as they came),
+    /// and a data shard not read decoded from the k chunks that were, into
+    /// a buffer of its own. It reads the k shards of `preference` that are
+    /// not lost — the data shards, except when this node holds a parity
+    /// shard and no data shard: then that parity stands in for the last
+    /// data shard (a local read and a decode cost less than a peer's
+    /// stream). A shard that fails, or is slow, is dropped and the next
+    /// one opened from this block on. For whole blocks of a reader of any
+    /// number of blocks.
     func readData(block: Int) async throws(ObjectError) -> BlockData {
         let k = code.dataShards
         let blockStart = UInt64(block) * UInt64(body.blockSizeBytes)
         let blockLength = Int(min(UInt64(body.blockSizeBytes), body.size - blockStart))
-        for slot in 0..<k where sources[slot] == nil && !failed.contains(slot) {
-            if let source = await open(slot, at: block) { sources[slot] = source }
-        }
-        // Parity sources once open must be read every block to stay in step: then the stripe.
-        guard sources.count == k, (0..<k).allSatisfy({ sources[$0] != nil }) else { return .stripe(try await read(block: block)) }
         let length = Striping.shardLength(blockLength: blockLength, dataShards: k)
-        let outcomes = await readEach(sources.map { ($0.key, $0.value) }) { _, source in
-            do throws(NodeError) { return .success(try await source.nextChunk(length: length)) } catch { return .failure(error) }
+        var chunks: [Int: ByteBuffer] = [:]
+        while chunks.count < k {
+            for slot in preference where sources.count < k && sources[slot] == nil && !failed.contains(slot) {
+                if let source = await open(slot, at: block) { sources[slot] = source }
+            }
+            // Every open source is read every block, to stay in step.
+            let pending = sources.filter { chunks[$0.key] == nil }.map { ($0.key, $0.value) }
+            guard chunks.count + pending.count >= k else {
+                throw .unreadable("block \(block): \(chunks.count + pending.count) of \(k) needed shards readable")
+            }
+            let outcomes = await readEach(pending) { _, source in
+                do throws(NodeError) { return .success(try await source.nextChunk(length: length)) } catch { return .failure(error) }
+            }
+            for (slot, _) in pending where settle(slot, outcomes[slot].map(\.failure), block: block) {
+                chunks[slot] = try? outcomes[slot]?.get()
+            }
         }
-        let chunks = (0..<k).compactMap { slot -> ByteBuffer? in try? outcomes[slot]?.get() }
-        if chunks.count == k { return .shards(chunks, blockLength: blockLength) }
-        // A data shard failed or was slow: what came goes into the stripe, and the block is read around as in `read`.
-        do { try stripe.prepare(blockLength: blockLength) } catch { throw .internalError("\(error)") }
-        var have = ShardSet()
-        for slot in 0..<k {
-            guard settle(slot, outcomes[slot].map(\.failure), block: block), let chunk = try? outcomes[slot]?.get() else { continue }
-            chunk.withUnsafeReadableBytes { stripe.shard(slot).baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: length) }
-            have.insert(slot)
+        let decoded = ShardSet((0..<k).filter { chunks[$0] == nil })
+        if !decoded.isEmpty {
+            do {
+                for (slot, chunk) in try Self.decode(decoded, from: chunks, length: length, codec: codec) { chunks[slot] = chunk }
+            } catch { throw .internalError("\(error)") }
+            // A parity read by choice is not a degraded read; a lost data shard is.
+            if (0..<k).contains(where: failed.contains) { Counter(label: "shale_degraded_blocks_total").increment() }
         }
-        return .stripe(try await complete(block: block, have: have, rebuilding: ShardSet()))
+        return BlockData(chunks: (0..<k).map { chunks[$0]! }, blockLength: blockLength, decoded: decoded)
+    }
+
+    /// The data shards `targets` of one block, computed from k chunks of
+    /// equal length (any slots) into buffers of their own: the chunks are
+    /// read where they lie, not gathered into a stripe.
+    static func decode(_ targets: ShardSet, from chunks: [Int: ByteBuffer], length: Int,
+                       codec: ReedSolomon) throws -> [(Int, ByteBuffer)] {
+        let total = codec.code.totalShards
+        let inputs = chunks.sorted { $0.key < $1.key }
+        let slots = Array(targets)
+        // One buffer holds every decoded shard, handed on as slices of it.
+        var decoded = ByteBufferAllocator().buffer(capacity: length * slots.count)
+        decoded.moveWriterIndex(forwardBy: length * slots.count)
+        let table = ShardPointers.allocate(capacity: total)
+        table.initialize(repeating: nil, count: total)
+        defer { table.deallocate() }
+        let unread = ShardSet((0..<total).filter { chunks[$0] == nil })
+        // Each input's bytes are pinned by a closure of its own, nested, for the one codec call.
+        func pinInput(_ index: Int) throws {
+            guard index < inputs.count else {
+                return try codec.reconstruct(shardLength: length, shards: table, missing: unread, rebuild: targets)
+            }
+            guard inputs[index].value.readableBytes == length else { throw ObjectError.internalError("a chunk of the wrong length") }
+            // The codec only reads its inputs; the mutable pointer is its table's type.
+            try inputs[index].value.withUnsafeReadableBytes { bytes in
+                table[inputs[index].key] = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                try pinInput(index + 1)
+            }
+        }
+        try decoded.withUnsafeMutableReadableBytes { output in
+            for (index, slot) in slots.enumerated() {
+                table[slot] = (output.baseAddress! + index * length).assumingMemoryBound(to: UInt8.self)
+            }
+            try pinInput(0)
+        }
+        return slots.enumerated().map { index, slot in (slot, decoded.getSlice(at: index * length, length: length)!) }
     }
 
     /// Fills the rest of the stripe for `block` (prepared, `have` already
@@ -258,6 +330,8 @@ struct ClusterShardOpener: ShardSourceOpener {
 
     func reachable(_ owner: NodeID) -> Bool { routing.reachable(owner) }
 
+    func isLocal(_ owner: NodeID) -> Bool { owner == routing.selfID }
+
     func open(_ key: ShardKey, on owner: NodeID, format: ShardFileFormat, chunks: Range<Int>) async throws(NodeError) -> any ShardSource {
         if owner == routing.selfID {
             return try LocalShardSource(store: shards, key: key, firstChunk: chunks.lowerBound, logger: logger)
@@ -290,10 +364,11 @@ enum ReadOutcome<Value: Sendable>: Sendable {
 }
 
 /// One block from `StripeReader.readData`.
-enum BlockData {
+struct BlockData {
     /// The k data shards' chunks in order (each the block's shard length,
     /// the last padded): the block is their concatenation, cut at `blockLength`.
-    case shards([ByteBuffer], blockLength: Int)
-    /// The stripe, its data shards filled (read around and decoded).
-    case stripe(StripeBuffer)
+    let chunks: [ByteBuffer]
+    let blockLength: Int
+    /// The data shards computed from parity rather than read.
+    let decoded: ShardSet
 }
