@@ -14,8 +14,6 @@ typealias MergeGroup = CommitGroup<(head: ObjectRowHead, json: Data), (stored: B
 /// come back. GRDB's async calls run off the caller's executor.
 public final class MetadataStore: Sendable {
     public static let fileName = "objects.sqlite"
-    /// The newest schema this build knows; older files are migrated on open.
-    public static let schemaVersion = "v5-rebuild-journal"
 
     let pool: DatabasePool
     /// Row merges, committed in groups (one transaction and one sync for the merges that arrive together).
@@ -110,6 +108,29 @@ public final class MetadataStore: Sendable {
             // The rows that are not tombstones, in key order: a key whose versions were deleted by the
             // thousand is skipped in one index seek when its latest live version is looked for.
             try db.execute(sql: "CREATE INDEX objects_live ON objects (bucket, key) WHERE deleted = 0")
+        }
+        migrator.registerMigration("v7-objects-by-rowid") { db in
+            // Rows of hundreds of bytes to several KiB (an inline object's) made a poor WITHOUT ROWID
+            // table: its interior pages held the whole rows, a few per page, and SQLite reads a row's
+            // overflow pages for every comparison it makes on the way down. A rowid table keeps the
+            // rows; a unique index of (bucket, key) alone finds them.
+            try db.execute(sql: """
+                CREATE TABLE objects_by_rowid (
+                    bucket TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    stamp_millis INTEGER NOT NULL,
+                    stamp_counter INTEGER NOT NULL,
+                    stamp_node TEXT NOT NULL,
+                    deleted INTEGER NOT NULL,
+                    record BLOB NOT NULL
+                );
+                INSERT INTO objects_by_rowid (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
+                    SELECT bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record FROM objects ORDER BY bucket, key;
+                DROP TABLE objects;
+                ALTER TABLE objects_by_rowid RENAME TO objects;
+                CREATE UNIQUE INDEX objects_key ON objects (bucket, key);
+                CREATE INDEX objects_live ON objects (bucket, key) WHERE deleted = 0;
+                """)
         }
         return migrator
     }

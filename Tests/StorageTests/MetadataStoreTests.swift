@@ -54,6 +54,49 @@ import Testing
         }
     }
 
+    /// A file written by a build whose object table was WITHOUT ROWID
+    /// (schema v6) opens with its rows, in key order, as a rowid table with
+    /// a unique index of (bucket, key): interior pages that hold whole rows
+    /// of up to several KiB made every seek read overflow pages. Merges,
+    /// point reads, live-only listings and last-writer-wins all hold after.
+    @Test func aV6TableOfRowsMovesToARowidTable() async throws {
+        let path = NSTemporaryDirectory() + "shale-meta-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let rows = (0..<300).map { row(String(format: "k%04d", ($0 * 7919) % 300), 10 + UInt64($0)) }
+        let tombstone = row("k0001", 1_000, deleted: true)
+        do {
+            let pool = try DatabasePool(path: path + "/" + MetadataStore.fileName)
+            try MetadataStore.migrator.migrate(pool, upTo: "v6-live-rows")
+            try await pool.write { db in
+                for record in rows.filter({ $0.key != tombstone.key }) + [tombstone] {
+                    try db.execute(sql: """
+                        INSERT INTO objects (bucket, key, stamp_millis, stamp_counter, stamp_node, deleted, record)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [record.bucketID, record.key, Int64(record.stamp.millis), Int64(record.stamp.counter),
+                                         record.stamp.node, record.version == nil, try record.rowJSON()])
+                }
+            }
+            #expect(try await pool.read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE name = 'objects'") }?
+                .contains("WITHOUT ROWID") == true)
+        }
+        let store = try MetadataStore(metadataDir: path)
+        let table = try await store.pool.read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE name = 'objects'") }
+        #expect(table?.contains("WITHOUT ROWID") == false)
+        let indexes = try await store.pool.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects' ORDER BY name") }
+        #expect(indexes == ["objects_key", "objects_live"])
+        let sorted = rows.filter { $0.key != tombstone.key }.sorted { $0.key < $1.key }
+        let listed = try await store.list(bucket: "b", prefix: "", after: nil, limit: 1000)
+        #expect(listed.map(\.key) == (sorted.map(\.key) + [tombstone.key]).sorted())
+        #expect(try await store.list(bucket: "b", prefix: "", after: nil, limit: 1000, liveOnly: true) == sorted)
+        #expect(try await store.get(bucket: "b", key: "k0002") == rows.first { $0.key == "k0002" })
+        // Last writer wins on the moved rows: an older stamp loses, a newer one replaces.
+        #expect(try await store.merge([row("k0003", 1)]) == 0)
+        #expect(try await store.merge([row("k0003", 5_000)]) == 1)
+        #expect(try await store.get(bucket: "b", key: "k0003") == row("k0003", 5_000))
+        #expect(try await store.merge([row("new", 1)]) == 1)
+        #expect(try await store.list(bucket: "b", prefix: "", after: nil, limit: 1000).count == 301)
+    }
+
     @Test func lastWriterWinsWhateverTheOrder() async throws {
         let store = try store()
         let older = row("k", 10), newer = row("k", 10, counter: 1), tombstone = row("k", 11, deleted: true)
