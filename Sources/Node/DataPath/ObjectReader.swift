@@ -51,8 +51,8 @@ extension ObjectService {
     /// after body (a multipart object's parts). Reads k shards — the data
     /// shards, or a local parity in place of one (`StripeReader.readData`);
     /// a shard that is missing, unreachable or corrupt is replaced by a
-    /// parity shard from that block on and the data rebuilt in the same request. Only the blocks the range touches
-    /// are fetched.
+    /// parity shard from that block on and the data rebuilt in the same
+    /// request. Only the blocks the range touches are fetched.
     public func read(_ plan: ReadPlan, range: Range<UInt64>, emit: (ByteBuffer) async throws -> Void) async throws(ObjectError) {
         let (version, bucket, key) = (plan.version, plan.bucket, plan.key)
         guard !range.isEmpty, range.upperBound <= version.size else { return }
