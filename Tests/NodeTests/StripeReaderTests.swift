@@ -113,6 +113,16 @@ struct MemoryOpener: ShardSourceOpener {
                       storedSlots: [0, 1, 2, 3, 4, 5])
     }
 
+    /// A reader of `blocks` of a body of `size` over `encoded`, its shards
+    /// behaving as `behaviours` say, on the owner of slot `local` (or on
+    /// none of them); `log` records the slots it opens.
+    func reader(size: Int, encoded: [[[UInt8]]], behaviours: [Int: ShardBehaviour], blocks: ClosedRange<Int>, log: OpenLog,
+                local: Int? = nil) throws -> StripeReader {
+        let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, log: log, local: local.map { owners[$0] })
+        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: 5000, logger: Logger(label: "test"))
+        return try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: blocks)
+    }
+
     /// Reads a whole body block by block: with `asReceived`, as a GET does
     /// (`readData`: the data chunks as they came while all k answer),
     /// counting the blocks that came so; else through the stripe (`read`).
@@ -186,7 +196,6 @@ struct MemoryOpener: ShardSourceOpener {
         let size = 3 * blockSize + 999
         let bytes = body(size)
         let encoded = try shards(of: bytes)
-        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: 5000, logger: Logger(label: "test"))
         // Block 1; shards of 16 KiB: bytes 20000..<30000 lie in shard 1, 15000..<40000 in shards 0, 1 and 2.
         for (range, wanted, behaviours, opened) in [
             (20_000..<30_000, [1], [Int: ShardBehaviour](), [1]),
@@ -195,8 +204,7 @@ struct MemoryOpener: ShardSourceOpener {
             (20_000..<30_000, [1], [1: .corrupt(chunk: 1)], [1, 0, 2, 3, 4]),
         ] as [(Range<Int>, [Int], [Int: ShardBehaviour], [Int])] {
             let log = OpenLog()
-            let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, log: log)
-            let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 1...1)
+            let reader = try self.reader(size: size, encoded: encoded, behaviours: behaviours, blocks: 1...1, log: log)
             let stripe = try await reader.read(block: 1, bytes: range)
             let got = Array(ObjectService.slice(of: stripe, from: range.lowerBound, to: range.upperBound).readableBytesView)
             #expect(got == Array(bytes[(blockSize + range.lowerBound)..<(blockSize + range.upperBound)]), "\(range) \(behaviours)")
@@ -228,7 +236,6 @@ struct MemoryOpener: ShardSourceOpener {
         let size = 3 * blockSize + 4097
         let bytes = body(size)
         let encoded = try shards(of: bytes)
-        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: 5000, logger: Logger(label: "test"))
         for (local, behaviours, opened, decoded) in [
             (4, [:], [0, 1, 2, 4], [[3], [3], [3], [3]]),
             (5, [:], [0, 1, 2, 5], [[3], [3], [3], [3]]),
@@ -239,8 +246,7 @@ struct MemoryOpener: ShardSourceOpener {
             (4, [4: .missing], [0, 1, 2, 4, 3], [[], [], [], []]),
         ] as [(Int?, [Int: ShardBehaviour], [Int], [[Int]])] {
             let log = OpenLog()
-            let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, log: log, local: local.map { owners[$0] })
-            let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 0...3)
+            let reader = try self.reader(size: size, encoded: encoded, behaviours: behaviours, blocks: 0...3, log: log, local: local)
             var out: [UInt8] = []
             var decodedPerBlock: [[Int]] = []
             for block in 0...3 {
