@@ -116,25 +116,27 @@ struct MemoryOpener: ShardSourceOpener {
     /// A reader of `blocks` of a body of `size` over `encoded`, its shards
     /// behaving as `behaviours` say, on the owner of slot `local` (or on
     /// none of them); `log` records the slots it opens.
-    func reader(size: Int, encoded: [[[UInt8]]], behaviours: [Int: ShardBehaviour], blocks: ClosedRange<Int>, log: OpenLog,
-                local: Int? = nil) throws -> StripeReader {
-        let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, log: log, local: local.map { owners[$0] })
-        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: 5000, logger: Logger(label: "test"))
+    func reader(size: Int, encoded: [[[UInt8]]], behaviours: [Int: ShardBehaviour], blocks: ClosedRange<Int>, log: OpenLog? = nil,
+                local: Int? = nil, timeoutMillis: Int = 5000, clock: any WallClock = SystemClock(),
+                hangs: HangCount? = nil) throws -> StripeReader {
+        let opener = MemoryOpener(shards: encoded, behaviours: behaviours, owners: owners, hangs: hangs, log: log,
+                                  local: local.map { owners[$0] })
+        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"),
+                                            clock: clock)
         return try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: blocks)
     }
 
     /// Reads a whole body block by block: with `asReceived`, as a GET does
-    /// (`readData`: the data chunks as they came while all k answer),
-    /// counting the blocks that came so; else through the stripe (`read`).
+    /// (`readData`: the data chunks, a chunk not read decoded from those
+    /// that were), counting the blocks whose data shards all came as read;
+    /// else through the stripe (`read`).
     func readAll(size: Int, shards: [[[UInt8]]], behaviours: [Int: ShardBehaviour], timeoutMillis: Int = 5000,
                  clock: any WallClock = SystemClock(), hangs: HangCount? = nil,
                  asReceived: Bool = false) async throws -> (bytes: [UInt8], damaged: Set<Int>, blocksAsReceived: Int)
     {
-        let opener = MemoryOpener(shards: shards, behaviours: behaviours, owners: owners, hangs: hangs)
-        let settings = StripeReaderSettings(backend: .preferred, slowShardTimeoutMillis: timeoutMillis, logger: Logger(label: "test"),
-                                            clock: clock)
         let blocks = (size + blockSize - 1) / blockSize
-        let reader = try StripeReader(version(size: size).body, owners: owners, opener: opener, settings: settings, blocks: 0...(blocks - 1))
+        let reader = try self.reader(size: size, encoded: shards, behaviours: behaviours, blocks: 0...(blocks - 1),
+                                     timeoutMillis: timeoutMillis, clock: clock, hangs: hangs)
         var out: [UInt8] = []
         var blocksAsReceived = 0
         for block in 0..<blocks {

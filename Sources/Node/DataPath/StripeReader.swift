@@ -168,6 +168,7 @@ final class StripeReader {
     /// read where they lie, not gathered into a stripe.
     static func decode(_ targets: ShardSet, from chunks: [Int: ByteBuffer], length: Int,
                        codec: ReedSolomon) throws -> [(Int, ByteBuffer)] {
+        guard chunks.values.allSatisfy({ $0.readableBytes == length }) else { throw ObjectError.internalError("a chunk of the wrong length") }
         let total = codec.code.totalShards
         let inputs = chunks.sorted { $0.key < $1.key }
         let slots = Array(targets)
@@ -183,7 +184,6 @@ final class StripeReader {
             guard index < inputs.count else {
                 return try codec.reconstruct(shardLength: length, shards: table, missing: unread, rebuild: targets)
             }
-            guard inputs[index].value.readableBytes == length else { throw ObjectError.internalError("a chunk of the wrong length") }
             // The codec only reads its inputs; the mutable pointer is its table's type.
             try inputs[index].value.withUnsafeReadableBytes { bytes in
                 table[inputs[index].key] = UnsafeMutablePointer(mutating: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self))
